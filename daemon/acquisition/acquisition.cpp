@@ -1,0 +1,113 @@
+#include "acquisition/acquisition.h"
+
+#include <algorithm>
+#include <map>
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "config/lab_config.h"
+#include "mtsics/balance.h"
+
+namespace labtrace::acquisition {
+
+namespace asio = boost::asio;
+
+namespace {
+
+// Polls one balance at its period for as long as the coroutine is not cancelled. A
+// balance that cannot be reached is retried with back-off, and every attempt is
+// recorded as a reading flagged with why there is no value.
+asio::awaitable<void> PollBalance(std::shared_ptr<mtsics::MtSicsBalance> balance,
+                                  std::chrono::milliseconds period, ReadingSink sink,
+                                  std::string instrument) {
+  InstrumentHealth health(instrument);
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  auto next = std::chrono::steady_clock::now();
+  auto backoff = period;
+  std::string identified;
+  for (;;) {
+    Reading reading = co_await balance->Weigh();
+    if (!balance->identification().empty() && balance->identification() != identified) {
+      identified = balance->identification();
+      spdlog::info("instrument {}: balance identifies as {}", instrument, identified);
+    }
+    const bool reachable = reading.quality() != DISCONNECTED;
+    std::vector<Reading> readings{std::move(reading)};
+    health.Observe(readings);
+    sink(std::move(readings));
+    backoff = reachable ? period : std::min<std::chrono::milliseconds>(backoff * 2, kMaxReconnectBackoff);
+    next += reachable ? period : backoff;
+    const auto now = std::chrono::steady_clock::now();
+    if (next < now) next = now + (reachable ? period : backoff);
+    timer.expires_at(next);
+    co_await timer.async_wait(asio::use_awaitable);
+  }
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Acquisition>> Acquisition::Create(asio::io_context& io, const config::Lab& lab,
+                                                         ReadingSink sink) {
+  std::unique_ptr<Acquisition> acquisition(new Acquisition(io, lab, std::move(sink)));
+  std::map<std::string, std::vector<ModbusBus::Member>> modbus_members;
+  std::map<std::string, std::chrono::milliseconds> modbus_timeouts;
+  for (const auto& instrument : lab.instruments()) {
+    if (instrument.driver() != "modbus") continue;
+    const config::RegisterMap* map = config::FindRegisterMap(lab, instrument.modbus().register_map());
+    auto device = modbus::ModbusDevice::Create(instrument.name(),
+                                               static_cast<uint8_t>(instrument.modbus().unit_id()), *map,
+                                               instrument.modbus().max_gap_registers());
+    if (!device) return Error(device.error().Annotate(fmt::format("instrument {}", instrument.name())));
+    modbus_members[instrument.bus()].push_back(
+        {std::move(*device), std::chrono::milliseconds(instrument.period_ms())});
+    // One link serves the bus, so it waits as long as its most patient device.
+    auto& timeout = modbus_timeouts[instrument.bus()];
+    timeout = std::max(timeout, std::chrono::milliseconds(instrument.timeout_ms()));
+  }
+  for (auto& [bus_name, members] : modbus_members) {
+    const config::Bus* bus = config::FindBus(lab, bus_name);
+    acquisition->modbus_buses_.push_back(std::make_unique<ModbusBus>(
+        bus_name, bus->modbus_tcp().host(), static_cast<uint16_t>(bus->modbus_tcp().port()),
+        modbus_timeouts[bus_name], std::move(members), acquisition->sink_));
+  }
+  return acquisition;
+}
+
+Acquisition::~Acquisition() {
+  Stop();
+}
+
+void Acquisition::Start() {
+  for (auto& bus : modbus_buses_) bus->Start();
+  for (const auto& instrument : lab_.instruments()) {
+    if (instrument.driver() != "mt-sics") continue;
+    const config::Bus* bus = config::FindBus(lab_, instrument.bus());
+    mtsics::BalanceSettings settings;
+    settings.instrument = instrument.name();
+    settings.channel = instrument.mt_sics().channel();
+    settings.command = instrument.mt_sics().command();
+    settings.timeout = std::chrono::milliseconds(instrument.timeout_ms());
+    auto balance = std::make_shared<mtsics::MtSicsBalance>(io_.get_executor(), std::move(settings),
+                                                           bus->serial().device(), bus->serial().baud());
+    spdlog::info("instrument {}: MT-SICS balance on {} every {} ms", instrument.name(),
+                 bus->serial().device(), instrument.period_ms());
+    auto& signal = serial_pollers_.emplace_back(std::make_unique<asio::cancellation_signal>());
+    asio::co_spawn(io_,
+                   PollBalance(balance, std::chrono::milliseconds(instrument.period_ms()), sink_,
+                               instrument.name()),
+                   asio::bind_cancellation_slot(signal->slot(), asio::detached));
+  }
+}
+
+void Acquisition::Stop() {
+  for (auto& signal : serial_pollers_) signal->emit(asio::cancellation_type::terminal);
+  for (auto& bus : modbus_buses_) bus->Stop();
+}
+
+}  // namespace labtrace::acquisition

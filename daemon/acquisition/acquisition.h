@@ -1,0 +1,43 @@
+// Acquisition: turns the lab configuration into running pollers and hands every reading
+// to the store.
+//
+// Modbus buses each get a worker thread (libmodbus blocks); serial instruments run as
+// coroutines on the daemon's io_context. Created and stopped on the io_context thread.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include "acquisition/modbus_bus.h"
+#include "labtrace/config.pb.h"
+#include "labtrace/status.h"
+
+namespace labtrace::acquisition {
+
+class Acquisition {
+ public:
+  // `lab` must outlive the Acquisition (register maps are borrowed from it).
+  static Result<std::unique_ptr<Acquisition>> Create(boost::asio::io_context& io,
+                                                     const config::Lab& lab, ReadingSink sink);
+  ~Acquisition();
+
+  void Start();
+  // Cancels the serial pollers and joins the bus workers. Readings already handed to
+  // the sink are unaffected.
+  void Stop();
+
+ private:
+  Acquisition(boost::asio::io_context& io, const config::Lab& lab, ReadingSink sink)
+      : io_(io), lab_(lab), sink_(std::move(sink)) {}
+
+  boost::asio::io_context& io_;
+  const config::Lab& lab_;
+  ReadingSink sink_;
+  std::vector<std::unique_ptr<ModbusBus>> modbus_buses_;
+  std::vector<std::unique_ptr<boost::asio::cancellation_signal>> serial_pollers_;
+};
+
+}  // namespace labtrace::acquisition

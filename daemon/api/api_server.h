@@ -1,0 +1,53 @@
+// The daemon's HTTP API (docs/API.md): protobuf messages, as canonical JSON by default
+// or binary protobuf when the client sends `Accept: application/x-protobuf`.
+//
+// Runs on the daemon's io_context; each connection is a coroutine. Store queries run on
+// a worker thread so a slow query never stalls acquisition or other clients.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include "labtrace/api.pb.h"
+#include "labtrace/status.h"
+#include "store/reading_store.h"
+
+namespace labtrace::api {
+
+class ApiServer {
+ public:
+  // Binds and listens at once, so a port conflict is reported before anything starts.
+  static Result<std::unique_ptr<ApiServer>> Create(boost::asio::io_context& io, const std::string& host,
+                                                   uint16_t port, const store::ReadingStore& store);
+  ~ApiServer();
+
+  // The bound address: with port 0, the port the kernel chose.
+  boost::asio::ip::tcp::endpoint endpoint() const { return acceptor_.local_endpoint(); }
+
+  void Start();
+  void Stop();
+
+ private:
+  ApiServer(boost::asio::io_context& io, const store::ReadingStore& store)
+      : io_(io), acceptor_(io), store_(store) {}
+
+  boost::asio::awaitable<void> Accept();
+  boost::asio::awaitable<void> Serve(boost::asio::ip::tcp::socket socket);
+  boost::asio::awaitable<boost::beast::http::response<boost::beast::http::string_body>> Answer(
+      const boost::beast::http::request<boost::beast::http::string_body>& request);
+  boost::asio::awaitable<Result<ReadingsResponse>> RunQuery(ReadingsQuery query);
+
+  boost::asio::io_context& io_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  const store::ReadingStore& store_;
+  boost::asio::thread_pool queries_{1};
+};
+
+}  // namespace labtrace::api

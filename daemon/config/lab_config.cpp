@@ -1,0 +1,330 @@
+#include "config/lab_config.h"
+
+#include <cassert>
+#include <charconv>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <vector>
+
+#include <fmt/format.h>
+#include <google/protobuf/io/tokenizer.h>
+#include <google/protobuf/text_format.h>
+
+#include "modbus/register_plan.h"
+#include "modbus/value_codec.h"
+#include "registry.h"
+
+namespace labtrace::config {
+
+namespace pb = google::protobuf;
+
+namespace {
+
+// Collects the text parser's first error with its position (line and column 0-based).
+class FirstError : public pb::io::ErrorCollector {
+ public:
+  void AddError(int line, int column, const std::string& message) override {
+    if (!message_.empty()) return;
+    line_ = line;
+    column_ = column;
+    message_ = message;
+  }
+  bool has_error() const { return !message_.empty(); }
+  std::string Format(std::string_view file) const {
+    return fmt::format("{}:{}:{}: {}", file, line_ + 1, column_ + 1, message_);
+  }
+
+ private:
+  int line_ = 0, column_ = 0;
+  std::string message_;
+};
+
+// One step of a path into the Lab message: a field and, for repeated fields, an index.
+struct Step {
+  std::string_view field;
+  int index = -1;
+};
+
+// Turns a path like {{"instruments", 1}, {"modbus"}, {"register_map"}} into the
+// "file:line:column: instruments[1].modbus.register_map" prefix of a message. When the
+// field itself is absent from the file, points at the nearest enclosing field that is.
+class Locator {
+ public:
+  Locator(std::string_view file, const pb::TextFormat::ParseInfoTree& root)
+      : file_(file), root_(root) {}
+
+  std::string At(const std::vector<Step>& path) const {
+    const pb::Descriptor* descriptor = Lab::descriptor();
+    const pb::TextFormat::ParseInfoTree* tree = &root_;
+    pb::TextFormat::ParseLocation best{0, 0};
+    std::string name;
+    for (const Step& step : path) {
+      const pb::FieldDescriptor* field = descriptor->FindFieldByName(std::string(step.field));
+      assert(field != nullptr && "validation names a field the schema does not have");
+      if (!name.empty()) name += '.';
+      name += step.field;
+      if (step.index >= 0) name += fmt::format("[{}]", step.index);
+      if (tree != nullptr) {
+        const auto location = tree->GetLocation(field, step.index);
+        if (location.line >= 0) best = location;
+        tree = field->message_type() ? tree->GetTreeForNested(field, step.index) : nullptr;
+      }
+      descriptor = field->message_type();
+    }
+    return fmt::format("{}:{}:{}: {}", file_, best.line + 1, best.column + 1, name);
+  }
+
+ private:
+  std::string_view file_;
+  const pb::TextFormat::ParseInfoTree& root_;
+};
+
+Status Invalid(const std::string& where, std::string_view what) {
+  return InvalidArgument(fmt::format("{}: {}", where, what));
+}
+
+bool IsStandardBaud(uint32_t baud) {
+  for (uint32_t b : {300u, 600u, 1200u, 2400u, 4800u, 9600u, 19200u, 38400u, 57600u, 115200u,
+                     230400u}) {
+    if (b == baud) return true;
+  }
+  return false;
+}
+
+std::string KnownDrivers() {
+  std::string names;
+  for (const auto& driver : drivers::kDrivers) {
+    if (!names.empty()) names += ", ";
+    names += driver.name;
+  }
+  return names;
+}
+
+Status ValidateBuses(const Lab& lab, const Locator& at) {
+  std::map<std::string, int> seen;
+  for (int i = 0; i < lab.buses_size(); ++i) {
+    const Bus& bus = lab.buses(i);
+    if (bus.name().empty()) return Invalid(at.At({{"buses", i}}), "bus has no name");
+    if (auto [it, fresh] = seen.emplace(bus.name(), i); !fresh) {
+      return Invalid(at.At({{"buses", i}, {"name"}}),
+                     fmt::format("\"{}\" is already the name of buses[{}]", bus.name(), it->second));
+    }
+    switch (bus.link_case()) {
+      case Bus::kModbusTcp:
+        if (bus.modbus_tcp().host().empty()) {
+          return Invalid(at.At({{"buses", i}, {"modbus_tcp"}, {"host"}}), "host is empty");
+        }
+        if (bus.modbus_tcp().port() == 0 || bus.modbus_tcp().port() > 65535) {
+          return Invalid(at.At({{"buses", i}, {"modbus_tcp"}, {"port"}}),
+                         fmt::format("port {} is not in 1..65535 (Modbus TCP uses 502)",
+                                     bus.modbus_tcp().port()));
+        }
+        break;
+      case Bus::kSerial:
+        if (bus.serial().device().empty() || bus.serial().device()[0] != '/') {
+          return Invalid(at.At({{"buses", i}, {"serial"}, {"device"}}),
+                         fmt::format("\"{}\" is not an absolute device path like /dev/ttyUSB0",
+                                     bus.serial().device()));
+        }
+        if (bus.serial().baud() != 0 && !IsStandardBaud(bus.serial().baud())) {
+          return Invalid(at.At({{"buses", i}, {"serial"}, {"baud"}}),
+                         fmt::format("{} is not a standard baud rate", bus.serial().baud()));
+        }
+        break;
+      case Bus::LINK_NOT_SET:
+        return Invalid(at.At({{"buses", i}}),
+                       fmt::format("bus \"{}\" has no link: add modbus_tcp {{…}} or serial {{…}}", bus.name()));
+    }
+  }
+  return OkStatus();
+}
+
+Status ValidateRegisterMaps(const Lab& lab, const Locator& at) {
+  std::map<std::string, int> seen;
+  for (int m = 0; m < lab.register_maps_size(); ++m) {
+    const RegisterMap& map = lab.register_maps(m);
+    if (map.name().empty()) return Invalid(at.At({{"register_maps", m}}), "register map has no name");
+    if (auto [it, fresh] = seen.emplace(map.name(), m); !fresh) {
+      return Invalid(at.At({{"register_maps", m}, {"name"}}),
+                     fmt::format("\"{}\" is already the name of register_maps[{}]", map.name(), it->second));
+    }
+    struct Span {
+      uint32_t first, end;
+      int index;
+    };
+    std::map<std::string, int> names;
+    std::map<RegisterTable, std::vector<Span>> used;
+    for (int r = 0; r < map.registers_size(); ++r) {
+      const Register& reg = map.registers(r);
+      auto here = [&](std::string_view field) {
+        return at.At({{"register_maps", m}, {"registers", r}, {field}});
+      };
+      if (reg.name().empty()) return Invalid(at.At({{"register_maps", m}, {"registers", r}}), "register has no name");
+      if (auto [it, fresh] = names.emplace(reg.name(), r); !fresh) {
+        return Invalid(here("name"), fmt::format("\"{}\" is already the name of registers[{}]", reg.name(), it->second));
+      }
+      if (reg.table() == REGISTER_TABLE_UNSPECIFIED) return Invalid(here("table"), "table must be HOLDING or INPUT");
+      if (reg.type() == VALUE_TYPE_UNSPECIFIED) return Invalid(here("type"), "type is missing (INT16, FLOAT32, …)");
+      if (reg.unit().empty()) return Invalid(here("unit"), "unit is missing (write \"1\" for a dimensionless value)");
+      auto address = modbus::WireAddress(map, reg);
+      if (!address) return Invalid(here("address"), address.error().message());
+      const uint32_t first = *address, end = first + modbus::RegisterCount(reg.type());
+      for (const Span& other : used[reg.table()]) {
+        if (first < other.end && other.first < end) {
+          const Register& o = map.registers(other.index);
+          const uint32_t shown = reg.address() - first;  // 0 or 1, back to the map's numbering
+          return Invalid(here("address"),
+                         fmt::format("{} overlaps \"{}\" ({}..{})", reg.address(), o.name(),
+                                     other.first + shown, other.end - 1 + shown));
+        }
+      }
+      used[reg.table()].push_back({first, end, r});
+    }
+  }
+  return OkStatus();
+}
+
+Status ValidateInstruments(const Lab& lab, const Locator& at) {
+  std::map<std::string, int> seen;
+  for (int i = 0; i < lab.instruments_size(); ++i) {
+    const Instrument& instrument = lab.instruments(i);
+    auto here = [&](std::initializer_list<Step> rest) {
+      std::vector<Step> steps{{"instruments", i}};
+      steps.insert(steps.end(), rest);
+      return at.At(steps);
+    };
+    if (instrument.name().empty()) return Invalid(here({}), "instrument has no name");
+    if (auto [it, fresh] = seen.emplace(instrument.name(), i); !fresh) {
+      return Invalid(here({{"name"}}), fmt::format("\"{}\" is already the name of instruments[{}]",
+                                                   instrument.name(), it->second));
+    }
+    const drivers::DriverInfo* driver = drivers::FindDriver(instrument.driver());
+    if (driver == nullptr) {
+      return Invalid(here({{"driver"}}), fmt::format("unknown driver \"{}\"; known drivers: {}",
+                                                     instrument.driver(), KnownDrivers()));
+    }
+    const Bus* bus = FindBus(lab, instrument.bus());
+    if (bus == nullptr) {
+      return Invalid(here({{"bus"}}), fmt::format("no bus is named \"{}\"", instrument.bus()));
+    }
+    const bool link_fits = (driver->link == drivers::LinkKind::kModbusTcp && bus->has_modbus_tcp()) ||
+                           (driver->link == drivers::LinkKind::kSerial && bus->has_serial());
+    if (!link_fits) {
+      return Invalid(here({{"bus"}}), fmt::format("driver \"{}\" cannot run on bus \"{}\" ({})",
+                                                  driver->name, bus->name(),
+                                                  bus->has_serial() ? "a serial line" : "Modbus TCP"));
+    }
+    if (instrument.period_ms() != 0 && instrument.period_ms() < 10) {
+      return Invalid(here({{"period_ms"}}), "period below 10 ms; no instrument here answers that fast");
+    }
+    if (driver->name == "modbus") {
+      if (!instrument.has_modbus()) return Invalid(here({}), "driver \"modbus\" needs a modbus { … } block");
+      const ModbusDevice& device = instrument.modbus();
+      if (device.unit_id() == 0 || device.unit_id() > 255) {
+        return Invalid(here({{"modbus"}, {"unit_id"}}),
+                       fmt::format("unit id {} is not in 1..255 (0 is broadcast, which gets no reply)",
+                                   device.unit_id()));
+      }
+      if (FindRegisterMap(lab, device.register_map()) == nullptr) {
+        return Invalid(here({{"modbus"}, {"register_map"}}),
+                       fmt::format("no register map is named \"{}\"", device.register_map()));
+      }
+    }
+    if (driver->name == "mt-sics") {
+      const std::string& command = instrument.mt_sics().command();
+      if (!command.empty() && command != "S" && command != "SI") {
+        return Invalid(here({{"mt_sics"}, {"command"}}),
+                       fmt::format("\"{}\" is not a weighing command; use \"S\" or \"SI\"", command));
+      }
+    }
+  }
+  return OkStatus();
+}
+
+void FillDefaults(Lab& lab) {
+  if (lab.api().listen().empty()) lab.mutable_api()->set_listen(std::string(kDefaultListen));
+  for (Bus& bus : *lab.mutable_buses()) {
+    if (bus.has_serial() && bus.serial().baud() == 0) bus.mutable_serial()->set_baud(kDefaultBaud);
+  }
+  for (Instrument& instrument : *lab.mutable_instruments()) {
+    if (instrument.period_ms() == 0) instrument.set_period_ms(kDefaultPeriodMs);
+    if (instrument.timeout_ms() == 0) instrument.set_timeout_ms(kDefaultTimeoutMs);
+    if (instrument.driver() == "mt-sics") {
+      auto* sics = instrument.mutable_mt_sics();
+      if (sics->command().empty()) sics->set_command("SI");
+      if (sics->channel().empty()) sics->set_channel("mass");
+    }
+  }
+}
+
+}  // namespace
+
+Result<std::pair<std::string, uint16_t>> ParseListen(std::string_view listen) {
+  const size_t colon = listen.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) {
+    return Error(InvalidArgument(fmt::format("\"{}\" is not host:port", listen)));
+  }
+  std::string_view port_text = listen.substr(colon + 1);
+  unsigned port = 0;
+  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (ec != std::errc() || end != port_text.data() + port_text.size() || port > 65535) {
+    return Error(InvalidArgument(fmt::format("port \"{}\" is not in 0..65535", port_text)));
+  }
+  std::string host(listen.substr(0, colon));
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  return std::pair{host, static_cast<uint16_t>(port)};
+}
+
+const RegisterMap* FindRegisterMap(const Lab& lab, std::string_view name) {
+  for (const auto& map : lab.register_maps()) {
+    if (map.name() == name) return &map;
+  }
+  return nullptr;
+}
+
+const Bus* FindBus(const Lab& lab, std::string_view name) {
+  for (const auto& bus : lab.buses()) {
+    if (bus.name() == name) return &bus;
+  }
+  return nullptr;
+}
+
+Result<Lab> ParseLab(std::string_view text, std::string_view file_name) {
+  Lab lab;
+  FirstError errors;
+  pb::TextFormat::ParseInfoTree tree;
+  pb::TextFormat::Parser parser;
+  parser.RecordErrorsTo(&errors);
+  parser.WriteLocationsTo(&tree);
+  parser.AllowFieldNumber(false);
+  if (!parser.ParseFromString(std::string(text), &lab)) {
+    if (errors.has_error()) return Error(InvalidArgument(errors.Format(file_name)));
+    return Error(InvalidArgument(fmt::format("{}: not a valid lab configuration", file_name)));
+  }
+  const Locator at(file_name, tree);
+  if (!lab.api().listen().empty()) {
+    if (auto listen = ParseListen(lab.api().listen()); !listen) {
+      return Error(Invalid(at.At({{"api"}, {"listen"}}), listen.error().message()));
+    }
+  }
+  for (Status status : {ValidateBuses(lab, at), ValidateRegisterMaps(lab, at), ValidateInstruments(lab, at)}) {
+    if (!status.ok()) return Error(status);
+  }
+  FillDefaults(lab);
+  return lab;
+}
+
+Result<Lab> LoadLab(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) {
+    return Error(NotFound(fmt::format("{}: cannot open: {}", path, std::strerror(errno))));
+  }
+  std::stringstream text;
+  text << file.rdbuf();
+  if (file.bad()) return Error(Unavailable(fmt::format("{}: read error", path)));
+  return ParseLab(text.str(), path);
+}
+
+}  // namespace labtrace::config

@@ -1,0 +1,103 @@
+// labtraced: wires the parts together. Nothing here but order of construction.
+//
+//   labtraced --config lab-config/demo-lab.textproto --data ./data
+//
+// Exit codes: 0 after a clean stop (SIGINT/SIGTERM), 2 when the configuration is
+// refused (before any port is opened), 1 when the environment fails (store, API port).
+#include <csignal>
+#include <cstdio>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "acquisition/acquisition.h"
+#include "api/api_server.h"
+#include "config/lab_config.h"
+#include "store/reading_store.h"
+
+namespace asio = boost::asio;
+using namespace labtrace;
+
+int main(int argc, char** argv) {
+  CLI::App app{"labtraced: reads the lab's instruments and keeps every reading with its evidence"};
+  std::string config_path, data_dir, listen, log_level = "info";
+  app.add_option("--config", config_path, "lab-config file (protobuf text format)")->required();
+  app.add_option("--data", data_dir, "directory of the SQLite store (created if missing)")->required();
+  app.add_option("--listen", listen, "host:port for the HTTP API; overrides api.listen of the config");
+  app.add_option("--log-level", log_level, "trace, debug, info, warn or error")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  auto logger = spdlog::stderr_logger_mt("labtraced");
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc);
+  spdlog::set_level(spdlog::level::from_str(log_level));
+  spdlog::flush_on(spdlog::level::trace);
+
+  auto lab = config::LoadLab(config_path);
+  if (!lab) {
+    std::fprintf(stderr, "%s\nlabtraced: configuration refused; nothing was started\n",
+                 lab.error().message().c_str());
+    return 2;
+  }
+  if (!listen.empty()) {
+    if (auto parsed = config::ParseListen(listen); !parsed) {
+      std::fprintf(stderr, "--listen: %s\n", parsed.error().message().c_str());
+      return 2;
+    }
+    lab->mutable_api()->set_listen(listen);
+  }
+  spdlog::info("lab \"{}\": {} bus(es), {} instrument(s) from {}", lab->name(), lab->buses_size(),
+               lab->instruments_size(), config_path);
+
+  auto store = store::ReadingStore::Open(data_dir);
+  if (!store) {
+    spdlog::critical("{}", store.error().message());
+    return 1;
+  }
+  (*store)->OnCommit([](size_t count, uint64_t last_sequence) {
+    spdlog::debug("store: committed {} reading(s), last sequence {}", count, last_sequence);
+  });
+  spdlog::info("store: {}", (*store)->path());
+
+  asio::io_context io;
+  const auto [host, port] = *config::ParseListen(lab->api().listen());
+  auto api = api::ApiServer::Create(io, host, port, **store);
+  if (!api) {
+    spdlog::critical("{}", api.error().message());
+    return 1;
+  }
+  const auto endpoint = (*api)->endpoint();
+  spdlog::info("api: listening on http://{}:{}", endpoint.address().to_string(), endpoint.port());
+
+  auto acquisition = acquisition::Acquisition::Create(
+      io, *lab, [&store = **store](std::vector<Reading> readings) { store.Append(std::move(readings)); });
+  if (!acquisition) {
+    spdlog::critical("{}", acquisition.error().message());
+    return 1;
+  }
+
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  asio::steady_timer grace(io);
+  signals.async_wait([&](const boost::system::error_code& error, int signal) {
+    if (error) return;
+    spdlog::info("stopping on signal {}", signal);
+    (*acquisition)->Stop();
+    (*api)->Stop();
+    // Open API connections get a moment to finish their answer; then the loop ends.
+    grace.expires_after(std::chrono::seconds(2));
+    grace.async_wait([&io](const boost::system::error_code&) { io.stop(); });
+  });
+
+  (*api)->Start();
+  (*acquisition)->Start();
+  io.run();
+
+  (*store)->Flush();
+  spdlog::info("stopped; every reading received was committed");
+  return 0;
+}

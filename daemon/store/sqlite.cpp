@@ -1,0 +1,141 @@
+#include "store/sqlite.h"
+
+#include <fmt/format.h>
+#include <sqlite3.h>
+
+namespace labtrace::store {
+
+Result<Database> Database::Open(const std::string& path, Mode mode) {
+  sqlite3* db = nullptr;
+  const int flags = (mode == Mode::kReadOnly ? SQLITE_OPEN_READONLY
+                                             : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+                    SQLITE_OPEN_NOMUTEX;
+  const int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string message = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    sqlite3_close(db);
+    return Error(Unavailable(fmt::format("opening database {}: {}", path, message)));
+  }
+  sqlite3_extended_result_codes(db, 1);
+  // A busy reader or writer waits rather than failing at once.
+  sqlite3_busy_timeout(db, 5000);
+  return Database(db);
+}
+
+Database& Database::operator=(Database&& other) noexcept {
+  if (this != &other) {
+    sqlite3_close(db_);
+    db_ = other.db_;
+    other.db_ = nullptr;
+  }
+  return *this;
+}
+
+Database::~Database() {
+  sqlite3_close(db_);
+}
+
+Status Database::Failure(std::string_view doing) const {
+  const int code = sqlite3_extended_errcode(db_);
+  const int primary = code & 0xFF;
+  StatusCode status = StatusCode::kInternal;
+  if (primary == SQLITE_FULL || primary == SQLITE_IOERR || primary == SQLITE_BUSY ||
+      primary == SQLITE_LOCKED || primary == SQLITE_CANTOPEN) {
+    status = StatusCode::kUnavailable;
+  } else if (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB) {
+    status = StatusCode::kDataLoss;
+  } else if (primary == SQLITE_CONSTRAINT) {
+    status = StatusCode::kFailedPrecondition;
+  }
+  return Status(status, fmt::format("{}: {}", doing, sqlite3_errmsg(db_)));
+}
+
+Status Database::Execute(const char* sql) {
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, nullptr) != SQLITE_OK) return Failure(sql);
+  return OkStatus();
+}
+
+Result<Statement> Database::Prepare(const char* sql) {
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) != SQLITE_OK) {
+    return Error(Failure(fmt::format("preparing \"{}\"", sql)));
+  }
+  return Statement(db_, stmt);
+}
+
+Statement::~Statement() {
+  sqlite3_finalize(stmt_);
+}
+
+void Statement::BindInt64(int index, int64_t value) { sqlite3_bind_int64(stmt_, index, value); }
+void Statement::BindDouble(int index, double value) { sqlite3_bind_double(stmt_, index, value); }
+void Statement::BindText(int index, std::string_view value) {
+  sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT);
+}
+void Statement::BindBlob(int index, std::span<const uint8_t> value) {
+  // A zero-length blob must still be a blob, not NULL.
+  sqlite3_bind_blob(stmt_, index, value.empty() ? "" : static_cast<const void*>(value.data()),
+                    static_cast<int>(value.size()), SQLITE_TRANSIENT);
+}
+void Statement::BindNull(int index) { sqlite3_bind_null(stmt_, index); }
+
+Result<bool> Statement::Step() {
+  const int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  const int primary = rc & 0xFF;
+  const StatusCode code = (primary == SQLITE_FULL || primary == SQLITE_IOERR || primary == SQLITE_BUSY)
+                              ? StatusCode::kUnavailable
+                              : StatusCode::kInternal;
+  std::string message = fmt::format("{} (in \"{}\")", sqlite3_errmsg(db_), sqlite3_sql(stmt_));
+  sqlite3_reset(stmt_);
+  return Error(Status(code, std::move(message)));
+}
+
+Status Statement::Run() {
+  auto stepped = Step();
+  Reset();
+  if (!stepped) return stepped.error();
+  return OkStatus();
+}
+
+void Statement::Reset() {
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+}
+
+int64_t Statement::ColumnInt64(int column) const { return sqlite3_column_int64(stmt_, column); }
+double Statement::ColumnDouble(int column) const { return sqlite3_column_double(stmt_, column); }
+std::string Statement::ColumnText(int column) const {
+  const auto* text = sqlite3_column_text(stmt_, column);
+  return text ? std::string(reinterpret_cast<const char*>(text),
+                            static_cast<size_t>(sqlite3_column_bytes(stmt_, column)))
+              : std::string();
+}
+std::string Statement::ColumnBlob(int column) const {
+  const void* blob = sqlite3_column_blob(stmt_, column);
+  return blob ? std::string(static_cast<const char*>(blob),
+                            static_cast<size_t>(sqlite3_column_bytes(stmt_, column)))
+              : std::string();
+}
+bool Statement::ColumnIsNull(int column) const {
+  return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
+}
+
+Transaction::~Transaction() {
+  if (open_) (void)db_.Execute("ROLLBACK");
+}
+
+Status Transaction::Begin() {
+  Status status = db_.Execute("BEGIN IMMEDIATE");
+  open_ = status.ok();
+  return status;
+}
+
+Status Transaction::Commit() {
+  Status status = db_.Execute("COMMIT");
+  if (status.ok()) open_ = false;
+  return status;
+}
+
+}  // namespace labtrace::store

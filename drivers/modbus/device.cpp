@@ -1,0 +1,118 @@
+#include "modbus/device.h"
+
+#include <chrono>
+
+#include "modbus/pdu.h"
+
+namespace labtrace::modbus {
+
+namespace {
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
+Quality QualityOf(const Status& status) {
+  switch (status.code()) {
+    case StatusCode::kOk: return GOOD;
+    case StatusCode::kDeadlineExceeded: return NO_REPLY;
+    case StatusCode::kUnavailable: return DISCONNECTED;
+    default: return BAD_FRAME;
+  }
+}
+
+Result<ModbusDevice> ModbusDevice::Create(std::string instrument, uint8_t unit_id,
+                                          const config::RegisterMap& map, uint32_t max_gap) {
+  auto plan = PlanReads(map, max_gap);
+  if (!plan) return Error(plan.error());
+  return ModbusDevice(std::move(instrument), unit_id, map, std::move(*plan));
+}
+
+Reading ModbusDevice::Base(int register_index, int64_t requested_at_ns) const {
+  const auto& reg = map_->registers(register_index);
+  Reading reading;
+  reading.set_instrument(instrument_);
+  reading.set_channel(reg.name());
+  reading.set_unit(reg.unit());
+  reading.set_requested_at_ns(requested_at_ns);
+  reading.set_decimals(RegisterDecimals(reg));
+  return reading;
+}
+
+std::vector<Reading> ModbusDevice::Poll(ModbusTcpLink& link) const {
+  std::vector<Reading> readings;
+  for (const PlannedRead& read : plan_) {
+    const uint8_t function =
+        read.table == config::INPUT ? kReadInputRegisters : kReadHoldingRegisters;
+    const int64_t requested_at = NowNs();
+    auto frame = link.Transact(unit_id_, EncodeReadRequest(function, read.address, read.count));
+    Status failure;
+    Result<ReadResponse> response = Error(Internal("not parsed"));
+    if (!frame) {
+      failure = frame.error();
+    } else {
+      response = ParseReadResponse(frame->pdu(), function, read.count);
+      if (!response) {
+        failure = response.error();
+      } else if (response->exception) {
+        failure = Status(StatusCode::kFailedPrecondition, ExceptionName(response->exception->code));
+      }
+    }
+    if (!failure.ok()) {
+      const Quality quality =
+          failure.code() == StatusCode::kFailedPrecondition ? DEVICE_ERROR : QualityOf(failure);
+      for (int index : read.registers) {
+        Reading reading = Base(index, requested_at);
+        reading.set_quality(quality);
+        reading.set_detail(failure.message());
+        if (frame) reading.set_raw_frame(frame->adu.data(), frame->adu.size());
+        readings.push_back(std::move(reading));
+      }
+      // A broken connection fails every later request of this poll the same way.
+      if (!link.connected()) {
+        for (const PlannedRead& rest : plan_) {
+          if (&rest <= &read) continue;
+          for (int index : rest.registers) {
+            Reading reading = Base(index, requested_at);
+            reading.set_quality(quality);
+            reading.set_detail(failure.message());
+            readings.push_back(std::move(reading));
+          }
+        }
+        return readings;
+      }
+      continue;
+    }
+    for (const DecodedRegister& decoded : DecodeRead(*map_, read, response->words)) {
+      Reading reading = Base(decoded.register_index, requested_at);
+      reading.set_raw_frame(frame->adu.data(), frame->adu.size());
+      if (decoded.value) {
+        reading.set_quality(GOOD);
+        reading.set_value(*decoded.value);
+      } else {
+        reading.set_quality(BAD_FRAME);
+        reading.set_detail(decoded.value.error().message());
+      }
+      readings.push_back(std::move(reading));
+    }
+  }
+  return readings;
+}
+
+std::vector<Reading> ModbusDevice::Unreadable(Quality quality, const std::string& detail,
+                                              int64_t requested_at_ns) const {
+  std::vector<Reading> readings;
+  for (const PlannedRead& read : plan_) {
+    for (int index : read.registers) {
+      Reading reading = Base(index, requested_at_ns);
+      reading.set_quality(quality);
+      reading.set_detail(detail);
+      readings.push_back(std::move(reading));
+    }
+  }
+  return readings;
+}
+
+}  // namespace labtrace::modbus

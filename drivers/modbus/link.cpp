@@ -1,0 +1,110 @@
+#include "modbus/link.h"
+
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+#include <modbus.h>
+#include <sys/select.h>
+
+namespace labtrace::modbus {
+
+namespace {
+// MBAP header (Modbus Messaging on TCP/IP Implementation Guide v1.0b, §3.1.3):
+// transaction id (2), protocol id (2, always 0), length (2, bytes that follow), unit id (1).
+constexpr size_t kMbapSize = 7;
+}  // namespace
+
+ModbusTcpLink::ModbusTcpLink(std::string host, uint16_t port, std::chrono::milliseconds timeout)
+    : host_(std::move(host)), port_(port), timeout_(timeout) {}
+
+ModbusTcpLink::~ModbusTcpLink() {
+  Close();
+}
+
+std::string ModbusTcpLink::where() const {
+  return fmt::format("{}:{}", host_, port_);
+}
+
+Status ModbusTcpLink::Connect() {
+  Close();
+  const std::string service = std::to_string(port_);
+  ctx_ = modbus_new_tcp_pi(host_.c_str(), service.c_str());
+  if (ctx_ == nullptr) {
+    return Unavailable(fmt::format("modbus tcp {}: {}", where(), modbus_strerror(errno)));
+  }
+  modbus_set_error_recovery(ctx_, MODBUS_ERROR_RECOVERY_NONE);
+  const auto ms = timeout_.count();
+  modbus_set_response_timeout(ctx_, static_cast<uint32_t>(ms / 1000),
+                              static_cast<uint32_t>((ms % 1000) * 1000));
+  if (modbus_connect(ctx_) != 0) {
+    const int err = errno;
+    Close();
+    return Unavailable(fmt::format("cannot connect to {}: {}", where(), modbus_strerror(err)));
+  }
+  // libmodbus waits in select(): a descriptor at or above FD_SETSIZE would overflow its
+  // fd_set (fixed upstream only in 3.1.12). Refuse rather than corrupt memory.
+  if (modbus_get_socket(ctx_) >= FD_SETSIZE) {
+    Close();
+    return Unavailable(fmt::format("connection to {} got descriptor >= {}; too many open files",
+                                   where(), FD_SETSIZE));
+  }
+  connected_ = true;
+  return OkStatus();
+}
+
+void ModbusTcpLink::Close() {
+  if (ctx_ != nullptr) {
+    modbus_close(ctx_);
+    modbus_free(ctx_);
+    ctx_ = nullptr;
+  }
+  connected_ = false;
+}
+
+Result<Frame> ModbusTcpLink::Transact(uint8_t unit_id, std::span<const uint8_t> request_pdu) {
+  if (!connected_) return Error(Unavailable(fmt::format("not connected to {}", where())));
+  std::vector<uint8_t> request;
+  request.reserve(1 + request_pdu.size());
+  request.push_back(unit_id);
+  request.insert(request.end(), request_pdu.begin(), request_pdu.end());
+
+  auto fail = [this](Status status) -> Result<Frame> {
+    Close();
+    return Error(std::move(status));
+  };
+  if (modbus_send_raw_request(ctx_, request.data(), static_cast<int>(request.size())) < 0) {
+    return fail(Unavailable(fmt::format("sending to {}: {}", where(), modbus_strerror(errno))));
+  }
+  Frame frame;
+  frame.adu.resize(MODBUS_TCP_MAX_ADU_LENGTH);
+  const int length = modbus_receive_confirmation(ctx_, frame.adu.data());
+  if (length < 0) {
+    const int err = errno;
+    if (err == ETIMEDOUT) {
+      return fail(DeadlineExceeded(fmt::format("no reply from {} unit {} within {} ms", where(),
+                                               unit_id, timeout_.count())));
+    }
+    if (err >= MODBUS_ENOBASE) {
+      return fail(InvalidArgument(fmt::format("bad reply from {}: {}", where(), modbus_strerror(err))));
+    }
+    return fail(Unavailable(fmt::format("connection to {} lost: {}", where(), modbus_strerror(err))));
+  }
+  frame.adu.resize(static_cast<size_t>(length));
+  if (frame.adu.size() < kMbapSize + 1) {
+    return fail(InvalidArgument(fmt::format("reply of {} bytes is shorter than a header", length)));
+  }
+  const uint16_t protocol = static_cast<uint16_t>(frame.adu[2] << 8 | frame.adu[3]);
+  const uint16_t follows = static_cast<uint16_t>(frame.adu[4] << 8 | frame.adu[5]);
+  if (protocol != 0 || follows != frame.adu.size() - 6) {
+    return fail(InvalidArgument(fmt::format("bad MBAP header (protocol {}, length {})", protocol, follows)));
+  }
+  if (frame.adu[6] != unit_id) {
+    return fail(InvalidArgument(fmt::format("reply from unit {}, asked unit {}", frame.adu[6], unit_id)));
+  }
+  frame.pdu_offset = kMbapSize;
+  frame.pdu_size = frame.adu.size() - kMbapSize;
+  return frame;
+}
+
+}  // namespace labtrace::modbus

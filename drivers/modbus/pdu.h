@@ -1,0 +1,44 @@
+// Modbus application PDUs for the reads labtrace makes: function 03 (holding registers)
+// and 04 (input registers). Pure; no I/O.
+//
+// References: Modbus Application Protocol v1.1b3, §6.3 (FC03), §6.4 (FC04), §7
+// (exception responses).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "labtrace/status.h"
+
+namespace labtrace::modbus {
+
+inline constexpr uint8_t kReadHoldingRegisters = 0x03;
+inline constexpr uint8_t kReadInputRegisters = 0x04;
+// §6.3: quantity of registers 1..125 (0x7D).
+inline constexpr uint16_t kMaxRegistersPerRead = 125;
+
+// An exception reply from the device (function | 0x80, code). Kept apart from other
+// errors so the scheduler can retry code 6 (server device busy).
+struct ExceptionReply {
+  uint8_t code = 0;
+};
+std::string ExceptionName(uint8_t code);
+
+// Request PDU: function, starting address (big-endian), quantity (big-endian).
+std::vector<uint8_t> EncodeReadRequest(uint8_t function, uint16_t address, uint16_t count);
+
+// What a read response PDU held: register words, or the device's exception.
+struct ReadResponse {
+  std::vector<uint16_t> words;          // empty when `exception` is set
+  std::optional<ExceptionReply> exception;
+};
+
+// Parses a response PDU (function code first, no unit id, no CRC/MBAP) to the request
+// (function, count). Any mismatch of function or byte count is a bad frame.
+Result<ReadResponse> ParseReadResponse(std::span<const uint8_t> pdu, uint8_t function,
+                                       uint16_t count);
+
+}  // namespace labtrace::modbus

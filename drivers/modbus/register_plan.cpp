@@ -1,0 +1,98 @@
+#include "modbus/register_plan.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "modbus/pdu.h"
+#include "modbus/value_codec.h"
+
+namespace labtrace::modbus {
+
+Result<uint16_t> WireAddress(const config::RegisterMap& map, const config::Register& reg) {
+  uint64_t address = reg.address();
+  if (map.numbering() == config::ONE_BASED) {
+    if (address == 0) {
+      return Error(InvalidArgument("address 0 in a ONE_BASED map; the first register is 1"));
+    }
+    address -= 1;
+  }
+  const int width = RegisterCount(reg.type());
+  if (address + static_cast<uint64_t>(std::max(width, 1)) > 65536) {
+    return Error(InvalidArgument(fmt::format("address {} is beyond the 65536 registers of a table", reg.address())));
+  }
+  return static_cast<uint16_t>(address);
+}
+
+Result<std::vector<PlannedRead>> PlanReads(const config::RegisterMap& map, uint32_t max_gap) {
+  struct Slot {
+    config::RegisterTable table;
+    uint32_t first;
+    uint32_t end;  // one past the last register
+    int index;
+  };
+  std::vector<Slot> slots;
+  for (int i = 0; i < map.registers_size(); ++i) {
+    const auto& reg = map.registers(i);
+    auto address = WireAddress(map, reg);
+    if (!address) return Error(address.error().Annotate(fmt::format("register \"{}\"", reg.name())));
+    const int width = RegisterCount(reg.type());
+    if (width == 0) return Error(InvalidArgument(fmt::format("register \"{}\" has no type", reg.name())));
+    slots.push_back({reg.table(), *address, *address + static_cast<uint32_t>(width), i});
+  }
+  std::sort(slots.begin(), slots.end(), [](const Slot& a, const Slot& b) {
+    return std::tie(a.table, a.first) < std::tie(b.table, b.first);
+  });
+
+  std::vector<PlannedRead> reads;
+  for (const Slot& slot : slots) {
+    if (!reads.empty()) {
+      PlannedRead& last = reads.back();
+      const uint32_t last_end = last.address + last.count;
+      const bool same_table = last.table == slot.table;
+      const bool close = slot.first <= last_end + max_gap;
+      const bool fits = slot.end - last.address <= kMaxRegistersPerRead;
+      if (same_table && close && fits) {
+        last.count = static_cast<uint16_t>(std::max(last_end, slot.end) - last.address);
+        last.registers.push_back(slot.index);
+        continue;
+      }
+    }
+    reads.push_back({slot.table, static_cast<uint16_t>(slot.first),
+                     static_cast<uint16_t>(slot.end - slot.first), {slot.index}});
+  }
+  return reads;
+}
+
+std::vector<DecodedRegister> DecodeRead(const config::RegisterMap& map, const PlannedRead& read,
+                                        std::span<const uint16_t> words) {
+  std::vector<DecodedRegister> decoded;
+  decoded.reserve(read.registers.size());
+  for (int index : read.registers) {
+    const auto& reg = map.registers(index);
+    const uint16_t address = WireAddress(map, reg).value_or(0);
+    const size_t offset = address - read.address;
+    const size_t width = static_cast<size_t>(RegisterCount(reg.type()));
+    if (offset + width > words.size()) {
+      decoded.push_back({index, Error(InvalidArgument("reply shorter than the planned read"))});
+      continue;
+    }
+    auto raw = DecodeValue(words.subspan(offset, width), reg.type(), reg.word_order());
+    if (raw) {
+      const double scale = reg.scale() == 0 ? 1.0 : reg.scale();
+      *raw = *raw * scale + reg.offset();
+    }
+    decoded.push_back({index, std::move(raw)});
+  }
+  return decoded;
+}
+
+int RegisterDecimals(const config::Register& reg) {
+  if (reg.type() == config::FLOAT32 || reg.type() == config::FLOAT64) return -1;
+  const double scale = reg.scale() == 0 ? 1.0 : std::abs(reg.scale());
+  if (scale >= 1) return 0;
+  return static_cast<int>(std::lround(-std::log10(scale)));
+}
+
+}  // namespace labtrace::modbus

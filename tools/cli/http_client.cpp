@@ -1,0 +1,51 @@
+#include "cli/http_client.h"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <fmt/format.h>
+
+namespace labtrace::cli {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+
+Result<HttpReply> HttpGet(const std::string& server, const std::string& target) {
+  constexpr std::string_view kScheme = "http://";
+  if (server.rfind(kScheme, 0) != 0) {
+    return Error(InvalidArgument(fmt::format("server \"{}\" must start with http://", server)));
+  }
+  std::string authority = server.substr(kScheme.size());
+  if (!authority.empty() && authority.back() == '/') authority.pop_back();
+  const size_t colon = authority.rfind(':');
+  const std::string host = colon == std::string::npos ? authority : authority.substr(0, colon);
+  const std::string port = colon == std::string::npos ? "80" : authority.substr(colon + 1);
+
+  asio::io_context io;
+  asio::ip::tcp::resolver resolver(io);
+  beast::tcp_stream stream(io);
+  beast::error_code ec;
+  auto endpoints = resolver.resolve(host, port, ec);
+  if (!ec) stream.connect(endpoints, ec);
+  if (ec) {
+    return Error(Unavailable(fmt::format(
+        "cannot reach labtraced at {}: {}. Is the daemon running? (see README, Quick start)",
+        server, ec.message())));
+  }
+  http::request<http::empty_body> request(http::verb::get, target, 11);
+  request.set(http::field::host, host);
+  request.set(http::field::accept, "application/json");
+  request.keep_alive(false);
+  http::write(stream, request, ec);
+  beast::flat_buffer buffer;
+  http::response<http::string_body> response;
+  if (!ec) http::read(stream, buffer, response, ec);
+  if (ec) return Error(Unavailable(fmt::format("talking to {}: {}", server, ec.message())));
+  stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+  return HttpReply{static_cast<int>(response.result_int()), std::move(response.body())};
+}
+
+}  // namespace labtrace::cli

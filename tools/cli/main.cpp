@@ -1,0 +1,159 @@
+// labtrace: the command line of the lab. A client of labtraced's HTTP API, except for
+// what must work without a daemon (checking a config file).
+//
+//   labtrace config check FILE
+//   labtrace readings [--instrument I] [--channel C] [--since T] [--last N] [--json]
+//
+// Exit codes: 0 done, 1 the daemon or the request failed, 2 the input is wrong.
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <google/protobuf/util/json_util.h>
+
+#include "cli/http_client.h"
+#include "cli/time_text.h"
+#include "config/lab_config.h"
+#include "labtrace/api.pb.h"
+
+using namespace labtrace;
+
+namespace {
+
+std::string PercentEncode(std::string_view text) {
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += fmt::format("%{:02X}", c);
+    }
+  }
+  return out;
+}
+
+int ConfigCheck(const std::string& path) {
+  auto lab = config::LoadLab(path);
+  if (!lab) {
+    std::fprintf(stderr, "%s\n", lab.error().message().c_str());
+    return 2;
+  }
+  int channels = 0;
+  for (const auto& instrument : lab->instruments()) {
+    if (instrument.driver() == "modbus") {
+      channels += config::FindRegisterMap(*lab, instrument.modbus().register_map())->registers_size();
+    } else {
+      channels += 1;
+    }
+  }
+  std::printf("%s: OK: lab \"%s\", %d bus(es), %d instrument(s), %d channel(s)\n", path.c_str(),
+              lab->name().c_str(), lab->buses_size(), lab->instruments_size(), channels);
+  return 0;
+}
+
+std::string FormatValue(const Reading& reading) {
+  if (reading.quality() != GOOD && reading.quality() != UNSTABLE) return "-";
+  if (reading.decimals() >= 0) return fmt::format("{:.{}f}", reading.value(), reading.decimals());
+  return fmt::format("{:.6g}", reading.value());
+}
+
+std::string QualityWord(Quality quality) {
+  std::string name = Quality_Name(quality);
+  for (char& c : name) c = static_cast<char>(c == '_' ? ' ' : std::tolower(static_cast<unsigned char>(c)));
+  return name;
+}
+
+struct ReadingsOptions {
+  std::string server, instrument, channel, since;
+  uint32_t last = 0;
+  bool json = false;
+};
+
+int Readings(const ReadingsOptions& options) {
+  std::string target = "/v1/readings?";
+  if (!options.instrument.empty()) target += "instrument=" + PercentEncode(options.instrument) + "&";
+  if (!options.channel.empty()) target += "channel=" + PercentEncode(options.channel) + "&";
+  if (!options.since.empty()) {
+    const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+    auto since = cli::ParseSince(options.since, now);
+    if (!since) {
+      std::fprintf(stderr, "%s\n", since.error().message().c_str());
+      return 2;
+    }
+    target += fmt::format("since_ns={}&", *since);
+  }
+  if (options.last > 0) target += fmt::format("last={}&", options.last);
+  target.pop_back();
+
+  auto reply = cli::HttpGet(options.server, target);
+  if (!reply) {
+    std::fprintf(stderr, "labtrace: %s\n", reply.error().message().c_str());
+    return 1;
+  }
+  if (reply->status != 200) {
+    api::ErrorResponse error;
+    if (google::protobuf::util::JsonStringToMessage(reply->body, &error).ok()) {
+      std::fprintf(stderr, "labtrace: the daemon refused the request: %s\n", error.error().c_str());
+    } else {
+      std::fprintf(stderr, "labtrace: HTTP %d from %s\n", reply->status, options.server.c_str());
+    }
+    return reply->status == 400 ? 2 : 1;
+  }
+  if (options.json) {
+    std::fputs(reply->body.c_str(), stdout);
+    return 0;
+  }
+  api::ReadingsResponse response;
+  if (!google::protobuf::util::JsonStringToMessage(reply->body, &response).ok()) {
+    std::fprintf(stderr, "labtrace: the daemon's answer is not a ReadingsResponse\n");
+    return 1;
+  }
+  std::printf("%-24s  %-16s  %-20s  %14s  %-5s  %-12s  %s\n", "TIME (UTC)", "INSTRUMENT", "CHANNEL",
+              "VALUE", "UNIT", "QUALITY", "SEQUENCE");
+  for (const Reading& reading : response.readings()) {
+    std::string line = fmt::format("{:<24}  {:<16}  {:<20}  {:>14}  {:<5}  {:<12}  {}",
+                                   cli::FormatUtc(reading.requested_at_ns()), reading.instrument(),
+                                   reading.channel(), FormatValue(reading), reading.unit(),
+                                   QualityWord(reading.quality()), reading.sequence());
+    if (!reading.detail().empty() && reading.quality() != GOOD) line += "  " + reading.detail();
+    std::puts(line.c_str());
+  }
+  if (response.readings().empty()) std::puts("(no readings match)");
+  if (response.truncated()) std::puts("(more readings match; narrow with --since, --instrument or --last)");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"labtrace: the lab's command line (readings, configuration)"};
+  app.require_subcommand(1);
+
+  auto* config = app.add_subcommand("config", "lab-config files");
+  config->require_subcommand(1);
+  std::string config_path;
+  auto* check = config->add_subcommand("check", "validate a lab-config file without starting anything");
+  check->add_option("FILE", config_path, "lab-config file")->required();
+
+  ReadingsOptions readings;
+  const char* env_server = std::getenv("LABTRACE_SERVER");
+  readings.server = env_server ? env_server : "http://127.0.0.1:8470";
+  auto* readings_cmd = app.add_subcommand("readings", "show stored readings");
+  readings_cmd->add_option("--server", readings.server, "daemon API URL (env LABTRACE_SERVER)")
+      ->capture_default_str();
+  readings_cmd->add_option("--instrument", readings.instrument, "only this instrument");
+  readings_cmd->add_option("--channel", readings.channel, "only this channel");
+  readings_cmd->add_option("--since", readings.since, "from this UTC time (RFC 3339) or this long ago (15m, 2h)");
+  readings_cmd->add_option("--last", readings.last, "the newest N readings of each channel");
+  readings_cmd->add_flag("--json", readings.json, "print the API's JSON answer");
+
+  CLI11_PARSE(app, argc, argv);
+  if (check->parsed()) return ConfigCheck(config_path);
+  if (readings_cmd->parsed()) return Readings(readings);
+  return 2;
+}

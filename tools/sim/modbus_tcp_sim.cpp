@@ -1,0 +1,126 @@
+// A temperature/humidity controller on Modbus TCP, for the demo lab, tests and training.
+//
+// Register map (the one lab-config/register-maps/climate-th.textproto declares; 0-based):
+//   input 0..1    temperature, °C, float32, word order CDAB (low word first)
+//   input 2..3    relative humidity, %RH, float32, CDAB
+//   holding 0     temperature set point, int16, 0.1 °C per count
+// Built on libmodbus's server side; the float encoding below is written out by hand and
+// does not share the client's codec, so a word-order mistake on one side cannot hide.
+#include "sim/modbus_tcp_sim.h"
+
+#include <arpa/inet.h>
+#include <sys/select.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include <modbus.h>
+
+#include "sim/sim_common.h"
+
+namespace {
+
+// CDAB: the low 16-bit word of the IEEE-754 pattern goes to the lower address.
+void PutFloatCdab(uint16_t* registers, float value) {
+  uint32_t bits;
+  std::memcpy(&bits, &value, sizeof bits);
+  registers[0] = static_cast<uint16_t>(bits & 0xFFFFu);
+  registers[1] = static_cast<uint16_t>(bits >> 16);
+}
+
+struct ClimateModel {
+  double temperature_c = 23.0;
+  double humidity_rh = 52.0;
+  int16_t setpoint_counts = 250;  // 25.0 °C
+  std::mt19937 random{std::random_device{}()};
+
+  // A slow random walk held near its set point: what a lab's climate chamber shows.
+  void Step() {
+    std::normal_distribution<double> noise(0.0, 0.02);
+    temperature_c += 0.05 * (setpoint_counts / 10.0 - temperature_c) * 0.1 + noise(random);
+    humidity_rh += 0.01 * (50.0 - humidity_rh) + 5 * noise(random);
+  }
+  void Publish(modbus_mapping_t* mapping) const {
+    PutFloatCdab(&mapping->tab_input_registers[0], static_cast<float>(temperature_c));
+    PutFloatCdab(&mapping->tab_input_registers[2], static_cast<float>(humidity_rh));
+    mapping->tab_registers[0] = static_cast<uint16_t>(setpoint_counts);
+  }
+};
+
+}  // namespace
+
+int RunModbusTcpSimulator(const std::string& host, int port) {
+  InstallStopHandlers();
+  modbus_t* ctx = modbus_new_tcp(host.c_str(), port);
+  modbus_mapping_t* mapping = modbus_mapping_new(0, 0, 100, 100);
+  if (ctx == nullptr || mapping == nullptr) {
+    std::fprintf(stderr, "labtrace-sim: cannot create Modbus context: %s\n", modbus_strerror(errno));
+    return 1;
+  }
+  const int listener = modbus_tcp_listen(ctx, 8);
+  if (listener < 0) {
+    std::fprintf(stderr, "labtrace-sim: cannot listen on %s:%d: %s\n", host.c_str(), port,
+                 modbus_strerror(errno));
+    return 1;
+  }
+  sockaddr_in bound{};
+  socklen_t bound_size = sizeof bound;
+  getsockname(listener, reinterpret_cast<sockaddr*>(&bound), &bound_size);
+  std::printf("modbus-tcp listening on %s:%d\n", host.c_str(), ntohs(bound.sin_port));
+  std::fflush(stdout);
+
+  ClimateModel model;
+  model.Publish(mapping);
+  std::vector<int> clients;
+  while (!StopRequested()) {
+    fd_set readable;
+    FD_ZERO(&readable);
+    FD_SET(listener, &readable);
+    int highest = listener;
+    for (int fd : clients) {
+      FD_SET(fd, &readable);
+      highest = std::max(highest, fd);
+    }
+    timeval tick{0, 100'000};
+    const int ready = select(highest + 1, &readable, nullptr, nullptr, &tick);
+    if (ready < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    if (FD_ISSET(listener, &readable)) {
+      const int client = accept(listener, nullptr, nullptr);
+      if (client >= 0 && client < FD_SETSIZE) clients.push_back(client);
+      else if (client >= 0) close(client);
+    }
+    for (size_t i = 0; i < clients.size();) {
+      if (!FD_ISSET(clients[i], &readable)) {
+        ++i;
+        continue;
+      }
+      modbus_set_socket(ctx, clients[i]);
+      uint8_t query[MODBUS_TCP_MAX_ADU_LENGTH];
+      const int length = modbus_receive(ctx, query);
+      if (length > 0) {
+        model.Step();
+        model.Publish(mapping);
+        modbus_reply(ctx, query, length, mapping);
+        ++i;
+      } else if (length == 0) {
+        ++i;  // a request for another unit id: libmodbus ignores it
+      } else {
+        close(clients[i]);
+        clients.erase(clients.begin() + static_cast<long>(i));
+      }
+    }
+  }
+  for (int fd : clients) close(fd);
+  close(listener);
+  modbus_mapping_free(mapping);
+  modbus_free(ctx);
+  return 0;
+}
