@@ -1,0 +1,76 @@
+// Each folder of tests/config_cases holds a lab.textproto with one mistake and the
+// exact message it must be refused with (expected_error). The demo lab must pass.
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "config/lab_config.h"
+
+namespace labtrace::config {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string ReadFile(const fs::path& path) {
+  std::ifstream file(path);
+  std::stringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+std::string FirstLine(const std::string& text) { return text.substr(0, text.find('\n')); }
+
+TEST(LabConfig, EveryErrorCaseIsRefusedWithItsMessage) {
+  int cases = 0;
+  for (const auto& entry : fs::directory_iterator(LABTRACE_CONFIG_CASES)) {
+    SCOPED_TRACE(entry.path().filename().string());
+    const std::string text = ReadFile(entry.path() / "lab.textproto");
+    const std::string expected = FirstLine(ReadFile(entry.path() / "expected_error"));
+    auto lab = ParseLab(text, "lab.textproto");
+    ASSERT_FALSE(lab.has_value()) << "accepted a config that should be refused";
+    EXPECT_EQ(lab.error().message(), expected);
+    ++cases;
+  }
+  EXPECT_GE(cases, 13);
+}
+
+TEST(LabConfig, DemoLabIsValidAndGetsDefaults) {
+  auto lab = LoadLab(LABTRACE_DEMO_LAB);
+  ASSERT_TRUE(lab.has_value()) << lab.error().message();
+  EXPECT_EQ(lab->instruments_size(), 2);
+  for (const auto& instrument : lab->instruments()) {
+    EXPECT_GT(instrument.period_ms(), 0u);
+    EXPECT_GT(instrument.timeout_ms(), 0u);
+  }
+}
+
+TEST(LabConfig, DefaultsAreFilledWhenAbsent) {
+  auto lab = ParseLab(R"pb(
+    buses { name: "rs232" serial { device: "/dev/ttyS0" } }
+    instruments { name: "b" driver: "mt-sics" bus: "rs232" }
+  )pb", "inline");
+  ASSERT_TRUE(lab.has_value()) << lab.error().message();
+  EXPECT_EQ(lab->api().listen(), kDefaultListen);
+  EXPECT_EQ(lab->buses(0).serial().baud(), kDefaultBaud);
+  EXPECT_EQ(lab->instruments(0).period_ms(), kDefaultPeriodMs);
+  EXPECT_EQ(lab->instruments(0).mt_sics().command(), "SI");
+  EXPECT_EQ(lab->instruments(0).mt_sics().channel(), "mass");
+}
+
+TEST(LabConfig, MissingFileSaysSo) {
+  auto lab = LoadLab("/nonexistent/lab.textproto");
+  ASSERT_FALSE(lab.has_value());
+  EXPECT_NE(lab.error().message().find("/nonexistent/lab.textproto: cannot open"), std::string::npos);
+}
+
+TEST(LabConfig, ListenAddresses) {
+  EXPECT_EQ(ParseListen("127.0.0.1:0")->second, 0);
+  EXPECT_EQ(ParseListen("[::1]:8470")->first, "::1");
+  EXPECT_FALSE(ParseListen("localhost").has_value());
+  EXPECT_FALSE(ParseListen("127.0.0.1:http").has_value());
+}
+
+}  // namespace
+}  // namespace labtrace::config
