@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# labtrace quick start, for a fresh Debian 12 machine (README, "Quick start").
+#
+#   tools/quickstart.sh demo   install what is missing, build, start the simulators and
+#                              labtraced on the demo lab (data in ./data), then return
+#   tools/quickstart.sh test   install what is missing, build, run the whole suite twice:
+#                              normally, then under AddressSanitizer + UBSan
+#   tools/quickstart.sh stop   stop the demo
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+DEMO=$ROOT/.demo
+
+# Everything comes from Debian 12's own repositories (docs/DECISIONS.md says why each).
+PACKAGES=(
+  build-essential cmake ninja-build pkg-config
+  libboost1.81-dev libmodbus-dev libprotobuf-dev protobuf-compiler libsqlite3-dev
+  libsodium-dev libexpected-dev libcli11-dev libspdlog-dev libfmt-dev
+  libgtest-dev libgmock-dev sqlite3
+)
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+install_packages() {
+  local missing=()
+  for package in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  say "installing ${missing[*]}"
+  local sudo=()
+  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+build() {  # build DIR [cmake options…]
+  local dir=$1; shift
+  say "building in $dir"
+  cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+  cmake --build "$dir"
+}
+
+# Waits up to 15 s for a line matching $2 in log file $1.
+wait_for_line() {
+  for _ in $(seq 150); do
+    grep -q -- "$2" "$1" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "timed out waiting for \"$2\" in $1:" >&2
+  cat "$1" >&2
+  return 1
+}
+
+start() {  # start NAME COMMAND…: runs in the background, detached from this shell
+  local name=$1; shift
+  setsid "$@" >"$DEMO/$name.log" 2>&1 < /dev/null &
+  echo $! >"$DEMO/$name.pid"
+}
+
+stop_demo() {
+  for pidfile in "$DEMO"/*.pid; do
+    [ -e "$pidfile" ] || continue
+    kill "$(cat "$pidfile")" 2>/dev/null || true
+    rm -f "$pidfile"
+  done
+}
+
+demo() {
+  install_packages
+  build build
+  stop_demo
+  mkdir -p "$DEMO" /tmp/labtrace-demo
+  say "starting the simulated instruments"
+  start sim-modbus-tcp build/tools/labtrace-sim modbus-tcp --port 15020
+  start sim-mt-sics build/tools/labtrace-sim mt-sics --link /tmp/labtrace-demo/balance-xs205
+  wait_for_line "$DEMO/sim-modbus-tcp.log" "listening on"
+  wait_for_line "$DEMO/sim-mt-sics.log" "linked at"
+  say "starting labtraced on lab-config/demo-lab.textproto"
+  start labtraced build/daemon/labtraced --config lab-config/demo-lab.textproto --data "$ROOT/data"
+  wait_for_line "$DEMO/labtraced.log" "api: listening on"
+  # Put the CLI on PATH when we may; otherwise say where it is.
+  local cli="build/tools/labtrace"
+  if [ -w /usr/local/bin ]; then
+    ln -sf "$ROOT/build/tools/labtrace" /usr/local/bin/labtrace
+    cli="labtrace"
+  fi
+  cat <<EOT
+
+labtraced is running on the demo lab: a climate controller (Modbus TCP) and a balance
+(MT-SICS), both simulated. Readings are stored in $ROOT/data/labtrace.db.
+
+  See the readings:   $cli readings --last 5
+  Follow the daemon:  tail -f .demo/labtraced.log
+  Stop the demo:      tools/quickstart.sh stop
+EOT
+}
+
+run_suite() {  # run_suite DIR
+  say "running the test suite in $1"
+  ctest --test-dir "$1" --output-on-failure -j2 --timeout 120
+}
+
+test_all() {
+  install_packages
+  build build
+  run_suite build
+  build build-asan -DLABTRACE_SANITIZE=ON
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    run_suite build-asan
+}
+
+case "${1:-}" in
+  demo) demo ;;
+  test) test_all ;;
+  stop) stop_demo ;;
+  *) echo "usage: tools/quickstart.sh demo|test|stop" >&2; exit 2 ;;
+esac
