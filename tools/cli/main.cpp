@@ -3,6 +3,9 @@
 //
 //   labtrace config check FILE
 //   labtrace readings [--instrument I] [--channel C] [--since T] [--last N] [--json]
+//   labtrace uncertainty BUDGET-FILE [--json]
+//   labtrace decide --value X --u U --lower L --upper H --rule RULE [--json]
+//   labtrace mpe --table NAME --load M --e E [--in-service] [--json]
 //
 // Exit codes: 0 done, 1 the daemon or the request failed, 2 the input is wrong.
 #include <chrono>
@@ -15,6 +18,7 @@
 #include <google/protobuf/util/json_util.h>
 
 #include "cli/http_client.h"
+#include "cli/metrology_commands.h"
 #include "cli/time_text.h"
 #include "config/lab_config.h"
 #include "labtrace/api.pb.h"
@@ -152,8 +156,46 @@ int main(int argc, char** argv) {
   readings_cmd->add_option("--last", readings.last, "the newest N readings of each channel");
   readings_cmd->add_flag("--json", readings.json, "print the API's JSON answer");
 
+  std::string budget_path;
+  bool budget_json = false;
+  auto* uncertainty = app.add_subcommand("uncertainty", "evaluate a GUM uncertainty budget (text or JSON)");
+  uncertainty->add_option("BUDGET-FILE", budget_path, "an UncertaintyBudget in protobuf text format or .json")
+      ->required();
+  uncertainty->add_flag("--json", budget_json, "print the BudgetResult as JSON");
+
+  cli::DecideOptions decide;
+  double lower = 0, upper = 0;
+  auto* decide_cmd = app.add_subcommand("decide", "statement of conformity under an ILAC-G8 decision rule");
+  decide_cmd->add_option("--value", decide.value, "measured value (or error)")->required();
+  decide_cmd->add_option("--u", decide.u, "its standard uncertainty")->required();
+  decide_cmd->add_option("--k", decide.k, "coverage factor, U = k·u")->capture_default_str();
+  auto* lower_opt = decide_cmd->add_option("--lower", lower, "lower tolerance limit");
+  auto* upper_opt = decide_cmd->add_option("--upper", upper, "upper tolerance limit");
+  decide_cmd->add_option("--rule", decide.rule, "simple, guarded[:r] or nonbinary[:r]; w = r·U, r = 1 by default")
+      ->capture_default_str();
+  decide_cmd->add_flag("--exclusive", decide.exclusive, "a value on a limit is outside it");
+  decide_cmd->add_flag("--json", decide.json, "print the Decision as JSON");
+
+  cli::MpeOptions mpe;
+  mpe.tables_path = "lab-config/procedures/mpe-tables.textproto";
+  auto* mpe_cmd = app.add_subcommand("mpe", "maximum permissible error from an MPE table");
+  mpe_cmd->add_option("--tables", mpe.tables_path, "MpeTables file")->capture_default_str();
+  mpe_cmd->add_option("--table", mpe.table, "table name, e.g. oiml-r76-class-III")->required();
+  mpe_cmd->add_option("--load", mpe.load, "load or reading")->required();
+  mpe_cmd->add_option("--e", mpe.e, "verification interval e, same unit as the load (band tables)");
+  mpe_cmd->add_option("--resolution", mpe.resolution, "display resolution (meter tables)");
+  mpe_cmd->add_flag("--in-service", mpe.in_service, "in-service MPE instead of verification MPE");
+  mpe_cmd->add_flag("--json", mpe.json, "print JSON");
+
   CLI11_PARSE(app, argc, argv);
   if (check->parsed()) return ConfigCheck(config_path);
   if (readings_cmd->parsed()) return Readings(readings);
+  if (uncertainty->parsed()) return cli::UncertaintyCommand(budget_path, budget_json);
+  if (decide_cmd->parsed()) {
+    if (*lower_opt) decide.lower = lower;
+    if (*upper_opt) decide.upper = upper;
+    return cli::DecideCommand(decide);
+  }
+  if (mpe_cmd->parsed()) return cli::MpeCommand(mpe);
   return 2;
 }
