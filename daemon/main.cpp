@@ -18,7 +18,7 @@
 #include "acquisition/acquisition.h"
 #include "api/api_server.h"
 #include "config/lab_config.h"
-#include "store/reading_store.h"
+#include "store/record_store.h"
 
 namespace asio = boost::asio;
 using namespace labtrace;
@@ -54,7 +54,7 @@ int main(int argc, char** argv) {
   spdlog::info("lab \"{}\": {} bus(es), {} instrument(s) from {}", lab->name(), lab->buses_size(),
                lab->instruments_size(), config_path);
 
-  auto store = store::ReadingStore::Open(data_dir);
+  auto store = store::RecordStore::Open(data_dir);
   if (!store) {
     spdlog::critical("{}", store.error().message());
     return 1;

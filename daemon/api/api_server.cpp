@@ -27,6 +27,9 @@ namespace {
 using Request = http::request<http::string_body>;
 using Response = http::response<http::string_body>;
 
+// An upload of 100 000 readings with raw frames fits well within this.
+constexpr uint64_t kMaxBodyBytes = 64 * 1024 * 1024;
+
 int HexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -141,7 +144,7 @@ Response ErrorReply(const Request& request, http::status status, std::string tex
 }  // namespace
 
 Result<std::unique_ptr<ApiServer>> ApiServer::Create(asio::io_context& io, const std::string& host,
-                                                     uint16_t port, const store::ReadingStore& store) {
+                                                     uint16_t port, store::RecordStore& store) {
   std::unique_ptr<ApiServer> server(new ApiServer(io, store));
   boost::system::error_code ec;
   const auto address = asio::ip::make_address(host, ec);
@@ -182,11 +185,14 @@ asio::awaitable<void> ApiServer::Serve(tcp::socket socket) {
   beast::tcp_stream stream(std::move(socket));
   beast::flat_buffer buffer;
   for (;;) {
-    Request request;
+    http::request_parser<http::string_body> parser;
+    parser.body_limit(kMaxBodyBytes);
     stream.expires_after(std::chrono::seconds(30));
     auto [read_error, read_bytes] =
-        co_await http::async_read(stream, buffer, request, asio::as_tuple(asio::use_awaitable));
-    if (read_error) break;  // closed, timed out, or not HTTP: nothing to answer
+        co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+    // Closed, timed out, truncated or not HTTP: nothing was acknowledged, nothing is stored.
+    if (read_error) break;
+    const Request& request = parser.get();
     Response response = co_await Answer(request);
     const bool keep_alive = response.keep_alive();
     auto [write_error, written] =
@@ -202,8 +208,11 @@ asio::awaitable<http::response<http::string_body>> ApiServer::Answer(
   const std::string_view target(request.target().data(), request.target().size());
   const std::string_view path = target.substr(0, target.find('?'));
   Response response;
-  if (request.method() != http::verb::get) {
-    response = ErrorReply(request, http::status::method_not_allowed, "only GET is served");
+  if (path == "/v1/uploads") {
+    if (request.method() == http::verb::post) co_return co_await AnswerUpload(request);
+    response = ErrorReply(request, http::status::method_not_allowed, "uploads are sent with POST");
+  } else if (request.method() != http::verb::get) {
+    response = ErrorReply(request, http::status::method_not_allowed, "only GET is served here");
   } else if (path == "/v1/health") {
     ErrorResponse ok;  // an empty error says all is well
     response = Reply(request, http::status::ok, ok);
@@ -224,6 +233,51 @@ asio::awaitable<http::response<http::string_body>> ApiServer::Answer(
   spdlog::debug("api: {} {} -> {}", std::string(request.method_string()), target,
                 static_cast<int>(response.result_int()));
   co_return response;
+}
+
+namespace {
+
+// Hands an upload to the store and completes when the store has answered: after the
+// commit is durable, or with the reason it is not.
+template <typename Token>
+auto AsyncUpload(store::RecordStore& store, UploadRequest request, Token&& token) {
+  return asio::async_initiate<Token, void(Result<UploadReceipt>)>(
+      [&store](auto handler, UploadRequest request) {
+        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+        store.Upload(std::move(request), [shared](Result<UploadReceipt> result) {
+          auto executor = asio::get_associated_executor(*shared);
+          asio::post(executor, [shared, result = std::move(result)]() mutable { (*shared)(std::move(result)); });
+        });
+      },
+      token, std::move(request));
+}
+
+bool SentProtobuf(const Request& request) {
+  return request[http::field::content_type].find("application/x-protobuf") != beast::string_view::npos;
+}
+
+}  // namespace
+
+asio::awaitable<Response> ApiServer::AnswerUpload(const Request& request) {
+  UploadRequest upload;
+  if (SentProtobuf(request)) {
+    if (!upload.ParseFromString(request.body())) {
+      co_return ErrorReply(request, http::status::bad_request, "body is not an UploadRequest (protobuf)");
+    }
+  } else {
+    const auto parsed = google::protobuf::util::JsonStringToMessage(request.body(), &upload);
+    if (!parsed.ok()) {
+      co_return ErrorReply(request, http::status::bad_request,
+                           fmt::format("body is not an UploadRequest: {}", std::string(parsed.message())));
+    }
+  }
+  auto receipt = co_await AsyncUpload(store_, std::move(upload), asio::use_awaitable);
+  if (receipt) co_return Reply(request, http::status::ok, *receipt);
+  const Status& error = receipt.error();
+  const http::status status = error.code() == StatusCode::kInvalidArgument     ? http::status::bad_request
+                              : error.code() == StatusCode::kResourceExhausted ? http::status::insufficient_storage
+                                                                               : http::status::service_unavailable;
+  co_return ErrorReply(request, status, error.message());
 }
 
 asio::awaitable<Result<ReadingsResponse>> ApiServer::RunQuery(ReadingsQuery query) {

@@ -17,7 +17,7 @@
 
 #include "labtrace/api.pb.h"
 #include "labtrace/status.h"
-#include "store/reading_store.h"
+#include "store/record_store.h"
 
 namespace labtrace::api {
 
@@ -25,7 +25,7 @@ class ApiServer {
  public:
   // Binds and listens at once, so a port conflict is reported before anything starts.
   static Result<std::unique_ptr<ApiServer>> Create(boost::asio::io_context& io, const std::string& host,
-                                                   uint16_t port, const store::ReadingStore& store);
+                                                   uint16_t port, store::RecordStore& store);
   ~ApiServer();
 
   // The bound address: with port 0, the port the kernel chose.
@@ -35,7 +35,7 @@ class ApiServer {
   void Stop();
 
  private:
-  ApiServer(boost::asio::io_context& io, const store::ReadingStore& store)
+  ApiServer(boost::asio::io_context& io, store::RecordStore& store)
       : io_(io), acceptor_(io), store_(store) {}
 
   boost::asio::awaitable<void> Accept();
@@ -43,10 +43,12 @@ class ApiServer {
   boost::asio::awaitable<boost::beast::http::response<boost::beast::http::string_body>> Answer(
       const boost::beast::http::request<boost::beast::http::string_body>& request);
   boost::asio::awaitable<Result<ReadingsResponse>> RunQuery(ReadingsQuery query);
+  boost::asio::awaitable<boost::beast::http::response<boost::beast::http::string_body>> AnswerUpload(
+      const boost::beast::http::request<boost::beast::http::string_body>& request);
 
   boost::asio::io_context& io_;
   boost::asio::ip::tcp::acceptor acceptor_;
-  const store::ReadingStore& store_;
+  store::RecordStore& store_;
   boost::asio::thread_pool queries_{1};
 };
 

@@ -5,16 +5,30 @@
 
 namespace labtrace::store {
 
-Result<Database> Database::Open(const std::string& path, Mode mode) {
+StatusCode CodeOf(int sqlite_code) {
+  switch (sqlite_code & 0xFF) {
+    case SQLITE_FULL: return StatusCode::kResourceExhausted;
+    case SQLITE_IOERR:
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_CANTOPEN: return StatusCode::kUnavailable;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB: return StatusCode::kDataLoss;
+    case SQLITE_CONSTRAINT: return StatusCode::kFailedPrecondition;
+    default: return StatusCode::kInternal;
+  }
+}
+
+Result<Database> Database::Open(const std::string& path, Mode mode, const std::string& vfs) {
   sqlite3* db = nullptr;
   const int flags = (mode == Mode::kReadOnly ? SQLITE_OPEN_READONLY
                                              : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
                     SQLITE_OPEN_NOMUTEX;
-  const int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  const int rc = sqlite3_open_v2(path.c_str(), &db, flags, vfs.empty() ? nullptr : vfs.c_str());
   if (rc != SQLITE_OK) {
     std::string message = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
     sqlite3_close(db);
-    return Error(Unavailable(fmt::format("opening database {}: {}", path, message)));
+    return Error(Status(CodeOf(rc), fmt::format("opening database {}: {}", path, message)));
   }
   sqlite3_extended_result_codes(db, 1);
   // A busy reader or writer waits rather than failing at once.
@@ -38,16 +52,7 @@ Database::~Database() {
 Status Database::Failure(std::string_view doing) const {
   const int code = sqlite3_extended_errcode(db_);
   const int primary = code & 0xFF;
-  StatusCode status = StatusCode::kInternal;
-  if (primary == SQLITE_FULL || primary == SQLITE_IOERR || primary == SQLITE_BUSY ||
-      primary == SQLITE_LOCKED || primary == SQLITE_CANTOPEN) {
-    status = StatusCode::kUnavailable;
-  } else if (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB) {
-    status = StatusCode::kDataLoss;
-  } else if (primary == SQLITE_CONSTRAINT) {
-    status = StatusCode::kFailedPrecondition;
-  }
-  return Status(status, fmt::format("{}: {}", doing, sqlite3_errmsg(db_)));
+  return Status(CodeOf(code), fmt::format("{}: {}", doing, sqlite3_errmsg(db_)));
 }
 
 Status Database::Execute(const char* sql) {
@@ -83,10 +88,7 @@ Result<bool> Statement::Step() {
   const int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
-  const int primary = rc & 0xFF;
-  const StatusCode code = (primary == SQLITE_FULL || primary == SQLITE_IOERR || primary == SQLITE_BUSY)
-                              ? StatusCode::kUnavailable
-                              : StatusCode::kInternal;
+  const StatusCode code = CodeOf(rc);
   std::string message = fmt::format("{} (in \"{}\")", sqlite3_errmsg(db_), sqlite3_sql(stmt_));
   sqlite3_reset(stmt_);
   return Error(Status(code, std::move(message)));

@@ -19,11 +19,16 @@ namespace labtrace::store {
 
 class Statement;
 
+// The Status code for an SQLite result code: a full disk is kResourceExhausted, an I/O
+// or locking error kUnavailable, corruption kDataLoss.
+StatusCode CodeOf(int sqlite_code);
+
 class Database {
  public:
   enum class Mode { kReadWrite, kReadOnly };
 
-  static Result<Database> Open(const std::string& path, Mode mode);
+  // `vfs` names a registered SQLite VFS (tests inject faults with one); empty: the default.
+  static Result<Database> Open(const std::string& path, Mode mode, const std::string& vfs = "");
   Database(Database&& other) noexcept : db_(other.db_) { other.db_ = nullptr; }
   Database& operator=(Database&& other) noexcept;
   ~Database();

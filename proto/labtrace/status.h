@@ -21,6 +21,7 @@ enum class StatusCode {
   kAlreadyExists,       // a name is used twice
   kFailedPrecondition,  // the system is not in a state to do this
   kUnavailable,         // the peer is down or did not answer; retrying may help
+  kResourceExhausted,   // out of space or capacity: a full disk, a full queue
   kDeadlineExceeded,    // no answer in time
   kDataLoss,            // stored data does not match what was written
   kInternal,            // a bug
@@ -71,6 +72,7 @@ inline std::string_view StatusCodeName(StatusCode code) {
     case StatusCode::kAlreadyExists: return "already exists";
     case StatusCode::kFailedPrecondition: return "failed precondition";
     case StatusCode::kUnavailable: return "unavailable";
+    case StatusCode::kResourceExhausted: return "resource exhausted";
     case StatusCode::kDeadlineExceeded: return "deadline exceeded";
     case StatusCode::kDataLoss: return "data loss";
     case StatusCode::kInternal: return "internal";

@@ -6,8 +6,12 @@
 //   labtrace uncertainty BUDGET-FILE [--json]
 //   labtrace decide --value X --u U --lower L --upper H --rule RULE [--json]
 //   labtrace mpe --table NAME --load M --e E [--in-service] [--json]
+//   labtrace verify --db FILE [--checkpoint FILE] [--json]
+//   labtrace checkpoint export --db FILE
 //
 // Exit codes: 0 done, 1 the daemon or the request failed, 2 the input is wrong.
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -18,6 +22,7 @@
 #include <google/protobuf/util/json_util.h>
 
 #include "cli/http_client.h"
+#include "cli/ledger_commands.h"
 #include "cli/metrology_commands.h"
 #include "cli/time_text.h"
 #include "config/lab_config.h"
@@ -187,8 +192,25 @@ int main(int argc, char** argv) {
   mpe_cmd->add_flag("--in-service", mpe.in_service, "in-service MPE instead of verification MPE");
   mpe_cmd->add_flag("--json", mpe.json, "print JSON");
 
+  std::string db_path, checkpoint_path;
+  bool verify_json = false, no_progress = false;
+  auto* verify = app.add_subcommand("verify", "check offline that no record was altered, lost or added");
+  verify->add_option("--db", db_path, "the store file (DATA/labtrace.db)")->required();
+  verify->add_option("--checkpoint", checkpoint_path, "a checkpoint saved earlier (labtrace checkpoint export)");
+  verify->add_flag("--json", verify_json, "print the report as JSON");
+  verify->add_flag("--no-progress", no_progress, "no progress bar");
+
+  auto* checkpoint = app.add_subcommand("checkpoint", "signed checkpoints of the ledger");
+  checkpoint->require_subcommand(1);
+  auto* checkpoint_export = checkpoint->add_subcommand("export", "print the newest signed checkpoint, to keep");
+  checkpoint_export->add_option("--db", db_path, "the store file")->required();
+
   CLI11_PARSE(app, argc, argv);
   if (check->parsed()) return ConfigCheck(config_path);
+  if (verify->parsed()) {
+    return cli::VerifyCommand(db_path, checkpoint_path, verify_json, !no_progress && isatty(STDERR_FILENO));
+  }
+  if (checkpoint_export->parsed()) return cli::CheckpointExportCommand(db_path);
   if (readings_cmd->parsed()) return Readings(readings);
   if (uncertainty->parsed()) return cli::UncertaintyCommand(budget_path, budget_json);
   if (decide_cmd->parsed()) {

@@ -3,14 +3,14 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
-#include "store/reading_store.h"
+#include "store/record_store.h"
 
 namespace labtrace::store {
 namespace {
 
 namespace fs = std::filesystem;
 
-class ReadingStoreTest : public ::testing::Test {
+class RecordStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = fs::temp_directory_path() / ("labtrace-store-test-" + std::to_string(::getpid()) + "-" +
@@ -36,8 +36,8 @@ class ReadingStoreTest : public ::testing::Test {
   fs::path dir_;
 };
 
-TEST_F(ReadingStoreTest, CommittedReadingsComeBackWhole) {
-  auto store = ReadingStore::Open(dir_.string());
+TEST_F(RecordStoreTest, CommittedReadingsComeBackWhole) {
+  auto store = RecordStore::Open(dir_.string());
   ASSERT_TRUE(store.has_value()) << store.error().message();
   (*store)->Append({Make("balance", "mass", 100.5, 1000), Make("balance", "mass", 0, 2000, NO_REPLY)});
   (*store)->Flush();
@@ -53,8 +53,8 @@ TEST_F(ReadingStoreTest, CommittedReadingsComeBackWhole) {
   EXPECT_FALSE(answer->truncated());
 }
 
-TEST_F(ReadingStoreTest, LastIsPerChannelAndSinceBoundsTime) {
-  auto store = ReadingStore::Open(dir_.string());
+TEST_F(RecordStoreTest, LastIsPerChannelAndSinceBoundsTime) {
+  auto store = RecordStore::Open(dir_.string());
   ASSERT_TRUE(store.has_value());
   std::vector<Reading> readings;
   for (int i = 0; i < 10; ++i) {
@@ -84,13 +84,13 @@ TEST_F(ReadingStoreTest, LastIsPerChannelAndSinceBoundsTime) {
   EXPECT_EQ(answer->readings(0).value(), 28);
 }
 
-TEST_F(ReadingStoreTest, ReadingsSurviveReopenAndCannotBeAlteredInPlace) {
+TEST_F(RecordStoreTest, ReadingsSurviveReopenAndCannotBeAlteredInPlace) {
   {
-    auto store = ReadingStore::Open(dir_.string());
+    auto store = RecordStore::Open(dir_.string());
     ASSERT_TRUE(store.has_value());
     (*store)->Append({Make("balance", "mass", 1, 1)});
   }  // the destructor commits what is pending
-  auto store = ReadingStore::Open(dir_.string());
+  auto store = RecordStore::Open(dir_.string());
   ASSERT_TRUE(store.has_value());
   auto answer = (*store)->Query({});
   ASSERT_EQ(answer->readings_size(), 1);
@@ -107,8 +107,8 @@ TEST_F(ReadingStoreTest, ReadingsSurviveReopenAndCannotBeAlteredInPlace) {
   EXPECT_EQ((*store)->Query({})->readings(0).value(), 1);
 }
 
-TEST_F(ReadingStoreTest, DatabaseIsInWalModeWithFullSync) {
-  auto store = ReadingStore::Open(dir_.string());
+TEST_F(RecordStoreTest, DatabaseIsInWalModeWithFullSync) {
+  auto store = RecordStore::Open(dir_.string());
   ASSERT_TRUE(store.has_value());
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open((dir_ / "labtrace.db").c_str(), &db), SQLITE_OK);

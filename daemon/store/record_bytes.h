@@ -1,0 +1,24 @@
+// The exact bytes of a record that its leaf hash covers. Used when a record is
+// committed and when the verifier recomputes it from the stored row, so both sides build
+// the same canonical message the same way.
+#pragma once
+
+#include <string>
+
+#include "labtrace/reading.pb.h"
+
+namespace labtrace::store {
+
+// Record kinds in the ledger.
+enum class RecordKind : int { kReading = 1 };
+
+// A reading as the store keeps it: no value unless the quality carries one, and +0.0
+// for zero (SQLite stores -0.0 as 0).
+Reading CanonicalReading(Reading reading);
+
+// Deterministic protobuf serialisation of a canonical reading, sequence included.
+std::string ReadingRecordBytes(const Reading& canonical);
+
+bool QualityHasValue(Quality quality);
+
+}  // namespace labtrace::store

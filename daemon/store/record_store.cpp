@@ -1,0 +1,541 @@
+#include "store/record_store.h"
+
+#include <sodium.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "store/record_bytes.h"
+#include "store/schema.h"
+
+namespace labtrace::store {
+
+namespace {
+
+constexpr const char* kInsertChannel =
+    "INSERT INTO channels (instrument, channel) VALUES (?, ?) "
+    "ON CONFLICT (instrument, channel) DO NOTHING";
+constexpr const char* kSelectChannelId = "SELECT channel_id FROM channels WHERE instrument = ? AND channel = ?";
+constexpr const char* kInsertReading =
+    "INSERT INTO readings (channel_id, value, unit, quality, requested_at_ns, raw_frame, detail, "
+    "decimals) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING sequence";
+constexpr const char* kInsertLeaf =
+    "INSERT INTO ledger (leaf_index, record_kind, record_id, leaf_hash, batch_id) VALUES (?, ?, ?, ?, ?)";
+constexpr const char* kInsertBatch =
+    "INSERT INTO batches (batch_id, batch_uuid, first_leaf, leaf_count, batch_root, tree_root, "
+    "chain_hash, frontier, committed_at_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
+constexpr const char* kSelectLastBatch =
+    "SELECT batch_id, first_leaf, leaf_count, chain_hash, frontier FROM batches "
+    "ORDER BY batch_id DESC LIMIT 1";
+constexpr const char* kSelectBatchByUuid = "SELECT batch_id FROM batches WHERE batch_uuid = ?";
+constexpr const char* kSelectUpload =
+    "SELECT first_sequence, last_sequence, count FROM uploads WHERE idempotency_key = ?";
+constexpr const char* kInsertUpload =
+    "INSERT INTO uploads (idempotency_key, first_sequence, last_sequence, count, batch_id, received_at_ns) "
+    "VALUES (?, ?, ?, ?, ?, ?)";
+constexpr const char* kInsertCheckpoint =
+    "INSERT INTO checkpoints (tree_size, root_hash, time_ns, public_key, signature) VALUES (?, ?, ?, ?, ?)";
+constexpr const char* kSelectChannels =
+    "SELECT channel_id, instrument, channel FROM channels "
+    "WHERE (?1 = '' OR instrument = ?1) AND (?2 = '' OR channel = ?2) "
+    "ORDER BY instrument, channel";
+constexpr const char* kSelectOldestFirst =
+    "SELECT sequence, value, unit, quality, requested_at_ns, raw_frame, detail, decimals "
+    "FROM readings WHERE channel_id = ? AND requested_at_ns >= ? ORDER BY sequence LIMIT ?";
+constexpr const char* kSelectNewestFirst =
+    "SELECT sequence, value, unit, quality, requested_at_ns, raw_frame, detail, decimals "
+    "FROM readings WHERE channel_id = ? AND requested_at_ns >= ? ORDER BY sequence DESC LIMIT ?";
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::span<const uint8_t> Bytes(const std::string& s) { return {reinterpret_cast<const uint8_t*>(s.data()), s.size()}; }
+std::span<const uint8_t> Bytes(const Hash& h) { return {h.data(), h.size()}; }
+
+Hash ChainHash(const Hash& previous, const Hash& batch_root, uint64_t tree_size) {
+  uint8_t buffer[72];
+  std::copy(previous.begin(), previous.end(), buffer);
+  std::copy(batch_root.begin(), batch_root.end(), buffer + 32);
+  for (int i = 0; i < 8; ++i) buffer[64 + i] = static_cast<uint8_t>(tree_size >> (56 - 8 * i));
+  return Sha256({buffer, sizeof buffer});
+}
+
+Status ValidateUpload(const api::UploadRequest& request) {
+  if (request.idempotency_key().empty() || request.idempotency_key().size() > 200) {
+    return InvalidArgument("idempotency_key must be 1..200 characters; send the same key again to retry");
+  }
+  if (request.readings().empty()) return InvalidArgument("an upload needs at least one reading");
+  if (request.readings_size() > 100000) return InvalidArgument("at most 100000 readings per upload; split it");
+  for (int i = 0; i < request.readings_size(); ++i) {
+    const Reading& r = request.readings(i);
+    auto bad = [&](std::string_view what) {
+      return InvalidArgument(fmt::format("readings[{}]: {}", i, what));
+    };
+    if (r.instrument().empty()) return bad("instrument is empty");
+    if (r.channel().empty()) return bad("channel is empty");
+    if (r.unit().empty()) return bad("unit is empty");
+    if (r.quality() == QUALITY_UNSPECIFIED) return bad("quality is not given");
+    if (r.requested_at_ns() <= 0) return bad("requested_at_ns is not given");
+    if (QualityHasValue(r.quality()) && !std::isfinite(r.value())) return bad("value is not a finite number");
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<RecordStore>> RecordStore::Open(const std::string& data_dir, StoreOptions options) {
+  std::error_code ec;
+  std::filesystem::create_directories(data_dir, ec);
+  if (ec) return Error(Unavailable(fmt::format("cannot create data directory {}: {}", data_dir, ec.message())));
+  const std::string path = (std::filesystem::path(data_dir) / kFileName).string();
+  const std::string key_path = options.signing_key_path.empty()
+                                   ? (std::filesystem::path(data_dir) / "lab-signing.key").string()
+                                   : options.signing_key_path;
+  auto key = SigningKey::LoadOrCreate(key_path);
+  if (!key) return Error(key.error());
+  auto db = Database::Open(path, Database::Mode::kReadWrite, options.vfs);
+  if (!db) return Error(db.error());
+  if (Status s = ConfigureWriter(*db, options.exclusive_locking, options.synchronous_off); !s.ok()) {
+    return Error(s.Annotate(path));
+  }
+  if (Status s = Migrate(*db); !s.ok()) return Error(s.Annotate(path));
+  std::unique_ptr<RecordStore> store(new RecordStore(path, std::move(options), std::move(*key), std::move(*db)));
+  if (Status s = store->LoadLedgerState(); !s.ok()) return Error(s.Annotate(path));
+  store->last_checkpoint_ = std::chrono::steady_clock::now();
+  store->writer_ = std::thread([s = store.get()] { s->WriterLoop(); });
+  return store;
+}
+
+Status RecordStore::LoadLedgerState() {
+  auto last = db_.Prepare(kSelectLastBatch);
+  if (!last) return last.error();
+  auto row = last->Step();
+  if (!row) return row.error();
+  ledger_ = {};
+  if (!*row) return OkStatus();
+  const uint64_t size = static_cast<uint64_t>(last->ColumnInt64(1) + last->ColumnInt64(2));
+  const std::string chain = last->ColumnBlob(3), frontier = last->ColumnBlob(4);
+  if (chain.size() != 32 || frontier.size() % 32 != 0) return DataLoss("the last batch's chain or frontier is malformed");
+  std::vector<Hash> subtrees(frontier.size() / 32);
+  for (size_t i = 0; i < subtrees.size(); ++i) std::copy_n(frontier.begin() + 32 * i, 32, subtrees[i].begin());
+  auto tree = CompactTree::FromSubtrees(size, std::move(subtrees));
+  if (!tree) return tree.error();
+  ledger_.tree = std::move(*tree);
+  std::copy(chain.begin(), chain.end(), ledger_.chain.begin());
+  return OkStatus();
+}
+
+RecordStore::~RecordStore() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+    checkpoint_requested_ = true;  // a final checkpoint of what the store holds at shutdown
+  }
+  wake_.notify_all();
+  if (writer_.joinable()) writer_.join();
+}
+
+void RecordStore::Append(std::vector<Reading> readings) {
+  if (readings.empty()) return;
+  {
+    std::lock_guard lock(mutex_);
+    for (Reading& reading : readings) pending_readings_.push_back(std::move(reading));
+    handed_in_ += readings.size();
+    while (pending_readings_.size() > kMaxQueuedReadings) {
+      pending_readings_.pop_front();
+      ++dropped_readings_;
+      ++done_;
+    }
+  }
+  wake_.notify_one();
+}
+
+void RecordStore::Upload(api::UploadRequest request, UploadDone done) {
+  if (Status valid = ValidateUpload(request); !valid.ok()) {
+    done(Error(valid));
+    return;
+  }
+  {
+    std::lock_guard lock(mutex_);
+    pending_uploads_.push_back({std::move(request), std::move(done)});
+    ++handed_in_;
+  }
+  wake_.notify_one();
+}
+
+void RecordStore::RequestCheckpoint() {
+  {
+    std::lock_guard lock(mutex_);
+    checkpoint_requested_ = true;
+  }
+  wake_.notify_one();
+}
+
+void RecordStore::Flush() {
+  std::unique_lock lock(mutex_);
+  const uint64_t target = handed_in_;
+  wake_.notify_one();
+  flushed_.wait(lock, [&] { return done_ >= target || stopping_; });
+}
+
+Result<bool> RecordStore::BatchLanded(const std::string& batch_uuid) {
+  auto find = db_.Prepare(kSelectBatchByUuid);
+  if (!find) return Error(find.error());
+  find->BindBlob(1, Bytes(batch_uuid));
+  return find->Step();
+}
+
+Status RecordStore::Reopen() {
+  auto db = Database::Open(path_, Database::Mode::kReadWrite, options_.vfs);
+  if (!db) return db.error();
+  if (Status s = ConfigureWriter(*db, options_.exclusive_locking, options_.synchronous_off); !s.ok()) return s;
+  db_ = std::move(*db);
+  return LoadLedgerState();
+}
+
+void RecordStore::WriterLoop() {
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    wake_.wait(lock, [&] {
+      return stopping_ || checkpoint_requested_ || !pending_readings_.empty() || !pending_uploads_.empty();
+    });
+    // Group commit: let the window fill unless the batch is full or we are stopping.
+    wake_.wait_until(lock, std::chrono::steady_clock::now() + options_.commit_window,
+                     [&] { return stopping_ || pending_readings_.size() >= kMaxBatch; });
+    Batch batch;
+    size_t leaves = 0;
+    while (!pending_uploads_.empty() && leaves < kMaxBatch) {
+      leaves += pending_uploads_.front().request.readings_size();
+      batch.uploads.push_back(std::move(pending_uploads_.front()));
+      pending_uploads_.pop_front();
+    }
+    while (!pending_readings_.empty() && leaves < kMaxBatch) {
+      batch.readings.push_back(std::move(pending_readings_.front()));
+      pending_readings_.pop_front();
+      ++leaves;
+    }
+    const bool more_pending = !pending_readings_.empty() || !pending_uploads_.empty();
+    const bool checkpoint_due =
+        std::chrono::steady_clock::now() - last_checkpoint_ >= options_.checkpoint_interval;
+    // The final checkpoint waits for the last batch.
+    const bool checkpoint = (checkpoint_requested_ || checkpoint_due) && !more_pending;
+    if (checkpoint) checkpoint_requested_ = false;
+    const bool stop_after = stopping_ && !more_pending;
+    lock.unlock();
+
+    std::vector<api::UploadReceipt> receipts;
+    Status committed = OkStatus();
+    if (!batch.empty() || checkpoint) {
+      std::string uuid(16, '\0');
+      randombytes_buf(uuid.data(), uuid.size());
+      committed = CommitBatch(batch, uuid, checkpoint, receipts);
+      if (!committed.ok() && committed.code() == StatusCode::kUnavailable) {
+        // An I/O error (fsync among them): the pages may or may not be on disk. Never
+        // retry blindly: reopen and ask the database whether this batch landed.
+        spdlog::error("store: {}; reopening the database", committed.message());
+        if (Status reopened = Reopen(); !reopened.ok()) {
+          spdlog::error("store: cannot reopen: {}", reopened.message());
+        } else if (auto landed = BatchLanded(uuid); landed && *landed) {
+          spdlog::warn("store: the failed commit had landed; nothing is written twice");
+          receipts.clear();
+          committed = OkStatus();
+          for (const PendingUpload& upload : batch.uploads) {
+            auto find = db_.Prepare(kSelectUpload);
+            if (find) {
+              find->BindText(1, upload.request.idempotency_key());
+              if (auto row = find->Step(); row && *row) {
+                api::UploadReceipt receipt;
+                receipt.set_idempotency_key(upload.request.idempotency_key());
+                receipt.set_first_sequence(static_cast<uint64_t>(find->ColumnInt64(0)));
+                receipt.set_last_sequence(static_cast<uint64_t>(find->ColumnInt64(1)));
+                receipt.set_count(static_cast<uint32_t>(find->ColumnInt64(2)));
+                receipts.push_back(receipt);
+                continue;
+              }
+            }
+            committed = DataLoss("a landed batch lacks one of its uploads");
+          }
+        }
+      }
+    }
+
+    if (committed.ok()) {
+      for (size_t i = 0; i < batch.uploads.size(); ++i) batch.uploads[i].done(receipts[i]);
+      if (on_commit_ && !batch.empty()) on_commit_(leaves, ledger_.tree.size());
+      if (checkpoint) last_checkpoint_ = std::chrono::steady_clock::now();
+    } else {
+      spdlog::error("store: cannot commit {} record(s): {}", leaves, committed.message());
+      const Status refusal = Status(committed.code() == StatusCode::kResourceExhausted ? StatusCode::kResourceExhausted
+                                                                                         : StatusCode::kUnavailable,
+                                    fmt::format("not stored: {}; send the upload again with the same idempotency key",
+                                                committed.message()));
+      for (PendingUpload& upload : batch.uploads) upload.done(Error(refusal));
+    }
+
+    lock.lock();
+    if (committed.ok()) {
+      done_ += batch.readings.size() + batch.uploads.size();
+    } else {
+      done_ += batch.uploads.size();
+      // Polled readings wait for the disk to come back; the newest are kept when the
+      // queue overflows, and the loss is counted.
+      for (auto it = batch.readings.rbegin(); it != batch.readings.rend(); ++it) {
+        pending_readings_.push_front(std::move(*it));
+      }
+      while (pending_readings_.size() > kMaxQueuedReadings) {
+        pending_readings_.pop_front();
+        ++dropped_readings_;
+        ++done_;
+      }
+      if (checkpoint) checkpoint_requested_ = true;
+    }
+    flushed_.notify_all();
+    if (stop_after && (committed.ok() || pending_uploads_.empty())) {
+      if (!committed.ok() || !pending_readings_.empty()) {
+        spdlog::error("store: {} polled reading(s) could not be committed before shutdown", pending_readings_.size());
+      }
+      break;
+    }
+    if (!committed.ok()) {
+      wake_.wait_for(lock, std::chrono::seconds(1), [&] { return stopping_; });
+      if (stopping_) {
+        spdlog::error("store: stopping with {} polled reading(s) not committed", pending_readings_.size());
+        break;
+      }
+    }
+  }
+  if (dropped_readings_ > 0) {
+    spdlog::error("store: {} polled reading(s) were dropped while the disk refused writes", dropped_readings_);
+  }
+  flushed_.notify_all();
+}
+
+Status RecordStore::CommitBatch(Batch& batch, const std::string& batch_uuid, bool checkpoint,
+                                std::vector<api::UploadReceipt>& receipts) {
+  Transaction transaction(db_);
+  if (Status s = transaction.Begin(); !s.ok()) return s;
+  auto insert_channel = db_.Prepare(kInsertChannel);
+  auto select_channel = db_.Prepare(kSelectChannelId);
+  auto insert_reading = db_.Prepare(kInsertReading);
+  auto insert_leaf = db_.Prepare(kInsertLeaf);
+  auto select_upload = db_.Prepare(kSelectUpload);
+  auto insert_upload = db_.Prepare(kInsertUpload);
+  for (auto* s : {&insert_channel, &select_channel, &insert_reading, &insert_leaf, &select_upload, &insert_upload}) {
+    if (!*s) return s->error();
+  }
+
+  LedgerState next = ledger_;
+  const uint64_t first_leaf = next.tree.size();
+  int64_t batch_id = 1;
+  {
+    auto last = db_.Prepare("SELECT COALESCE(MAX(batch_id), 0) + 1 FROM batches");
+    if (!last) return last.error();
+    if (auto row = last->Step(); !row) return row.error();
+    batch_id = last->ColumnInt64(0);
+  }
+  std::vector<Hash> batch_leaves;
+  std::map<std::pair<std::string, std::string>, int64_t> channel_ids;
+
+  auto store_reading = [&](Reading& reading) -> Status {
+    auto key = std::pair(reading.instrument(), reading.channel());
+    auto found = channel_ids.find(key);
+    if (found == channel_ids.end()) {
+      insert_channel->BindText(1, reading.instrument());
+      insert_channel->BindText(2, reading.channel());
+      if (Status s = insert_channel->Run(); !s.ok()) return s;
+      select_channel->BindText(1, reading.instrument());
+      select_channel->BindText(2, reading.channel());
+      auto row = select_channel->Step();
+      if (!row) return row.error();
+      found = channel_ids.emplace(std::move(key), select_channel->ColumnInt64(0)).first;
+      select_channel->Reset();
+    }
+    reading = CanonicalReading(std::move(reading));
+    insert_reading->BindInt64(1, found->second);
+    if (QualityHasValue(reading.quality())) {
+      insert_reading->BindDouble(2, reading.value());
+    } else {
+      insert_reading->BindNull(2);
+    }
+    insert_reading->BindText(3, reading.unit());
+    insert_reading->BindInt64(4, reading.quality());
+    insert_reading->BindInt64(5, reading.requested_at_ns());
+    insert_reading->BindBlob(6, Bytes(reading.raw_frame()));
+    insert_reading->BindText(7, reading.detail());
+    insert_reading->BindInt64(8, reading.decimals());
+    auto row = insert_reading->Step();
+    if (!row) return row.error();
+    reading.set_sequence(static_cast<uint64_t>(insert_reading->ColumnInt64(0)));
+    insert_reading->Reset();
+
+    const Hash leaf = LeafHash(Bytes(ReadingRecordBytes(reading)));
+    insert_leaf->BindInt64(1, static_cast<int64_t>(next.tree.size()));
+    insert_leaf->BindInt64(2, static_cast<int>(RecordKind::kReading));
+    insert_leaf->BindInt64(3, static_cast<int64_t>(reading.sequence()));
+    insert_leaf->BindBlob(4, Bytes(leaf));
+    insert_leaf->BindInt64(5, batch_id);
+    if (Status s = insert_leaf->Run(); !s.ok()) return s;
+    next.tree.Append(leaf);
+    batch_leaves.push_back(leaf);
+    return OkStatus();
+  };
+
+  for (Reading& reading : batch.readings) {
+    if (Status s = store_reading(reading); !s.ok()) return s;
+  }
+  std::map<std::string, api::UploadReceipt> receipts_in_batch;
+  for (PendingUpload& upload : batch.uploads) {
+    const std::string& key = upload.request.idempotency_key();
+    api::UploadReceipt receipt;
+    receipt.set_idempotency_key(key);
+    if (auto seen = receipts_in_batch.find(key); seen != receipts_in_batch.end()) {
+      receipt = seen->second;
+      receipt.set_replayed(true);
+      receipts.push_back(receipt);
+      continue;
+    }
+    select_upload->BindText(1, key);
+    auto row = select_upload->Step();
+    if (!row) return row.error();
+    if (*row) {  // committed before: the first answer again, nothing stored twice
+      receipt.set_first_sequence(static_cast<uint64_t>(select_upload->ColumnInt64(0)));
+      receipt.set_last_sequence(static_cast<uint64_t>(select_upload->ColumnInt64(1)));
+      receipt.set_count(static_cast<uint32_t>(select_upload->ColumnInt64(2)));
+      receipt.set_replayed(true);
+      select_upload->Reset();
+      receipts.push_back(receipt);
+      continue;
+    }
+    select_upload->Reset();
+    for (Reading& reading : *upload.request.mutable_readings()) {
+      if (Status s = store_reading(reading); !s.ok()) return s;
+    }
+    receipt.set_first_sequence(upload.request.readings(0).sequence());
+    receipt.set_last_sequence(upload.request.readings(upload.request.readings_size() - 1).sequence());
+    receipt.set_count(static_cast<uint32_t>(upload.request.readings_size()));
+    insert_upload->BindText(1, key);
+    insert_upload->BindInt64(2, static_cast<int64_t>(receipt.first_sequence()));
+    insert_upload->BindInt64(3, static_cast<int64_t>(receipt.last_sequence()));
+    insert_upload->BindInt64(4, receipt.count());
+    insert_upload->BindInt64(5, batch_id);
+    insert_upload->BindInt64(6, NowNs());
+    if (Status s = insert_upload->Run(); !s.ok()) return s;
+    receipts_in_batch[key] = receipt;
+    receipts.push_back(receipt);
+  }
+
+  if (!batch_leaves.empty()) {
+    const Hash batch_root = RootOf(batch_leaves);
+    const Hash tree_root = next.tree.Root();
+    next.chain = ChainHash(next.chain, batch_root, next.tree.size());
+    std::string frontier;
+    for (const Hash& h : next.tree.subtrees()) frontier.append(reinterpret_cast<const char*>(h.data()), h.size());
+    auto insert_batch = db_.Prepare(kInsertBatch);
+    if (!insert_batch) return insert_batch.error();
+    insert_batch->BindInt64(1, batch_id);
+    insert_batch->BindBlob(2, Bytes(batch_uuid));
+    insert_batch->BindInt64(3, static_cast<int64_t>(first_leaf));
+    insert_batch->BindInt64(4, static_cast<int64_t>(batch_leaves.size()));
+    insert_batch->BindBlob(5, Bytes(batch_root));
+    insert_batch->BindBlob(6, Bytes(tree_root));
+    insert_batch->BindBlob(7, Bytes(next.chain));
+    insert_batch->BindBlob(8, Bytes(frontier));
+    insert_batch->BindInt64(9, NowNs());
+    if (Status s = insert_batch->Run(); !s.ok()) return s;
+  }
+
+  if (checkpoint && next.tree.size() > 0) {
+    Checkpoint signed_checkpoint;
+    const Hash root = next.tree.Root();
+    signed_checkpoint.set_tree_size(next.tree.size());
+    signed_checkpoint.set_root_hash(root.data(), root.size());
+    signed_checkpoint.set_time_ns(NowNs());
+    signed_checkpoint.set_public_key(key_.public_key().data(), key_.public_key().size());
+    signed_checkpoint.set_signature(key_.Sign(CheckpointText(signed_checkpoint)));
+    auto insert_checkpoint = db_.Prepare(kInsertCheckpoint);
+    if (!insert_checkpoint) return insert_checkpoint.error();
+    insert_checkpoint->BindInt64(1, static_cast<int64_t>(signed_checkpoint.tree_size()));
+    insert_checkpoint->BindBlob(2, Bytes(signed_checkpoint.root_hash()));
+    insert_checkpoint->BindInt64(3, signed_checkpoint.time_ns());
+    insert_checkpoint->BindBlob(4, Bytes(signed_checkpoint.public_key()));
+    insert_checkpoint->BindBlob(5, Bytes(signed_checkpoint.signature()));
+    if (Status s = insert_checkpoint->Run(); !s.ok()) return s;
+  }
+
+  if (Status s = transaction.Commit(); !s.ok()) return s;
+  ledger_ = std::move(next);
+  return OkStatus();
+}
+
+Result<api::ReadingsResponse> RecordStore::Query(const api::ReadingsQuery& query) const {
+  auto db = Database::Open(path_, Database::Mode::kReadOnly);
+  if (!db) return Error(db.error());
+  auto channels = db->Prepare(kSelectChannels);
+  if (!channels) return Error(channels.error());
+  channels->BindText(1, query.instrument());
+  channels->BindText(2, query.channel());
+  struct Channel {
+    int64_t id;
+    std::string instrument, channel;
+  };
+  std::vector<Channel> matching;
+  for (;;) {
+    auto row = channels->Step();
+    if (!row) return Error(row.error());
+    if (!*row) break;
+    matching.push_back({channels->ColumnInt64(0), channels->ColumnText(1), channels->ColumnText(2)});
+  }
+
+  api::ReadingsResponse response;
+  const bool newest = query.last() > 0;
+  auto select = db->Prepare(newest ? kSelectNewestFirst : kSelectOldestFirst);
+  if (!select) return Error(select.error());
+  for (const Channel& channel : matching) {
+    const size_t room = kMaxQueryRows - static_cast<size_t>(response.readings_size());
+    const size_t want = newest ? std::min<size_t>(query.last(), room) : room;
+    select->BindInt64(1, channel.id);
+    select->BindInt64(2, query.since_ns());
+    select->BindInt64(3, static_cast<int64_t>(want) + 1);  // one more tells us it was cut
+    const int first = response.readings_size();
+    size_t taken = 0;
+    for (;;) {
+      auto row = select->Step();
+      if (!row) return Error(row.error());
+      if (!*row) break;
+      if (taken == want) {
+        if (!newest || want < query.last()) response.set_truncated(true);
+        break;
+      }
+      Reading* reading = response.add_readings();
+      reading->set_sequence(static_cast<uint64_t>(select->ColumnInt64(0)));
+      reading->set_instrument(channel.instrument);
+      reading->set_channel(channel.channel);
+      if (!select->ColumnIsNull(1)) reading->set_value(select->ColumnDouble(1));
+      reading->set_unit(select->ColumnText(2));
+      reading->set_quality(static_cast<Quality>(select->ColumnInt64(3)));
+      reading->set_requested_at_ns(select->ColumnInt64(4));
+      reading->set_raw_frame(select->ColumnBlob(5));
+      reading->set_detail(select->ColumnText(6));
+      reading->set_decimals(static_cast<int32_t>(select->ColumnInt64(7)));
+      ++taken;
+    }
+    select->Reset();
+    if (newest) {
+      std::reverse(response.mutable_readings()->begin() + first, response.mutable_readings()->end());
+    }
+    if (static_cast<size_t>(response.readings_size()) >= kMaxQueryRows) {
+      if (&channel != &matching.back()) response.set_truncated(true);
+      break;
+    }
+  }
+  return response;
+}
+
+}  // namespace labtrace::store

@@ -1,0 +1,130 @@
+// The lab's records in one SQLite file: readings, and the tamper-evident ledger over them.
+//
+// Writing: any thread hands polled readings to Append() and uploads to Upload(); one
+// writer thread owns the write connection and group-commits what arrived within the
+// commit window, with synchronous=FULL. Each commit appends its records' leaf hashes to
+// the RFC 6962 log, records the batch's root, the log's root and the hash chain, and at
+// intervals a checkpoint signed with the lab's Ed25519 key. An upload is acknowledged
+// (its callback runs) only after its commit returned; a repeated idempotency key gets
+// the first receipt again.
+// Failures: a full disk or an I/O error stops acknowledging, keeps polled readings
+// queued (bounded), and retries; after an I/O error the database is reopened and the
+// batch's UUID tells whether the failed commit in fact landed, so nothing is written twice.
+// Reading: Query() opens its own read-only connection, so queries never block the writer.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "labtrace/api.pb.h"
+#include "labtrace/ledger.pb.h"
+#include "labtrace/reading.pb.h"
+#include "labtrace/status.h"
+#include "store/merkle.h"
+#include "store/signing_key.h"
+#include "store/sqlite.h"
+
+namespace labtrace::store {
+
+inline constexpr size_t kMaxBatch = 1000;
+// Polled readings held while the disk refuses writes; beyond this the oldest are
+// dropped, counted and logged (an upload is never dropped: it is simply not acknowledged).
+inline constexpr size_t kMaxQueuedReadings = 1'000'000;
+// The most readings one query returns; the answer says when it was cut.
+inline constexpr size_t kMaxQueryRows = 10000;
+
+struct StoreOptions {
+  std::chrono::milliseconds commit_window{20};
+  std::chrono::seconds checkpoint_interval{60};
+  std::string signing_key_path;  // empty: <data_dir>/lab-signing.key
+  // Test seams: a fault-injecting SQLite VFS (which needs exclusive locking, having no
+  // shared memory), and synchronous=OFF for the power-loss test's negative control.
+  std::string vfs;
+  bool exclusive_locking = false;
+  bool synchronous_off = false;
+};
+
+using UploadDone = std::function<void(Result<api::UploadReceipt>)>;
+
+class RecordStore {
+ public:
+  static constexpr const char* kFileName = "labtrace.db";
+
+  static Result<std::unique_ptr<RecordStore>> Open(const std::string& data_dir, StoreOptions options = {});
+  ~RecordStore();  // commits what is pending, signs a final checkpoint, stops the writer
+
+  // Thread-safe. Polled readings; committed within the commit window.
+  void Append(std::vector<Reading> readings);
+  // Thread-safe. `done` runs on the writer thread once the upload is durable, or failed.
+  void Upload(api::UploadRequest request, UploadDone done);
+  // Thread-safe. Signs a checkpoint at the next commit (or now, if nothing is pending).
+  void RequestCheckpoint();
+
+  // Called on the writer thread after each commit, with the committed record count and
+  // the log's size. For logging.
+  void OnCommit(std::function<void(size_t, uint64_t)> callback) { on_commit_ = std::move(callback); }
+
+  // Waits until everything handed in so far is committed or failed.
+  void Flush();
+
+  // Safe from any thread.
+  Result<api::ReadingsResponse> Query(const api::ReadingsQuery& query) const;
+
+  const std::string& path() const { return path_; }
+  const std::array<uint8_t, 32>& public_key() const { return key_.public_key(); }
+
+ private:
+  struct PendingUpload {
+    api::UploadRequest request;
+    UploadDone done;
+  };
+  struct Batch {
+    std::vector<Reading> readings;
+    std::vector<PendingUpload> uploads;
+    bool empty() const { return readings.empty() && uploads.empty(); }
+  };
+  struct LedgerState {
+    CompactTree tree;
+    Hash chain{};
+  };
+
+  RecordStore(std::string path, StoreOptions options, SigningKey key, Database db)
+      : path_(std::move(path)), options_(std::move(options)), key_(std::move(key)), db_(std::move(db)) {}
+  Status LoadLedgerState();
+  void WriterLoop();
+  // Commits one batch; fills the receipts of its uploads (in order) on success.
+  Status CommitBatch(Batch& batch, const std::string& batch_uuid, bool checkpoint,
+                     std::vector<api::UploadReceipt>& receipts);
+  Status Reopen();
+  Result<bool> BatchLanded(const std::string& batch_uuid);
+
+  std::string path_;
+  StoreOptions options_;
+  SigningKey key_;
+  Database db_;            // the writer's; touched only on the writer thread after Open()
+  LedgerState ledger_;     // writer thread only
+  std::chrono::steady_clock::time_point last_checkpoint_{};
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::condition_variable flushed_;
+  std::deque<Reading> pending_readings_;
+  std::deque<PendingUpload> pending_uploads_;
+  uint64_t handed_in_ = 0, done_ = 0;
+  uint64_t dropped_readings_ = 0;
+  bool checkpoint_requested_ = false;
+  bool stopping_ = false;
+  std::function<void(size_t, uint64_t)> on_commit_;
+  std::thread writer_;
+};
+
+}  // namespace labtrace::store

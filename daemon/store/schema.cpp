@@ -1,0 +1,133 @@
+#include "store/schema.h"
+
+#include <fmt/format.h>
+#include <sqlite3.h>
+
+namespace labtrace::store {
+
+namespace {
+
+// Migrations, applied in order; PRAGMA user_version counts those that ran. A migration
+// is never edited once released: a change is a new entry.
+constexpr const char* kMigrations[] = {
+    // 1: readings, the Merkle ledger over them, signed checkpoints, uploads.
+    R"sql(
+CREATE TABLE channels (
+  channel_id INTEGER PRIMARY KEY,
+  instrument TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  UNIQUE (instrument, channel)
+);
+CREATE TABLE readings (
+  sequence INTEGER PRIMARY KEY,
+  channel_id INTEGER NOT NULL REFERENCES channels (channel_id),
+  value REAL,
+  unit TEXT NOT NULL,
+  quality INTEGER NOT NULL,
+  requested_at_ns INTEGER NOT NULL,
+  raw_frame BLOB NOT NULL,
+  detail TEXT NOT NULL,
+  decimals INTEGER NOT NULL
+);
+CREATE INDEX readings_by_channel ON readings (channel_id, sequence);
+
+-- Leaf i of the RFC 6962 log: which record it is and the hash of its canonical bytes.
+CREATE TABLE ledger (
+  leaf_index INTEGER PRIMARY KEY,
+  record_kind INTEGER NOT NULL,
+  record_id INTEGER NOT NULL,
+  leaf_hash BLOB NOT NULL,
+  batch_id INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX ledger_by_record ON ledger (record_kind, record_id);
+
+-- One row per committed transaction of records.
+CREATE TABLE batches (
+  batch_id INTEGER PRIMARY KEY,
+  batch_uuid BLOB NOT NULL UNIQUE,  -- tells, after an I/O error, whether the commit landed
+  first_leaf INTEGER NOT NULL,
+  leaf_count INTEGER NOT NULL,
+  batch_root BLOB NOT NULL,         -- MTH of this batch's leaves
+  tree_root BLOB NOT NULL,          -- MTH of the whole log after this batch
+  chain_hash BLOB NOT NULL,         -- SHA-256(previous chain_hash ‖ batch_root ‖ tree size)
+  frontier BLOB NOT NULL,           -- the log's perfect-subtree roots, to resume without rehashing
+  committed_at_ns INTEGER NOT NULL
+);
+
+CREATE TABLE checkpoints (
+  checkpoint_id INTEGER PRIMARY KEY,
+  tree_size INTEGER NOT NULL,
+  root_hash BLOB NOT NULL,
+  time_ns INTEGER NOT NULL,
+  public_key BLOB NOT NULL,
+  signature BLOB NOT NULL
+);
+
+CREATE TABLE uploads (
+  idempotency_key TEXT PRIMARY KEY,
+  first_sequence INTEGER NOT NULL,
+  last_sequence INTEGER NOT NULL,
+  count INTEGER NOT NULL,
+  batch_id INTEGER NOT NULL,
+  received_at_ns INTEGER NOT NULL
+);
+)sql",
+};
+
+// Append-only, enforced by the engine as well as by the absence of any update path.
+constexpr const char* kAppendOnlyTables[] = {"channels", "readings", "ledger", "batches", "checkpoints", "uploads"};
+
+}  // namespace
+
+Status Migrate(Database& db) {
+  auto version_query = db.Prepare("PRAGMA user_version");
+  if (!version_query) return version_query.error();
+  auto row = version_query->Step();
+  if (!row) return row.error();
+  const int64_t version = version_query->ColumnInt64(0);
+  const int64_t known = static_cast<int64_t>(std::size(kMigrations));
+  if (version > known) {
+    return FailedPrecondition(fmt::format(
+        "database schema version {} is newer than this labtrace knows ({}); upgrade labtrace", version, known));
+  }
+  for (int64_t next = version; next < known; ++next) {
+    Transaction transaction(db);
+    if (Status s = transaction.Begin(); !s.ok()) return s;
+    if (Status s = db.Execute(kMigrations[next]); !s.ok()) return s.Annotate(fmt::format("migration {}", next + 1));
+    if (next == 0) {
+      for (const char* table : kAppendOnlyTables) {
+        // Table names are our own constants above, never input.
+        const std::string triggers = fmt::format(
+            "CREATE TRIGGER {0}_append_only_update BEFORE UPDATE ON {0} "
+            "BEGIN SELECT RAISE(ABORT, '{0} are append-only'); END;"
+            "CREATE TRIGGER {0}_append_only_delete BEFORE DELETE ON {0} "
+            "BEGIN SELECT RAISE(ABORT, '{0} are append-only'); END;",
+            table);
+        if (Status s = db.Execute(triggers.c_str()); !s.ok()) return s;
+      }
+    }
+    const std::string set_version = fmt::format("PRAGMA user_version = {}", next + 1);
+    if (Status s = db.Execute(set_version.c_str()); !s.ok()) return s;
+    if (Status s = transaction.Commit(); !s.ok()) return s;
+  }
+  return OkStatus();
+}
+
+Status ConfigureWriter(Database& db, bool exclusive_locking, bool synchronous_off) {
+  // Defensive mode refuses writes that could corrupt the file (writable_schema and
+  // friends); extension loading stays off, as it is by default.
+  sqlite3_db_config(db.handle(), SQLITE_DBCONFIG_DEFENSIVE, 1, nullptr);
+  std::vector<const char*> pragmas;
+  if (exclusive_locking) pragmas.push_back("PRAGMA locking_mode = EXCLUSIVE");
+  pragmas.push_back("PRAGMA journal_mode = WAL");
+  pragmas.push_back(synchronous_off ? "PRAGMA synchronous = OFF" : "PRAGMA synchronous = FULL");
+  pragmas.push_back("PRAGMA foreign_keys = ON");
+  for (const char* pragma : pragmas) {
+    auto statement = db.Prepare(pragma);
+    if (!statement) return statement.error();
+    if (auto row = statement->Step(); !row) return row.error();
+  }
+  return OkStatus();
+}
+
+}  // namespace labtrace::store

@@ -1,0 +1,117 @@
+#include "store/signing_key.h"
+
+#include <fcntl.h>
+#include <sodium.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+#include <fmt/format.h>
+
+namespace labtrace::store {
+
+namespace {
+
+std::string Hex(const void* data, size_t size) {
+  std::string hex(size * 2 + 1, '\0');
+  sodium_bin2hex(hex.data(), hex.size(), static_cast<const unsigned char*>(data), size);
+  hex.pop_back();
+  return hex;
+}
+
+bool Unhex(std::string_view hex, void* out, size_t size) {
+  size_t written = 0;
+  const char* end = nullptr;
+  return sodium_hex2bin(static_cast<unsigned char*>(out), size, hex.data(), hex.size(), nullptr, &written,
+                        &end) == 0 &&
+         written == size && end == hex.data() + hex.size();
+}
+
+}  // namespace
+
+SigningKey SigningKey::FromSeed(const std::array<uint8_t, 32>& seed) {
+  SigningKey key;
+  crypto_sign_seed_keypair(key.public_key_.data(), key.secret_key_.data(), seed.data());
+  return key;
+}
+
+Result<SigningKey> SigningKey::LoadOrCreate(const std::string& path) {
+  if (sodium_init() < 0) return Error(Internal("libsodium failed to initialise"));
+  std::ifstream file(path);
+  std::array<uint8_t, 32> seed{};
+  if (file) {
+    std::string hex;
+    std::getline(file, hex);
+    if (!Unhex(hex, seed.data(), seed.size())) {
+      return Error(DataLoss(fmt::format("{}: not a labtrace signing key (64 hex digits)", path)));
+    }
+    return FromSeed(seed);
+  }
+  randombytes_buf(seed.data(), seed.size());
+  // Created readable by the owner only, and written before anything is signed with it.
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return Error(Unavailable(fmt::format("cannot create signing key {}: {}", path, std::strerror(errno))));
+  const std::string line = Hex(seed.data(), seed.size()) + "\n";
+  const bool written = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!written) return Error(Unavailable(fmt::format("cannot write signing key {}", path)));
+  return FromSeed(seed);
+}
+
+std::string SigningKey::Sign(std::string_view message) const {
+  std::string signature(crypto_sign_BYTES, '\0');
+  crypto_sign_detached(reinterpret_cast<unsigned char*>(signature.data()), nullptr,
+                       reinterpret_cast<const unsigned char*>(message.data()), message.size(), secret_key_.data());
+  return signature;
+}
+
+std::string CheckpointText(const Checkpoint& c) {
+  return fmt::format("labtrace checkpoint v1\n{}\n{}\n{}\n", c.tree_size(),
+                     Hex(c.root_hash().data(), c.root_hash().size()), c.time_ns());
+}
+
+bool VerifyCheckpointSignature(const Checkpoint& c) {
+  if (c.public_key().size() != crypto_sign_PUBLICKEYBYTES || c.signature().size() != crypto_sign_BYTES) return false;
+  const std::string text = CheckpointText(c);
+  return crypto_sign_verify_detached(reinterpret_cast<const unsigned char*>(c.signature().data()),
+                                     reinterpret_cast<const unsigned char*>(text.data()), text.size(),
+                                     reinterpret_cast<const unsigned char*>(c.public_key().data())) == 0;
+}
+
+std::string FormatCheckpointFile(const Checkpoint& c) {
+  return CheckpointText(c) + fmt::format("public_key {}\nsignature {}\n", Hex(c.public_key().data(), c.public_key().size()),
+                                         Hex(c.signature().data(), c.signature().size()));
+}
+
+Result<Checkpoint> ParseCheckpointFile(std::string_view text) {
+  std::vector<std::string> lines;
+  std::istringstream in{std::string(text)};
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  auto bad = [](std::string why) { return Error(InvalidArgument("checkpoint file: " + why)); };
+  if (lines.size() < 6 || lines[0] != "labtrace checkpoint v1") return bad("not a labtrace checkpoint v1");
+  Checkpoint c;
+  try {
+    c.set_tree_size(std::stoull(lines[1]));
+    c.set_time_ns(std::stoll(lines[3]));
+  } catch (...) {
+    return bad("tree size or time is not a number");
+  }
+  std::string root(32, '\0'), key(32, '\0'), signature(64, '\0');
+  if (!Unhex(lines[2], root.data(), root.size())) return bad("root is not 64 hex digits");
+  if (lines[4].rfind("public_key ", 0) != 0 || !Unhex(lines[4].substr(11), key.data(), key.size())) {
+    return bad("no public_key line");
+  }
+  if (lines[5].rfind("signature ", 0) != 0 || !Unhex(lines[5].substr(10), signature.data(), signature.size())) {
+    return bad("no signature line");
+  }
+  c.set_root_hash(root);
+  c.set_public_key(key);
+  c.set_signature(signature);
+  return c;
+}
+
+}  // namespace labtrace::store
