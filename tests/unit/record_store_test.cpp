@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <future>
+
 #include "store/record_store.h"
+#include "store/verifier.h"
 
 namespace labtrace::store {
 namespace {
@@ -118,6 +121,124 @@ TEST_F(RecordStoreTest, DatabaseIsInWalModeWithFullSync) {
   EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)), "wal");
   sqlite3_finalize(stmt);
   sqlite3_close(db);
+}
+
+}  // namespace
+}  // namespace labtrace::store
+
+namespace labtrace::store {
+namespace {
+
+api::UploadRequest MakeUpload(const std::string& key, int count, double first_value) {
+  api::UploadRequest upload;
+  upload.set_idempotency_key(key);
+  for (int i = 0; i < count; ++i) {
+    Reading* r = upload.add_readings();
+    r->set_instrument("lab-pc-3");
+    r->set_channel("mass");
+    r->set_unit("g");
+    r->set_quality(GOOD);
+    r->set_value(first_value + i);
+    r->set_requested_at_ns(1'000'000 + i);
+    r->set_raw_frame("S S 1 g\r\n");
+  }
+  return upload;
+}
+
+// Uploads synchronously: waits for the store's answer.
+Result<api::UploadReceipt> UploadAndWait(RecordStore& store, api::UploadRequest upload) {
+  std::promise<Result<api::UploadReceipt>> answer;
+  store.Upload(std::move(upload), [&answer](Result<api::UploadReceipt> r) { answer.set_value(std::move(r)); });
+  return answer.get_future().get();
+}
+
+class LedgerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("labtrace-ledger-test-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string db() const { return (dir_ / RecordStore::kFileName).string(); }
+  std::filesystem::path dir_;
+};
+
+TEST_F(LedgerTest, RepeatedIdempotencyKeyReturnsTheFirstReceiptAndStoresNothingTwice) {
+  auto store = RecordStore::Open(dir_.string());
+  ASSERT_TRUE(store.has_value()) << store.error().message();
+  auto first = UploadAndWait(**store, MakeUpload("pc3-2026-11-25-001", 3, 10));
+  ASSERT_TRUE(first.has_value()) << first.error().message();
+  EXPECT_FALSE(first->replayed());
+  EXPECT_EQ(first->count(), 3u);
+  EXPECT_EQ(first->last_sequence() - first->first_sequence(), 2u);
+  auto again = UploadAndWait(**store, MakeUpload("pc3-2026-11-25-001", 3, 10));
+  ASSERT_TRUE(again.has_value());
+  EXPECT_TRUE(again->replayed());
+  EXPECT_EQ(again->first_sequence(), first->first_sequence());
+  EXPECT_EQ(again->last_sequence(), first->last_sequence());
+  EXPECT_EQ((*store)->Query({})->readings_size(), 3);
+}
+
+TEST_F(LedgerTest, BadUploadsAreRefusedWithTheReason) {
+  auto store = RecordStore::Open(dir_.string());
+  ASSERT_TRUE(store.has_value());
+  auto no_key = UploadAndWait(**store, MakeUpload("", 1, 0));
+  ASSERT_FALSE(no_key.has_value());
+  EXPECT_NE(no_key.error().message().find("idempotency_key"), std::string::npos);
+  auto upload = MakeUpload("k", 2, 0);
+  upload.mutable_readings(1)->clear_unit();
+  auto no_unit = UploadAndWait(**store, upload);
+  ASSERT_FALSE(no_unit.has_value());
+  EXPECT_NE(no_unit.error().message().find("readings[1]: unit is empty"), std::string::npos);
+  EXPECT_EQ((*store)->Query({})->readings_size(), 0);
+}
+
+TEST_F(LedgerTest, StoreVerifiesIntactWithSignedCheckpoints) {
+  {
+    auto store = RecordStore::Open(dir_.string());
+    ASSERT_TRUE(store.has_value());
+    std::vector<Reading> polled;
+    for (int i = 0; i < 25; ++i) {
+      Reading r;
+      r.set_instrument("climate-1");
+      r.set_channel("temperature");
+      r.set_unit("°C");
+      r.set_quality(i % 5 == 0 ? NO_REPLY : GOOD);
+      r.set_value(i % 5 == 0 ? 0 : 23.0 + i / 100.0);
+      r.set_requested_at_ns(2'000'000 + i);
+      polled.push_back(r);
+    }
+    (*store)->Append(polled);
+    (*store)->Flush();
+    ASSERT_TRUE(UploadAndWait(**store, MakeUpload("u1", 7, 100)).has_value());
+    (*store)->RequestCheckpoint();
+    (*store)->Append({polled[1]});
+  }  // closing signs a final checkpoint
+  auto report = VerifyStore(db(), {});
+  ASSERT_TRUE(report.has_value()) << report.error().message();
+  EXPECT_TRUE(report->intact) << report->problem;
+  EXPECT_EQ(report->records, 33u);
+  EXPECT_GE(report->checkpoints, 1u);
+  auto latest = LatestCheckpoint(db());
+  ASSERT_TRUE(latest.has_value());
+  EXPECT_EQ(latest->tree_size(), 33u);
+  EXPECT_EQ(latest->root_hash(), std::string(reinterpret_cast<const char*>(report->root.data()), 32));
+  EXPECT_TRUE(VerifyCheckpointSignature(*latest));
+
+  // Reopening resumes the log where it stopped: the next records extend the same tree.
+  {
+    auto store = RecordStore::Open(dir_.string());
+    ASSERT_TRUE(store.has_value());
+    ASSERT_TRUE(UploadAndWait(**store, MakeUpload("u2", 4, 200)).has_value());
+  }
+  VerifyOptions with_saved;
+  with_saved.saved_checkpoint = *latest;
+  auto after = VerifyStore(db(), with_saved);
+  ASSERT_TRUE(after.has_value());
+  EXPECT_TRUE(after->intact) << after->problem;
+  EXPECT_EQ(after->records, 37u);
 }
 
 }  // namespace

@@ -1,0 +1,209 @@
+// Tampering with a store using the sqlite3 command line, as someone with access to the
+// file could, and `labtrace verify` naming what was changed.
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <random>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "store/record_store.h"
+#include "store/signing_key.h"
+#include "store/verifier.h"
+#include "support/child_process.h"
+
+namespace labtrace {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using testing::ChildProcess;
+
+constexpr int kPolled = 60, kUploaded = 40;
+
+class Tampering : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    pristine_ = fs::temp_directory_path() / fmt::format("labtrace-tamper-{}", getpid());
+    fs::remove_all(pristine_);
+    auto store = store::RecordStore::Open(pristine_.string());
+    ASSERT_TRUE(store.has_value()) << store.error().message();
+    std::vector<Reading> polled;
+    for (int i = 0; i < kPolled; ++i) {
+      Reading r;
+      r.set_instrument("balance-xs205");
+      r.set_channel("mass");
+      r.set_unit("g");
+      r.set_quality(GOOD);
+      r.set_value(100.00012 + i * 1e-5);
+      r.set_decimals(5);
+      r.set_requested_at_ns(1795590001'000'000'000 + i * 1'000'000'000LL);
+      r.set_raw_frame(fmt::format("S S {:10.5f} g\r\n", r.value()));
+      polled.push_back(r);
+    }
+    (*store)->Append(std::vector<Reading>(polled.begin(), polled.begin() + 30));
+    (*store)->Flush();
+    (*store)->Append(std::vector<Reading>(polled.begin() + 30, polled.end()));
+    (*store)->Flush();
+    api::UploadRequest upload;
+    upload.set_idempotency_key("pc3-run-17");
+    for (int i = 0; i < kUploaded; ++i) {
+      Reading* r = upload.add_readings();
+      *r = polled[i % kPolled];
+      r->set_instrument("lab-pc-3");
+    }
+    std::promise<bool> done;
+    (*store)->Upload(upload, [&done](Result<api::UploadReceipt> r) { done.set_value(r.has_value()); });
+    ASSERT_TRUE(done.get_future().get());
+    store->reset();  // closes, with a final signed checkpoint
+    auto checkpoint = store::LatestCheckpoint((pristine_ / "labtrace.db").string());
+    ASSERT_TRUE(checkpoint.has_value());
+    std::ofstream(pristine_ / "saved.checkpoint") << store::FormatCheckpointFile(*checkpoint);
+  }
+  static void TearDownTestSuite() { fs::remove_all(pristine_); }
+
+  void SetUp() override {
+    copy_ = fs::temp_directory_path() /
+            fmt::format("labtrace-tamper-{}-{}", getpid(), ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(copy_);
+    fs::create_directories(copy_);
+    fs::copy_file(pristine_ / "labtrace.db", db());
+  }
+  void TearDown() override { fs::remove_all(copy_); }
+
+  std::string db() const { return (copy_ / "labtrace.db").string(); }
+
+  // Runs SQL on the copy with the sqlite3 command line.
+  void Sqlite(const std::string& sql) {
+    ChildProcess sqlite({"/usr/bin/sqlite3", db(), sql});
+    ASSERT_EQ(sqlite.WaitForExit(30s), 0) << sql << "\n" << sqlite.output();
+  }
+
+  // Runs `labtrace verify`; returns its exit code and output.
+  std::pair<int, std::string> Verify(bool with_saved_checkpoint = false) {
+    std::vector<std::string> args{LABTRACE_CLI_PATH, "verify", "--db", db(), "--no-progress"};
+    if (with_saved_checkpoint) {
+      args.push_back("--checkpoint");
+      args.push_back((pristine_ / "saved.checkpoint").string());
+    }
+    ChildProcess verify(args);
+    const int code = verify.WaitForExit(30s);
+    return {code, verify.output()};
+  }
+
+  static fs::path pristine_;
+  fs::path copy_;
+};
+
+fs::path Tampering::pristine_;
+
+TEST_F(Tampering, UntouchedStoreIsIntact) {
+  auto [code, output] = Verify(true);
+  EXPECT_EQ(code, 0) << output;
+  EXPECT_NE(output.find(fmt::format("intact: {} records", kPolled + kUploaded)), std::string::npos) << output;
+}
+
+TEST_F(Tampering, RandomSingleByteEditsAreEachNamed) {
+  std::mt19937 random(20261125);
+  const char* columns[] = {"raw_frame", "unit", "detail", "requested_at_ns", "value", "quality", "decimals"};
+  for (int round = 0; round < 12; ++round) {
+    SetUp();
+    const int sequence = std::uniform_int_distribution<int>(1, kPolled + kUploaded)(random);
+    const std::string column = columns[round % std::size(columns)];
+    std::string change;
+    if (column == "raw_frame") {  // one byte of the frame, "S S  100.00012 g": the 8th
+      change = "raw_frame = CAST(substr(CAST(raw_frame AS TEXT), 1, 7) || 'X' || substr(CAST(raw_frame AS TEXT), 9) AS BLOB)";
+    } else if (column == "unit" || column == "detail") {
+      change = column + " = " + column + " || 'x'";
+    } else if (column == "value") {
+      change = "value = value + 0.00001";
+    } else {
+      change = column + " = " + column + " + 1";
+    }
+    Sqlite(fmt::format("DROP TRIGGER readings_append_only_update; UPDATE readings SET {} WHERE sequence = {};", change,
+                       sequence));
+    auto [code, output] = Verify();
+    EXPECT_EQ(code, 1) << column << " of reading " << sequence << ": " << output;
+    EXPECT_NE(output.find(fmt::format("reading {} (", sequence)), std::string::npos) << output;
+    EXPECT_NE(output.find("does not match its leaf hash: altered after commit"), std::string::npos) << output;
+    TearDown();
+  }
+}
+
+TEST_F(Tampering, DeletedReadingIsNamed) {
+  Sqlite("DROP TRIGGER readings_append_only_delete; DELETE FROM readings WHERE sequence = 33;");
+  auto [code, output] = Verify();
+  EXPECT_EQ(code, 1);
+  EXPECT_NE(output.find("reading 33 (leaf 32) is missing: deleted"), std::string::npos) << output;
+}
+
+TEST_F(Tampering, DeletedReadingWithItsLedgerRowIsNamed) {
+  Sqlite("DROP TRIGGER readings_append_only_delete; DROP TRIGGER ledger_append_only_delete; "
+         "DELETE FROM readings WHERE sequence = 33; DELETE FROM ledger WHERE record_id = 33;");
+  auto [code, output] = Verify();
+  EXPECT_EQ(code, 1);
+  EXPECT_NE(output.find("leaf 32 is missing from the ledger: deleted"), std::string::npos) << output;
+}
+
+TEST_F(Tampering, ReadingAddedOutsideLabtraceIsNamed) {
+  Sqlite("INSERT INTO readings (channel_id, value, unit, quality, requested_at_ns, raw_frame, detail, decimals) "
+         "SELECT channel_id, 99.9, unit, quality, requested_at_ns, raw_frame, detail, decimals FROM readings "
+         "WHERE sequence = 1;");
+  auto [code, output] = Verify();
+  EXPECT_EQ(code, 1);
+  EXPECT_NE(output.find(fmt::format("reading {} is not in the ledger: added outside labtrace", kPolled + kUploaded + 1)),
+            std::string::npos)
+      << output;
+}
+
+TEST_F(Tampering, TruncatedTailIsFoundAgainstTheSavedCheckpoint) {
+  // Remove the last batch whole, its checkpoints too: the store alone looks consistent…
+  Sqlite(fmt::format(
+      "DROP TRIGGER readings_append_only_delete; DROP TRIGGER ledger_append_only_delete; "
+      "DROP TRIGGER batches_append_only_delete; DROP TRIGGER checkpoints_append_only_delete; "
+      "DELETE FROM readings WHERE sequence > {0}; DELETE FROM ledger WHERE leaf_index >= {0}; "
+      "DELETE FROM batches WHERE first_leaf >= {0}; DELETE FROM checkpoints;",
+      kPolled));
+  EXPECT_EQ(Verify(false).first, 0) << "without outside evidence a clean cut cannot be seen";
+  // …but not to an auditor holding the checkpoint saved before.
+  auto [code, output] = Verify(true);
+  EXPECT_EQ(code, 1);
+  EXPECT_NE(output.find(fmt::format("covers {} records, but the store holds {}: the tail was truncated",
+                                    kPolled + kUploaded, kPolled)),
+            std::string::npos)
+      << output;
+}
+
+TEST_F(Tampering, TruncatedTailIsFoundAgainstTheStoredCheckpoint) {
+  Sqlite(fmt::format(
+      "DROP TRIGGER readings_append_only_delete; DROP TRIGGER ledger_append_only_delete; "
+      "DROP TRIGGER batches_append_only_delete; "
+      "DELETE FROM readings WHERE sequence > {0}; DELETE FROM ledger WHERE leaf_index >= {0}; "
+      "DELETE FROM batches WHERE first_leaf >= {0};",
+      kPolled));
+  auto [code, output] = Verify();
+  EXPECT_EQ(code, 1);
+  EXPECT_NE(output.find("the tail was truncated"), std::string::npos) << output;
+}
+
+TEST_F(Tampering, RewrittenCheckpointFailsItsSignature) {
+  Sqlite("DROP TRIGGER checkpoints_append_only_update; UPDATE checkpoints SET tree_size = tree_size - 1;");
+  auto [code, output] = Verify();
+  EXPECT_EQ(code, 1);
+  EXPECT_NE(output.find("has a signature that does not verify: altered"), std::string::npos) << output;
+}
+
+TEST_F(Tampering, ReplacedLeafHashNamesItsRecord) {
+  // The record is untouched but its leaf hash is swapped for a neighbour's.
+  Sqlite("DROP TRIGGER ledger_append_only_update; "
+         "UPDATE ledger SET leaf_hash = (SELECT leaf_hash FROM ledger WHERE leaf_index = 4) WHERE leaf_index = 5;");
+  auto [code, output] = Verify();
+  EXPECT_EQ(code, 1);
+  EXPECT_NE(output.find("reading 6 ("), std::string::npos) << output;
+}
+
+}  // namespace
+}  // namespace labtrace
