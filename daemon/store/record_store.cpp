@@ -193,6 +193,7 @@ Result<bool> RecordStore::BatchLanded(const std::string& batch_uuid) {
 }
 
 Status RecordStore::Reopen() {
+  db_.Close();  // its cached pages may not be what is on disk
   auto db = Database::Open(path_, Database::Mode::kReadWrite, options_.vfs);
   if (!db) return db.error();
   if (Status s = ConfigureWriter(*db, options_.exclusive_locking, options_.synchronous_off); !s.ok()) return s;
@@ -235,8 +236,10 @@ void RecordStore::WriterLoop() {
     if (!batch.empty() || checkpoint) {
       std::string uuid(16, '\0');
       randombytes_buf(uuid.data(), uuid.size());
-      committed = CommitBatch(batch, uuid, checkpoint, receipts);
-      if (!committed.ok() && committed.code() == StatusCode::kUnavailable) {
+      // A connection lost to an earlier I/O error is opened again first.
+      committed = db_.handle() == nullptr ? Reopen() : OkStatus();
+      if (committed.ok()) committed = CommitBatch(batch, uuid, checkpoint, receipts);
+      if (!committed.ok() && committed.code() == StatusCode::kUnavailable && db_.handle() != nullptr) {
         // An I/O error (fsync among them): the pages may or may not be on disk. Never
         // retry blindly: reopen and ask the database whether this batch landed.
         spdlog::error("store: {}; reopening the database", committed.message());

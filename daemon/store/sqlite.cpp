@@ -46,7 +46,12 @@ Database& Database::operator=(Database&& other) noexcept {
 }
 
 Database::~Database() {
+  Close();
+}
+
+void Database::Close() {
   sqlite3_close(db_);
+  db_ = nullptr;
 }
 
 Status Database::Failure(std::string_view doing) const {

@@ -33,6 +33,9 @@ class Database {
   Database& operator=(Database&& other) noexcept;
   ~Database();
 
+  // Closes the connection now (before a new one is opened on the same file).
+  void Close();
+
   // Runs SQL that returns no rows (schema, PRAGMAs, BEGIN/COMMIT).
   Status Execute(const char* sql);
   Result<Statement> Prepare(const char* sql);

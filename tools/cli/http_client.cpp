@@ -13,7 +13,10 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 
-Result<HttpReply> HttpGet(const std::string& server, const std::string& target) {
+namespace {
+
+Result<HttpReply> Exchange(const std::string& server, http::verb method, const std::string& target,
+                           const std::string& body, const std::string& content_type) {
   constexpr std::string_view kScheme = "http://";
   if (server.rfind(kScheme, 0) != 0) {
     return Error(InvalidArgument(fmt::format("server \"{}\" must start with http://", server)));
@@ -35,9 +38,14 @@ Result<HttpReply> HttpGet(const std::string& server, const std::string& target) 
         "cannot reach labtraced at {}: {}. Is the daemon running? (see README, Quick start)",
         server, ec.message())));
   }
-  http::request<http::empty_body> request(http::verb::get, target, 11);
+  http::request<http::string_body> request(method, target, 11);
   request.set(http::field::host, host);
   request.set(http::field::accept, "application/json");
+  if (method == http::verb::post) {
+    request.set(http::field::content_type, content_type);
+    request.body() = body;
+    request.prepare_payload();
+  }
   request.keep_alive(false);
   http::write(stream, request, ec);
   beast::flat_buffer buffer;
@@ -46,6 +54,17 @@ Result<HttpReply> HttpGet(const std::string& server, const std::string& target) 
   if (ec) return Error(Unavailable(fmt::format("talking to {}: {}", server, ec.message())));
   stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
   return HttpReply{static_cast<int>(response.result_int()), std::move(response.body())};
+}
+
+}  // namespace
+
+Result<HttpReply> HttpGet(const std::string& server, const std::string& target) {
+  return Exchange(server, http::verb::get, target, "", "");
+}
+
+Result<HttpReply> HttpPost(const std::string& server, const std::string& target, const std::string& body,
+                           const std::string& content_type) {
+  return Exchange(server, http::verb::post, target, body, content_type);
 }
 
 }  // namespace labtrace::cli
