@@ -1,6 +1,6 @@
 #include "store/merkle.h"
 
-#include <sodium.h>
+#include <openssl/evp.h>
 
 #include <fmt/format.h>
 
@@ -44,31 +44,46 @@ void Subproof(uint64_t m, std::span<const Hash> d, bool complete, std::vector<Ha
 
 }  // namespace
 
-Hash Sha256(std::span<const uint8_t> bytes) {
-  Hash out;
-  crypto_hash_sha256(out.data(), bytes.data(), bytes.size());
-  return out;
+// SHA-256 from OpenSSL's libcrypto, which uses the CPU's SHA instructions: about three
+// times libsodium's portable code here (docs/BENCHMARKS.md), and hashing is on the ingest
+// path. Signatures stay with libsodium. The digest is fetched once and each thread keeps
+// one context: OpenSSL 3's one-shot SHA256() fetches the algorithm on every call, which
+// cost more than the hashing of a 65-byte node.
+class Sha256Context {
+ public:
+  Sha256Context() : md_(EVP_MD_fetch(nullptr, "SHA256", nullptr)), ctx_(EVP_MD_CTX_new()) {}
+  ~Sha256Context() {
+    EVP_MD_CTX_free(ctx_);
+    EVP_MD_free(md_);
+  }
+  Hash Digest(std::initializer_list<std::span<const uint8_t>> parts) {
+    EVP_DigestInit_ex2(ctx_, md_, nullptr);
+    for (const auto& part : parts) EVP_DigestUpdate(ctx_, part.data(), part.size());
+    Hash out;
+    EVP_DigestFinal_ex(ctx_, out.data(), nullptr);
+    return out;
+  }
+
+ private:
+  EVP_MD* md_;
+  EVP_MD_CTX* ctx_;
+};
+
+Hash Digest(std::initializer_list<std::span<const uint8_t>> parts) {
+  thread_local Sha256Context context;
+  return context.Digest(parts);
 }
 
+Hash Sha256(std::span<const uint8_t> bytes) { return Digest({bytes}); }
+
 Hash LeafHash(std::span<const uint8_t> record) {
-  crypto_hash_sha256_state state;
-  crypto_hash_sha256_init(&state);
-  const uint8_t prefix = 0x00;
-  crypto_hash_sha256_update(&state, &prefix, 1);
-  crypto_hash_sha256_update(&state, record.data(), record.size());
-  Hash out;
-  crypto_hash_sha256_final(&state, out.data());
-  return out;
+  static constexpr uint8_t kLeafPrefix[1] = {0x00};
+  return Digest({kLeafPrefix, record});
 }
 
 Hash NodeHash(const Hash& left, const Hash& right) {
-  uint8_t buffer[65];
-  buffer[0] = 0x01;
-  std::copy(left.begin(), left.end(), buffer + 1);
-  std::copy(right.begin(), right.end(), buffer + 33);
-  Hash out;
-  crypto_hash_sha256(out.data(), buffer, sizeof buffer);
-  return out;
+  static constexpr uint8_t kNodePrefix[1] = {0x01};
+  return Digest({kNodePrefix, left, right});
 }
 
 Hash EmptyTreeHash() {

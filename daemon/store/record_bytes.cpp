@@ -1,7 +1,5 @@
 #include "store/record_bytes.h"
 
-#include <google/protobuf/io/coded_stream.h>
-#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 
 namespace labtrace::store {
 
@@ -13,13 +11,11 @@ Reading CanonicalReading(Reading reading) {
 }
 
 std::string ReadingRecordBytes(const Reading& canonical) {
+  // Reading has no map fields, so protobuf's ordinary serialisation is deterministic:
+  // fields in number order, defaults omitted.
   std::string bytes;
-  {
-    google::protobuf::io::StringOutputStream stream(&bytes);
-    google::protobuf::io::CodedOutputStream coded(&stream);
-    coded.SetSerializationDeterministic(true);
-    canonical.SerializeToCodedStream(&coded);
-  }
+  bytes.resize(canonical.ByteSizeLong());
+  canonical.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(bytes.data()));
   return bytes;
 }
 

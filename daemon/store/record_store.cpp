@@ -23,12 +23,11 @@ constexpr const char* kInsertChannel =
 constexpr const char* kSelectChannelId = "SELECT channel_id FROM channels WHERE instrument = ? AND channel = ?";
 constexpr const char* kInsertReading =
     "INSERT INTO readings (channel_id, value, unit, quality, requested_at_ns, raw_frame, detail, "
-    "decimals) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING sequence";
-constexpr const char* kInsertLeaf =
-    "INSERT INTO ledger (leaf_index, record_kind, record_id, leaf_hash, batch_id) VALUES (?, ?, ?, ?, ?)";
+    "decimals) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
 constexpr const char* kInsertBatch =
-    "INSERT INTO batches (batch_id, batch_uuid, first_leaf, leaf_count, batch_root, tree_root, "
-    "chain_hash, frontier, committed_at_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    "INSERT INTO batches (batch_id, batch_uuid, first_leaf, leaf_count, record_kind, first_record_id, "
+    "leaf_hashes, batch_root, tree_root, chain_hash, frontier, committed_at_ns) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 constexpr const char* kSelectLastBatch =
     "SELECT batch_id, first_leaf, leaf_count, chain_hash, frontier FROM batches "
     "ORDER BY batch_id DESC LIMIT 1";
@@ -194,6 +193,7 @@ Result<bool> RecordStore::BatchLanded(const std::string& batch_uuid) {
 
 Status RecordStore::Reopen() {
   db_.Close();  // its cached pages may not be what is on disk
+  channels_.clear();
   auto db = Database::Open(path_, Database::Mode::kReadWrite, options_.vfs);
   if (!db) return db.error();
   if (Status s = ConfigureWriter(*db, options_.exclusive_locking, options_.synchronous_off); !s.ok()) return s;
@@ -327,10 +327,9 @@ Status RecordStore::CommitBatch(Batch& batch, const std::string& batch_uuid, boo
   auto insert_channel = db_.Prepare(kInsertChannel);
   auto select_channel = db_.Prepare(kSelectChannelId);
   auto insert_reading = db_.Prepare(kInsertReading);
-  auto insert_leaf = db_.Prepare(kInsertLeaf);
   auto select_upload = db_.Prepare(kSelectUpload);
   auto insert_upload = db_.Prepare(kInsertUpload);
-  for (auto* s : {&insert_channel, &select_channel, &insert_reading, &insert_leaf, &select_upload, &insert_upload}) {
+  for (auto* s : {&insert_channel, &select_channel, &insert_reading, &select_upload, &insert_upload}) {
     if (!*s) return s->error();
   }
 
@@ -344,47 +343,55 @@ Status RecordStore::CommitBatch(Batch& batch, const std::string& batch_uuid, boo
     batch_id = last->ColumnInt64(0);
   }
   std::vector<Hash> batch_leaves;
-  std::map<std::pair<std::string, std::string>, int64_t> channel_ids;
+  batch_leaves.reserve(batch.readings.size());
+  int64_t first_record_id = 0;
+  std::vector<KnownChannel> new_channels;  // joins channels_ only once committed
+
+  auto channel_id = [&](const Reading& reading) -> Result<int64_t> {
+    for (const auto* known : {&channels_, &new_channels}) {
+      for (const KnownChannel& c : *known) {
+        if (c.instrument == reading.instrument() && c.channel == reading.channel()) return c.id;
+      }
+    }
+    insert_channel->BindText(1, reading.instrument());
+    insert_channel->BindText(2, reading.channel());
+    if (Status s = insert_channel->Run(); !s.ok()) return Error(s);
+    select_channel->BindText(1, reading.instrument());
+    select_channel->BindText(2, reading.channel());
+    auto row = select_channel->Step();
+    if (!row) return Error(row.error());
+    const int64_t id = select_channel->ColumnInt64(0);
+    select_channel->Reset();
+    new_channels.push_back({reading.instrument(), reading.channel(), id});
+    return id;
+  };
 
   auto store_reading = [&](Reading& reading) -> Status {
-    auto key = std::pair(reading.instrument(), reading.channel());
-    auto found = channel_ids.find(key);
-    if (found == channel_ids.end()) {
-      insert_channel->BindText(1, reading.instrument());
-      insert_channel->BindText(2, reading.channel());
-      if (Status s = insert_channel->Run(); !s.ok()) return s;
-      select_channel->BindText(1, reading.instrument());
-      select_channel->BindText(2, reading.channel());
-      auto row = select_channel->Step();
-      if (!row) return row.error();
-      found = channel_ids.emplace(std::move(key), select_channel->ColumnInt64(0)).first;
-      select_channel->Reset();
-    }
+    auto channel = channel_id(reading);
+    if (!channel) return channel.error();
     reading = CanonicalReading(std::move(reading));
-    insert_reading->BindInt64(1, found->second);
+    insert_reading->BindInt64(1, *channel);
     if (QualityHasValue(reading.quality())) {
       insert_reading->BindDouble(2, reading.value());
     } else {
       insert_reading->BindNull(2);
     }
-    insert_reading->BindText(3, reading.unit());
+    insert_reading->BindTextUncopied(3, reading.unit());
     insert_reading->BindInt64(4, reading.quality());
     insert_reading->BindInt64(5, reading.requested_at_ns());
-    insert_reading->BindBlob(6, Bytes(reading.raw_frame()));
-    insert_reading->BindText(7, reading.detail());
+    insert_reading->BindBlobUncopied(6, Bytes(reading.raw_frame()));
+    insert_reading->BindTextUncopied(7, reading.detail());
     insert_reading->BindInt64(8, reading.decimals());
-    auto row = insert_reading->Step();
-    if (!row) return row.error();
-    reading.set_sequence(static_cast<uint64_t>(insert_reading->ColumnInt64(0)));
-    insert_reading->Reset();
-
+    if (Status s = insert_reading->Run(); !s.ok()) return s;
+    reading.set_sequence(static_cast<uint64_t>(db_.LastInsertRowId()));
+    // One writer: the readings of a batch get consecutive sequence numbers, which is what
+    // lets a batch name its records by the first one.
+    if (batch_leaves.empty()) {
+      first_record_id = static_cast<int64_t>(reading.sequence());
+    } else if (static_cast<int64_t>(reading.sequence()) != first_record_id + static_cast<int64_t>(batch_leaves.size())) {
+      return Internal("reading sequence numbers of one batch are not consecutive");
+    }
     const Hash leaf = LeafHash(Bytes(ReadingRecordBytes(reading)));
-    insert_leaf->BindInt64(1, static_cast<int64_t>(next.tree.size()));
-    insert_leaf->BindInt64(2, static_cast<int>(RecordKind::kReading));
-    insert_leaf->BindInt64(3, static_cast<int64_t>(reading.sequence()));
-    insert_leaf->BindBlob(4, Bytes(leaf));
-    insert_leaf->BindInt64(5, batch_id);
-    if (Status s = insert_leaf->Run(); !s.ok()) return s;
     next.tree.Append(leaf);
     batch_leaves.push_back(leaf);
     return OkStatus();
@@ -436,6 +443,9 @@ Status RecordStore::CommitBatch(Batch& batch, const std::string& batch_uuid, boo
 
   if (!batch_leaves.empty()) {
     const Hash batch_root = RootOf(batch_leaves);
+    std::string leaf_hashes;
+    leaf_hashes.reserve(32 * batch_leaves.size());
+    for (const Hash& h : batch_leaves) leaf_hashes.append(reinterpret_cast<const char*>(h.data()), h.size());
     const Hash tree_root = next.tree.Root();
     next.chain = ChainHash(next.chain, batch_root, next.tree.size());
     std::string frontier;
@@ -446,11 +456,14 @@ Status RecordStore::CommitBatch(Batch& batch, const std::string& batch_uuid, boo
     insert_batch->BindBlob(2, Bytes(batch_uuid));
     insert_batch->BindInt64(3, static_cast<int64_t>(first_leaf));
     insert_batch->BindInt64(4, static_cast<int64_t>(batch_leaves.size()));
-    insert_batch->BindBlob(5, Bytes(batch_root));
-    insert_batch->BindBlob(6, Bytes(tree_root));
-    insert_batch->BindBlob(7, Bytes(next.chain));
-    insert_batch->BindBlob(8, Bytes(frontier));
-    insert_batch->BindInt64(9, NowNs());
+    insert_batch->BindInt64(5, static_cast<int>(RecordKind::kReading));
+    insert_batch->BindInt64(6, first_record_id);
+    insert_batch->BindBlob(7, Bytes(leaf_hashes));
+    insert_batch->BindBlob(8, Bytes(batch_root));
+    insert_batch->BindBlob(9, Bytes(tree_root));
+    insert_batch->BindBlob(10, Bytes(next.chain));
+    insert_batch->BindBlob(11, Bytes(frontier));
+    insert_batch->BindInt64(12, NowNs());
     if (Status s = insert_batch->Run(); !s.ok()) return s;
   }
 
@@ -474,6 +487,7 @@ Status RecordStore::CommitBatch(Batch& batch, const std::string& batch_uuid, boo
 
   if (Status s = transaction.Commit(); !s.ok()) return s;
   ledger_ = std::move(next);
+  for (KnownChannel& c : new_channels) channels_.push_back(std::move(c));
   return OkStatus();
 }
 

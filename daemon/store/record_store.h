@@ -35,7 +35,9 @@
 
 namespace labtrace::store {
 
-inline constexpr size_t kMaxBatch = 1000;
+// A batch closes after the commit window or at this many records, whichever comes first;
+// under a backlog, batches are full and each fsync carries this many.
+inline constexpr size_t kMaxBatch = 8192;
 // Polled readings held while the disk refuses writes; beyond this the oldest are
 // dropped, counted and logged (an upload is never dropped: it is simply not acknowledged).
 inline constexpr size_t kMaxQueuedReadings = 1'000'000;
@@ -112,6 +114,13 @@ class RecordStore {
   SigningKey key_;
   Database db_;            // the writer's; touched only on the writer thread after Open()
   LedgerState ledger_;     // writer thread only
+  // Channel ids already committed, writer thread only. A handful per lab: a linear
+  // search by string_view costs less than building a key per reading.
+  struct KnownChannel {
+    std::string instrument, channel;
+    int64_t id;
+  };
+  std::vector<KnownChannel> channels_;
   std::chrono::steady_clock::time_point last_checkpoint_{};
 
   std::mutex mutex_;

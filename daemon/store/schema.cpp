@@ -10,7 +10,7 @@ namespace {
 // Migrations, applied in order; PRAGMA user_version counts those that ran. A migration
 // is never edited once released: a change is a new entry.
 constexpr const char* kMigrations[] = {
-    // 1: readings, the Merkle ledger over them, signed checkpoints, uploads.
+    // 1: readings, the batches of the Merkle log over them, signed checkpoints, uploads.
     R"sql(
 CREATE TABLE channels (
   channel_id INTEGER PRIMARY KEY,
@@ -31,22 +31,16 @@ CREATE TABLE readings (
 );
 CREATE INDEX readings_by_channel ON readings (channel_id, sequence);
 
--- Leaf i of the RFC 6962 log: which record it is and the hash of its canonical bytes.
-CREATE TABLE ledger (
-  leaf_index INTEGER PRIMARY KEY,
-  record_kind INTEGER NOT NULL,
-  record_id INTEGER NOT NULL,
-  leaf_hash BLOB NOT NULL,
-  batch_id INTEGER NOT NULL
-);
-CREATE UNIQUE INDEX ledger_by_record ON ledger (record_kind, record_id);
-
--- One row per committed transaction of records.
+-- One row per committed batch of records of one kind: leaves first_leaf .. first_leaf +
+-- leaf_count - 1 of the RFC 6962 log are records first_record_id, first_record_id + 1, …
 CREATE TABLE batches (
   batch_id INTEGER PRIMARY KEY,
   batch_uuid BLOB NOT NULL UNIQUE,  -- tells, after an I/O error, whether the commit landed
   first_leaf INTEGER NOT NULL,
   leaf_count INTEGER NOT NULL,
+  record_kind INTEGER NOT NULL,
+  first_record_id INTEGER NOT NULL,
+  leaf_hashes BLOB NOT NULL,        -- leaf_count hashes of 32 bytes, in leaf order
   batch_root BLOB NOT NULL,         -- MTH of this batch's leaves
   tree_root BLOB NOT NULL,          -- MTH of the whole log after this batch
   chain_hash BLOB NOT NULL,         -- SHA-256(previous chain_hash ‖ batch_root ‖ tree size)
@@ -75,7 +69,7 @@ CREATE TABLE uploads (
 };
 
 // Append-only, enforced by the engine as well as by the absence of any update path.
-constexpr const char* kAppendOnlyTables[] = {"channels", "readings", "ledger", "batches", "checkpoints", "uploads"};
+constexpr const char* kAppendOnlyTables[] = {"channels", "readings", "batches", "checkpoints", "uploads"};
 
 }  // namespace
 

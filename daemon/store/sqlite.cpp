@@ -56,7 +56,6 @@ void Database::Close() {
 
 Status Database::Failure(std::string_view doing) const {
   const int code = sqlite3_extended_errcode(db_);
-  const int primary = code & 0xFF;
   return Status(CodeOf(code), fmt::format("{}: {}", doing, sqlite3_errmsg(db_)));
 }
 
@@ -71,6 +70,10 @@ Result<Statement> Database::Prepare(const char* sql) {
     return Error(Failure(fmt::format("preparing \"{}\"", sql)));
   }
   return Statement(db_, stmt);
+}
+
+int64_t Database::LastInsertRowId() const {
+  return sqlite3_last_insert_rowid(db_);
 }
 
 Statement::~Statement() {
@@ -88,6 +91,13 @@ void Statement::BindBlob(int index, std::span<const uint8_t> value) {
                     static_cast<int>(value.size()), SQLITE_TRANSIENT);
 }
 void Statement::BindNull(int index) { sqlite3_bind_null(stmt_, index); }
+void Statement::BindTextUncopied(int index, std::string_view value) {
+  sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()), SQLITE_STATIC);
+}
+void Statement::BindBlobUncopied(int index, std::span<const uint8_t> value) {
+  sqlite3_bind_blob(stmt_, index, value.empty() ? "" : static_cast<const void*>(value.data()),
+                    static_cast<int>(value.size()), SQLITE_STATIC);
+}
 
 Result<bool> Statement::Step() {
   const int rc = sqlite3_step(stmt_);

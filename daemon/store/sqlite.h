@@ -39,6 +39,8 @@ class Database {
   // Runs SQL that returns no rows (schema, PRAGMAs, BEGIN/COMMIT).
   Status Execute(const char* sql);
   Result<Statement> Prepare(const char* sql);
+  // The rowid of the last row inserted on this connection.
+  int64_t LastInsertRowId() const;
   // The error text SQLite has for the last call, with the operation it concerned.
   Status Failure(std::string_view doing) const;
   sqlite3* handle() const { return db_; }
@@ -60,6 +62,10 @@ class Statement {
   void BindText(int index, std::string_view value);
   void BindBlob(int index, std::span<const uint8_t> value);
   void BindNull(int index);
+  // Without copying: the bytes must stay valid until the statement is reset. For the
+  // ingest path, where every reading's strings outlive its insert.
+  void BindTextUncopied(int index, std::string_view value);
+  void BindBlobUncopied(int index, std::span<const uint8_t> value);
 
   // Advances to the next row: true with a row, false when done; errors as Status.
   Result<bool> Step();

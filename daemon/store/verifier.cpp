@@ -1,5 +1,6 @@
 #include "store/verifier.h"
 
+#include <cstring>
 #include <map>
 #include <vector>
 
@@ -13,26 +14,20 @@ namespace labtrace::store {
 
 namespace {
 
-constexpr const char* kSelectLedger =
-    "SELECT l.leaf_index, l.record_kind, l.record_id, l.leaf_hash, r.sequence, c.instrument, c.channel, "
-    "r.value, r.unit, r.quality, r.requested_at_ns, r.raw_frame, r.detail, r.decimals "
-    "FROM ledger l "
-    "LEFT JOIN readings r ON l.record_kind = 1 AND r.sequence = l.record_id "
-    "LEFT JOIN channels c ON c.channel_id = r.channel_id "
-    "ORDER BY l.leaf_index";
+constexpr const char* kSelectReadings =
+    "SELECT r.sequence, c.instrument, c.channel, r.value, r.unit, r.quality, r.requested_at_ns, r.raw_frame, "
+    "r.detail, r.decimals, c.channel_id IS NULL "
+    "FROM readings r LEFT JOIN channels c ON c.channel_id = r.channel_id ORDER BY r.sequence";
 constexpr const char* kSelectBatches =
-    "SELECT batch_id, first_leaf, leaf_count, batch_root, tree_root, chain_hash FROM batches ORDER BY batch_id";
+    "SELECT batch_id, first_leaf, leaf_count, record_kind, first_record_id, leaf_hashes, batch_root, tree_root, "
+    "chain_hash FROM batches ORDER BY batch_id";
 constexpr const char* kSelectCheckpoints =
     "SELECT checkpoint_id, tree_size, root_hash, time_ns, public_key, signature FROM checkpoints "
     "ORDER BY checkpoint_id";
-constexpr const char* kSelectUnledgeredReading =
-    "SELECT r.sequence FROM readings r "
-    "LEFT JOIN ledger l ON l.record_kind = 1 AND l.record_id = r.sequence "
-    "WHERE l.leaf_index IS NULL ORDER BY r.sequence LIMIT 1";
-
 struct StoredBatch {
   int64_t id;
   uint64_t first_leaf, leaf_count;
+  int64_t record_kind, first_record_id;
   std::string batch_root, tree_root, chain;
 };
 
@@ -98,28 +93,6 @@ Result<VerifyReport> VerifyStore(const std::string& db_path, const VerifyOptions
     if (*row && check->ColumnText(0) != "ok") return fail("SQLite integrity check failed: " + check->ColumnText(0));
   }
 
-  std::vector<StoredBatch> batches;
-  {
-    auto select = db->Prepare(kSelectBatches);
-    if (!select) return Error(select.error().Annotate(fmt::format("{} is not a labtrace store", db_path)));
-    for (;;) {
-      auto row = select->Step();
-      if (!row) return Error(row.error());
-      if (!*row) break;
-      batches.push_back({select->ColumnInt64(0), static_cast<uint64_t>(select->ColumnInt64(1)),
-                         static_cast<uint64_t>(select->ColumnInt64(2)), select->ColumnBlob(3), select->ColumnBlob(4),
-                         select->ColumnBlob(5)});
-    }
-  }
-  report.batches = batches.size();
-  uint64_t expected_first = 0;
-  for (const StoredBatch& batch : batches) {
-    if (batch.first_leaf != expected_first) {
-      return fail(fmt::format("batch {} starts at leaf {}, expected {}: batches were removed or rewritten", batch.id,
-                              batch.first_leaf, expected_first));
-    }
-    expected_first += batch.leaf_count;
-  }
 
   std::multimap<uint64_t, StoredCheckpoint> checkpoints_by_size;
   std::string public_key = options.saved_checkpoint ? options.saved_checkpoint->public_key() : std::string();
@@ -155,95 +128,118 @@ Result<VerifyReport> VerifyStore(const std::string& db_path, const VerifyOptions
 
   uint64_t total = 0;
   {
-    auto count = db->Prepare("SELECT COUNT(*) FROM ledger");
-    if (!count) return Error(count.error());
+    auto count = db->Prepare("SELECT COALESCE(SUM(leaf_count), 0) FROM batches");
+    if (!count) return Error(count.error().Annotate(fmt::format("{} is not a labtrace store", db_path)));
     if (auto row = count->Step(); !row) return Error(row.error());
     total = static_cast<uint64_t>(count->ColumnInt64(0));
   }
 
-  auto select = db->Prepare(kSelectLedger);
-  if (!select) return Error(select.error());
+  // Batches and readings are walked side by side, both in order: batch b covers readings
+  // first_record_id .. first_record_id + leaf_count - 1, which are leaves first_leaf …
+  auto batches = db->Prepare(kSelectBatches);
+  if (!batches) return Error(batches.error());
+  auto readings = db->Prepare(kSelectReadings);
+  if (!readings) return Error(readings.error());
+  auto next_reading = [&readings]() -> Result<bool> { return readings->Step(); };
+  auto have_reading = next_reading();
+  if (!have_reading) return Error(have_reading.error());
+
   CompactTree tree;
   Hash chain{};
-  size_t batch_index = 0;
   std::vector<Hash> batch_leaves;
   const uint64_t progress_step = std::max<uint64_t>(1, total / 100);
-  for (uint64_t index = 0;; ++index) {
-    auto row = select->Step();
+  for (;;) {
+    auto row = batches->Step();
     if (!row) return Error(row.error());
     if (!*row) break;
-    if (static_cast<uint64_t>(select->ColumnInt64(0)) != index) {
-      return fail(fmt::format("leaf {} is missing from the ledger: deleted", index));
+    const StoredBatch batch{batches->ColumnInt64(0),
+                            static_cast<uint64_t>(batches->ColumnInt64(1)),
+                            static_cast<uint64_t>(batches->ColumnInt64(2)),
+                            batches->ColumnInt64(3),
+                            batches->ColumnInt64(4),
+                            batches->ColumnBlob(6),
+                            batches->ColumnBlob(7),
+                            batches->ColumnBlob(8)};
+    const std::string leaf_hashes = batches->ColumnBlob(5);
+    ++report.batches;
+    if (batch.first_leaf != tree.size()) {
+      return fail(fmt::format("batch {} starts at leaf {}, expected {}: batches were removed or rewritten", batch.id,
+                              batch.first_leaf, tree.size()));
     }
-    const int64_t record_id = select->ColumnInt64(2);
-    if (select->ColumnInt64(1) != static_cast<int>(RecordKind::kReading)) {
-      return fail(fmt::format("leaf {} names an unknown record kind {}", index, select->ColumnInt64(1)));
+    if (batch.record_kind != static_cast<int>(RecordKind::kReading)) {
+      return fail(fmt::format("batch {} names an unknown record kind {}", batch.id, batch.record_kind));
     }
-    if (select->ColumnIsNull(4)) return fail(fmt::format("reading {} (leaf {}) is missing: deleted", record_id, index));
-    if (select->ColumnIsNull(5)) {
-      return fail(fmt::format("reading {} (leaf {}) names a channel that is missing: deleted", record_id, index));
+    if (leaf_hashes.size() != 32 * batch.leaf_count) {
+      return fail(fmt::format("batch {} holds {} bytes of leaf hashes for {} leaves: altered", batch.id,
+                              leaf_hashes.size(), batch.leaf_count));
     }
-    Reading reading;
-    reading.set_sequence(static_cast<uint64_t>(select->ColumnInt64(4)));
-    reading.set_instrument(select->ColumnText(5));
-    reading.set_channel(select->ColumnText(6));
-    if (!select->ColumnIsNull(7)) reading.set_value(select->ColumnDouble(7));
-    reading.set_unit(select->ColumnText(8));
-    reading.set_quality(static_cast<Quality>(select->ColumnInt64(9)));
-    reading.set_requested_at_ns(select->ColumnInt64(10));
-    reading.set_raw_frame(select->ColumnBlob(11));
-    reading.set_detail(select->ColumnText(12));
-    reading.set_decimals(static_cast<int32_t>(select->ColumnInt64(13)));
-    const std::string bytes = ReadingRecordBytes(CanonicalReading(reading));
-    const Hash leaf = LeafHash({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
-    if (AsString(leaf) != select->ColumnBlob(3)) {
-      return fail(fmt::format("reading {} ({}/{}, requested {}) does not match its leaf hash: altered after commit",
-                              record_id, reading.instrument(), reading.channel(), FormatTime(reading.requested_at_ns())));
-    }
-    tree.Append(leaf);
-    batch_leaves.push_back(leaf);
-    const uint64_t size = tree.size();
+    batch_leaves.clear();
+    for (uint64_t j = 0; j < batch.leaf_count; ++j) {
+      const int64_t expected = batch.first_record_id + static_cast<int64_t>(j);
+      const uint64_t leaf_index = batch.first_leaf + j;
+      if (!*have_reading || readings->ColumnInt64(0) > expected) {
+        return fail(fmt::format("reading {} (leaf {}) is missing: deleted", expected, leaf_index));
+      }
+      if (readings->ColumnInt64(0) < expected) {
+        return fail(fmt::format("reading {} is not in the ledger: added outside labtrace", readings->ColumnInt64(0)));
+      }
+      if (readings->ColumnInt64(10) != 0) {
+        return fail(fmt::format("reading {} (leaf {}) names a channel that is missing: deleted", expected, leaf_index));
+      }
+      Reading reading;
+      reading.set_sequence(static_cast<uint64_t>(expected));
+      reading.set_instrument(readings->ColumnText(1));
+      reading.set_channel(readings->ColumnText(2));
+      if (!readings->ColumnIsNull(3)) reading.set_value(readings->ColumnDouble(3));
+      reading.set_unit(readings->ColumnText(4));
+      reading.set_quality(static_cast<Quality>(readings->ColumnInt64(5)));
+      reading.set_requested_at_ns(readings->ColumnInt64(6));
+      reading.set_raw_frame(readings->ColumnBlob(7));
+      reading.set_detail(readings->ColumnText(8));
+      reading.set_decimals(static_cast<int32_t>(readings->ColumnInt64(9)));
+      const std::string bytes = ReadingRecordBytes(CanonicalReading(reading));
+      const Hash leaf = LeafHash({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
+      if (std::memcmp(leaf.data(), leaf_hashes.data() + 32 * j, 32) != 0) {
+        return fail(fmt::format("reading {} ({}/{}, requested {}) does not match its leaf hash: altered after commit",
+                                expected, reading.instrument(), reading.channel(), FormatTime(reading.requested_at_ns())));
+      }
+      tree.Append(leaf);
+      batch_leaves.push_back(leaf);
+      have_reading = next_reading();
+      if (!have_reading) return Error(have_reading.error());
 
-    if (batch_index < batches.size() && size == batches[batch_index].first_leaf + batches[batch_index].leaf_count) {
-      const StoredBatch& batch = batches[batch_index];
-      if (AsString(RootOf(batch_leaves)) != batch.batch_root) {
-        return fail(fmt::format("batch {} (leaves {}..{}) does not match its root: its ledger was altered", batch.id,
-                                batch.first_leaf, size - 1));
+      const uint64_t size = tree.size();
+      const auto [first, last] = checkpoints_by_size.equal_range(size);
+      for (auto it = first; it != last; ++it) {
+        if (AsString(tree.Root()) != it->second.checkpoint.root_hash()) {
+          return fail(fmt::format("checkpoint {} (size {}, {}) does not match the records: altered or rewritten",
+                                  it->second.id, size, FormatTime(it->second.checkpoint.time_ns())));
+        }
       }
-      if (AsString(tree.Root()) != batch.tree_root) {
-        return fail(fmt::format("the log's root after batch {} does not match: rewritten", batch.id));
+      if (options.saved_checkpoint && size == options.saved_checkpoint->tree_size() &&
+          AsString(tree.Root()) != options.saved_checkpoint->root_hash()) {
+        return fail(fmt::format("the store's first {} records do not match the saved checkpoint of {}: rewritten",
+                                size, FormatTime(options.saved_checkpoint->time_ns())));
       }
-      chain = ChainHash(chain, RootOf(batch_leaves), size);
-      if (AsString(chain) != batch.chain) {
-        return fail(fmt::format("the hash chain breaks at batch {}: rewritten", batch.id));
-      }
-      batch_leaves.clear();
-      ++batch_index;
-    } else if (batch_index >= batches.size()) {
-      return fail(fmt::format("leaf {} (reading {}) belongs to no batch: added outside labtrace", index, record_id));
+      if (options.progress && (size % progress_step == 0 || size == total)) options.progress(size, total);
     }
-    const auto [first, last] = checkpoints_by_size.equal_range(size);
-    for (auto it = first; it != last; ++it) {
-      if (AsString(tree.Root()) != it->second.checkpoint.root_hash()) {
-        return fail(fmt::format("checkpoint {} (size {}, {}) does not match the records: altered or rewritten",
-                                it->second.id, size, FormatTime(it->second.checkpoint.time_ns())));
-      }
+    const Hash batch_root = RootOf(batch_leaves);
+    if (AsString(batch_root) != batch.batch_root) {
+      return fail(fmt::format("batch {} (leaves {}..{}) does not match its root: altered", batch.id, batch.first_leaf,
+                              tree.size() - 1));
     }
-    if (options.saved_checkpoint && size == options.saved_checkpoint->tree_size() &&
-        AsString(tree.Root()) != options.saved_checkpoint->root_hash()) {
-      return fail(fmt::format("the store's first {} records do not match the saved checkpoint of {}: rewritten", size,
-                              FormatTime(options.saved_checkpoint->time_ns())));
+    if (AsString(tree.Root()) != batch.tree_root) {
+      return fail(fmt::format("the log's root after batch {} does not match: rewritten", batch.id));
     }
-    if (options.progress && (size % progress_step == 0 || size == total)) options.progress(size, total);
+    chain = ChainHash(chain, batch_root, tree.size());
+    if (AsString(chain) != batch.chain) return fail(fmt::format("the hash chain breaks at batch {}: rewritten", batch.id));
+  }
+  if (*have_reading) {
+    return fail(fmt::format("reading {} is not in the ledger: added outside labtrace", readings->ColumnInt64(0)));
   }
   report.records = tree.size();
   report.root = tree.Root();
 
-  if (batch_index < batches.size()) {
-    const StoredBatch& batch = batches[batch_index];
-    return fail(fmt::format("batch {} expects leaves {}..{}, but the ledger ends at {}: deleted", batch.id,
-                            batch.first_leaf, batch.first_leaf + batch.leaf_count - 1, report.records));
-  }
   if (!checkpoints_by_size.empty() && checkpoints_by_size.rbegin()->first > report.records) {
     const auto& newest = checkpoints_by_size.rbegin()->second;
     return fail(fmt::format("checkpoint {} of {} covers {} records, but the store holds {}: the tail was truncated",
@@ -254,15 +250,6 @@ Result<VerifyReport> VerifyStore(const std::string& db_path, const VerifyOptions
     return fail(fmt::format("the saved checkpoint of {} covers {} records, but the store holds {}: the tail was truncated",
                             FormatTime(options.saved_checkpoint->time_ns()), options.saved_checkpoint->tree_size(),
                             report.records));
-  }
-  {
-    auto unledgered = db->Prepare(kSelectUnledgeredReading);
-    if (!unledgered) return Error(unledgered.error());
-    auto row = unledgered->Step();
-    if (!row) return Error(row.error());
-    if (*row) {
-      return fail(fmt::format("reading {} is not in the ledger: added outside labtrace", unledgered->ColumnInt64(0)));
-    }
   }
   report.intact = true;
   return report;

@@ -140,12 +140,13 @@ TEST_F(Tampering, DeletedReadingIsNamed) {
   EXPECT_NE(output.find("reading 33 (leaf 32) is missing: deleted"), std::string::npos) << output;
 }
 
-TEST_F(Tampering, DeletedReadingWithItsLedgerRowIsNamed) {
-  Sqlite("DROP TRIGGER readings_append_only_delete; DROP TRIGGER ledger_append_only_delete; "
-         "DELETE FROM readings WHERE sequence = 33; DELETE FROM ledger WHERE record_id = 33;");
+TEST_F(Tampering, DeletedBatchIsNamed) {
+  Sqlite("DROP TRIGGER batches_append_only_delete; DELETE FROM batches WHERE batch_id = 2;");
   auto [code, output] = Verify();
   EXPECT_EQ(code, 1);
-  EXPECT_NE(output.find("leaf 32 is missing from the ledger: deleted"), std::string::npos) << output;
+  EXPECT_NE(output.find("batch 3 starts at leaf 60, expected 30: batches were removed or rewritten"),
+            std::string::npos)
+      << output;
 }
 
 TEST_F(Tampering, ReadingAddedOutsideLabtraceIsNamed) {
@@ -162,9 +163,9 @@ TEST_F(Tampering, ReadingAddedOutsideLabtraceIsNamed) {
 TEST_F(Tampering, TruncatedTailIsFoundAgainstTheSavedCheckpoint) {
   // Remove the last batch whole, its checkpoints too: the store alone looks consistent…
   Sqlite(fmt::format(
-      "DROP TRIGGER readings_append_only_delete; DROP TRIGGER ledger_append_only_delete; "
+      "DROP TRIGGER readings_append_only_delete; "
       "DROP TRIGGER batches_append_only_delete; DROP TRIGGER checkpoints_append_only_delete; "
-      "DELETE FROM readings WHERE sequence > {0}; DELETE FROM ledger WHERE leaf_index >= {0}; "
+      "DELETE FROM readings WHERE sequence > {0}; "
       "DELETE FROM batches WHERE first_leaf >= {0}; DELETE FROM checkpoints;",
       kPolled));
   EXPECT_EQ(Verify(false).first, 0) << "without outside evidence a clean cut cannot be seen";
@@ -179,10 +180,8 @@ TEST_F(Tampering, TruncatedTailIsFoundAgainstTheSavedCheckpoint) {
 
 TEST_F(Tampering, TruncatedTailIsFoundAgainstTheStoredCheckpoint) {
   Sqlite(fmt::format(
-      "DROP TRIGGER readings_append_only_delete; DROP TRIGGER ledger_append_only_delete; "
-      "DROP TRIGGER batches_append_only_delete; "
-      "DELETE FROM readings WHERE sequence > {0}; DELETE FROM ledger WHERE leaf_index >= {0}; "
-      "DELETE FROM batches WHERE first_leaf >= {0};",
+      "DROP TRIGGER readings_append_only_delete; DROP TRIGGER batches_append_only_delete; "
+      "DELETE FROM readings WHERE sequence > {0}; DELETE FROM batches WHERE first_leaf >= {0};",
       kPolled));
   auto [code, output] = Verify();
   EXPECT_EQ(code, 1);
@@ -197,9 +196,10 @@ TEST_F(Tampering, RewrittenCheckpointFailsItsSignature) {
 }
 
 TEST_F(Tampering, ReplacedLeafHashNamesItsRecord) {
-  // The record is untouched but its leaf hash is swapped for a neighbour's.
-  Sqlite("DROP TRIGGER ledger_append_only_update; "
-         "UPDATE ledger SET leaf_hash = (SELECT leaf_hash FROM ledger WHERE leaf_index = 4) WHERE leaf_index = 5;");
+  // The record is untouched but its stored leaf hash is swapped for its neighbour's.
+  Sqlite("DROP TRIGGER batches_append_only_update; "
+         "UPDATE batches SET leaf_hashes = substr(leaf_hashes, 1, 160) || substr(leaf_hashes, 129, 32) || "
+         "substr(leaf_hashes, 193) WHERE batch_id = 1;");
   auto [code, output] = Verify();
   EXPECT_EQ(code, 1);
   EXPECT_NE(output.find("reading 6 ("), std::string::npos) << output;

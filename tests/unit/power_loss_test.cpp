@@ -80,7 +80,9 @@ class PowerLoss : public ::testing::Test {
   int LostAfterReboot(const FaultVfs& vfs, const Outcome& outcome, const fs::path& disk) {
     vfs.WriteDurableFiles(disk);
     if (!fs::exists(disk / RecordStore::kFileName)) return static_cast<int>(outcome.acknowledged.size());
-    auto store = RecordStore::Open(disk.string(), StoreOptions{.signing_key_path = (base_ / "key").string()});
+    StoreOptions options;
+    options.signing_key_path = (base_ / "key").string();
+    auto store = RecordStore::Open(disk.string(), options);
     EXPECT_TRUE(store.has_value()) << store.error().message();
     if (!store) return static_cast<int>(outcome.acknowledged.size());
     auto all = (*store)->Query({});
