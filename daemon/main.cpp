@@ -63,6 +63,12 @@ int main(int argc, char** argv) {
     spdlog::debug("store: committed {} reading(s), last sequence {}", count, last_sequence);
   });
   spdlog::info("store: {}", (*store)->path());
+  // The audit trail notes which configuration the daemon runs with, and when it changed.
+  if (Status noted = (*store)->RecordConfiguration(config_path, config::FileDigest(config_path)); !noted.ok()) {
+    spdlog::critical("{}", noted.message());
+    return 1;
+  }
+  (*store)->Flush();  // on the trail before the first reading
 
   asio::io_context io;
   const auto [host, port] = *config::ParseListen(lab->api().listen());
@@ -88,8 +94,10 @@ int main(int argc, char** argv) {
     spdlog::info("stopping on signal {}", signal);
     (*acquisition)->Stop();
     (*api)->Stop();
-    // Open API connections get a moment to finish their answer; then the loop ends.
-    grace.expires_after(std::chrono::seconds(2));
+    // Open API connections get a moment to finish their answer; then the loop ends. An
+    // upload cut short is committed all the same, and its sender gets the receipt again
+    // by resending with the same key.
+    grace.expires_after(std::chrono::milliseconds(250));
     grace.async_wait([&io](const boost::system::error_code&) { io.stop(); });
   });
 

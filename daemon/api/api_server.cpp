@@ -208,11 +208,30 @@ asio::awaitable<http::response<http::string_body>> ApiServer::Answer(
   const std::string_view target(request.target().data(), request.target().size());
   const std::string_view path = target.substr(0, target.find('?'));
   Response response;
-  if (path == "/v1/uploads") {
+  constexpr std::string_view kReadingsPrefix = "/v1/readings/", kCorrections = "/corrections";
+  if (path.starts_with(kReadingsPrefix) && path.ends_with(kCorrections)) {
+    if (request.method() != http::verb::post) {
+      response = ErrorReply(request, http::status::method_not_allowed, "corrections are sent with POST");
+    } else {
+      co_return co_await AnswerCorrection(
+          request, path.substr(kReadingsPrefix.size(), path.size() - kReadingsPrefix.size() - kCorrections.size()));
+    }
+  } else if (path == "/v1/uploads") {
     if (request.method() == http::verb::post) co_return co_await AnswerUpload(request);
     response = ErrorReply(request, http::status::method_not_allowed, "uploads are sent with POST");
   } else if (request.method() != http::verb::get) {
     response = ErrorReply(request, http::status::method_not_allowed, "only GET is served here");
+  } else if (path == "/v1/audit") {
+    auto params = ParseQueryString(target);
+    auto since = params ? ParseInteger<int64_t>(*params, "since_ns") : Result<int64_t>(Error(params.error()));
+    if (!since) {
+      response = ErrorReply(request, http::status::bad_request, since.error().message());
+    } else {
+      const std::string entity = params->count("entity") ? params->at("entity") : "";
+      auto answer = co_await asio::co_spawn(queries_, RunAuditQuery(entity, *since), asio::use_awaitable);
+      response = answer ? Reply(request, http::status::ok, *answer)
+                        : ErrorReply(request, http::status::service_unavailable, answer.error().message());
+    }
   } else if (path == "/v1/health") {
     ErrorResponse ok;  // an empty error says all is well
     response = Reply(request, http::status::ok, ok);
@@ -278,6 +297,57 @@ asio::awaitable<Response> ApiServer::AnswerUpload(const Request& request) {
                               : error.code() == StatusCode::kResourceExhausted ? http::status::insufficient_storage
                                                                                : http::status::service_unavailable;
   co_return ErrorReply(request, status, error.message());
+}
+
+namespace {
+
+template <typename Token>
+auto AsyncCorrect(store::RecordStore& store, uint64_t sequence, CorrectionRequest request, Token&& token) {
+  return asio::async_initiate<Token, void(Result<CorrectionReceipt>)>(
+      [&store, sequence](auto handler, CorrectionRequest request) {
+        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+        store.Correct(sequence, std::move(request), [shared](Result<CorrectionReceipt> result) {
+          auto executor = asio::get_associated_executor(*shared);
+          asio::post(executor, [shared, result = std::move(result)]() mutable { (*shared)(std::move(result)); });
+        });
+      },
+      token, std::move(request));
+}
+
+}  // namespace
+
+asio::awaitable<Response> ApiServer::AnswerCorrection(const Request& request, std::string_view sequence_text) {
+  uint64_t sequence = 0;
+  auto [end, ec] = std::from_chars(sequence_text.data(), sequence_text.data() + sequence_text.size(), sequence);
+  if (ec != std::errc() || end != sequence_text.data() + sequence_text.size() || sequence == 0) {
+    co_return ErrorReply(request, http::status::bad_request,
+                         fmt::format("\"{}\" is not a reading sequence number", sequence_text));
+  }
+  CorrectionRequest correction;
+  const auto parsed = SentProtobuf(request) ? (correction.ParseFromString(request.body())
+                                                   ? google::protobuf::util::Status()
+                                                   : google::protobuf::util::Status(
+                                                         google::protobuf::util::StatusCode::kInvalidArgument,
+                                                         "not a CorrectionRequest"))
+                                            : google::protobuf::util::JsonStringToMessage(request.body(), &correction);
+  if (!parsed.ok()) {
+    co_return ErrorReply(request, http::status::bad_request,
+                         fmt::format("body is not a CorrectionRequest: {}", std::string(parsed.message())));
+  }
+  auto receipt = co_await AsyncCorrect(store_, sequence, std::move(correction), asio::use_awaitable);
+  if (receipt) co_return Reply(request, http::status::ok, *receipt);
+  const Status& error = receipt.error();
+  const http::status status = error.code() == StatusCode::kInvalidArgument     ? http::status::bad_request
+                              : error.code() == StatusCode::kNotFound          ? http::status::not_found
+                              : error.code() == StatusCode::kResourceExhausted ? http::status::insufficient_storage
+                                                                               : http::status::service_unavailable;
+  co_return ErrorReply(request, status, error.message());
+}
+
+// Member coroutines, not lambdas: their arguments live in the coroutine frame, whereas a
+// lambda's captures die with the temporary closure (this crashed GET /v1/audit once).
+asio::awaitable<Result<AuditResponse>> ApiServer::RunAuditQuery(std::string entity, int64_t since_ns) {
+  co_return store_.QueryAudit(entity, since_ns);
 }
 
 asio::awaitable<Result<ReadingsResponse>> ApiServer::RunQuery(ReadingsQuery query) {

@@ -43,8 +43,11 @@ class ApiServer {
   boost::asio::awaitable<boost::beast::http::response<boost::beast::http::string_body>> Answer(
       const boost::beast::http::request<boost::beast::http::string_body>& request);
   boost::asio::awaitable<Result<ReadingsResponse>> RunQuery(ReadingsQuery query);
+  boost::asio::awaitable<Result<AuditResponse>> RunAuditQuery(std::string entity, int64_t since_ns);
   boost::asio::awaitable<boost::beast::http::response<boost::beast::http::string_body>> AnswerUpload(
       const boost::beast::http::request<boost::beast::http::string_body>& request);
+  boost::asio::awaitable<boost::beast::http::response<boost::beast::http::string_body>> AnswerCorrection(
+      const boost::beast::http::request<boost::beast::http::string_body>& request, std::string_view sequence);
 
   boost::asio::io_context& io_;
   boost::asio::ip::tcp::acceptor acceptor_;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <openssl/evp.h>
 #include <google/protobuf/io/tokenizer.h>
 #include <google/protobuf/text_format.h>
 
@@ -314,6 +315,19 @@ Result<Lab> ParseLab(std::string_view text, std::string_view file_name) {
   }
   FillDefaults(lab);
   return lab;
+}
+
+std::string FileDigest(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) return "";
+  std::stringstream text;
+  text << file.rdbuf();
+  const std::string bytes = text.str();
+  unsigned char digest[32];
+  if (EVP_Digest(bytes.data(), bytes.size(), digest, nullptr, EVP_sha256(), nullptr) != 1) return "";
+  std::string hex;
+  for (unsigned char b : digest) hex += fmt::format("{:02x}", b);
+  return hex;
 }
 
 Result<Lab> LoadLab(const std::string& path) {

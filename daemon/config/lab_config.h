@@ -30,6 +30,9 @@ Result<Lab> ParseLab(std::string_view text, std::string_view file_name);
 Result<std::pair<std::string, uint16_t>> ParseListen(std::string_view listen);
 
 const RegisterMap* FindRegisterMap(const Lab& lab, std::string_view name);
+
+// SHA-256 of a file's bytes, in hex, for the audit trail ("" when it cannot be read).
+std::string FileDigest(const std::string& path);
 const Bus* FindBus(const Lab& lab, std::string_view name);
 
 }  // namespace labtrace::config

@@ -10,13 +10,21 @@ Reading CanonicalReading(Reading reading) {
   return reading;
 }
 
-std::string ReadingRecordBytes(const Reading& canonical) {
-  // Reading has no map fields, so protobuf's ordinary serialisation is deterministic:
-  // fields in number order, defaults omitted.
+namespace {
+// Neither message has map fields, so protobuf's ordinary serialisation is deterministic:
+// fields in number order, defaults omitted.
+std::string Serialize(const google::protobuf::MessageLite& message) {
   std::string bytes;
-  bytes.resize(canonical.ByteSizeLong());
-  canonical.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(bytes.data()));
+  bytes.resize(message.ByteSizeLong());
+  message.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(bytes.data()));
   return bytes;
+}
+}  // namespace
+
+std::string AuditEventRecordBytes(const AuditEvent& event) { return Serialize(event); }
+
+std::string ReadingRecordBytes(const Reading& canonical) {
+  return Serialize(canonical);
 }
 
 }  // namespace labtrace::store

@@ -5,12 +5,13 @@
 
 #include <string>
 
+#include "labtrace/ledger.pb.h"
 #include "labtrace/reading.pb.h"
 
 namespace labtrace::store {
 
 // Record kinds in the ledger.
-enum class RecordKind : int { kReading = 1 };
+enum class RecordKind : int { kReading = 1, kAuditEvent = 2 };
 
 // A reading as the store keeps it: no value unless the quality carries one, and +0.0
 // for zero (SQLite stores -0.0 as 0).
@@ -20,5 +21,8 @@ Reading CanonicalReading(Reading reading);
 std::string ReadingRecordBytes(const Reading& canonical);
 
 bool QualityHasValue(Quality quality);
+
+// Protobuf serialisation of an audit event, sequence included.
+std::string AuditEventRecordBytes(const AuditEvent& event);
 
 }  // namespace labtrace::store

@@ -23,7 +23,19 @@ constexpr const char* kInsertChannel =
 constexpr const char* kSelectChannelId = "SELECT channel_id FROM channels WHERE instrument = ? AND channel = ?";
 constexpr const char* kInsertReading =
     "INSERT INTO readings (channel_id, value, unit, quality, requested_at_ns, raw_frame, detail, "
-    "decimals) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
+    "decimals, supersedes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
+constexpr const char* kSelectReadingForCorrection =
+    "SELECT c.instrument, c.channel, r.value, r.unit, r.quality, r.requested_at_ns, r.raw_frame, r.detail, "
+    "r.decimals FROM readings r JOIN channels c ON c.channel_id = r.channel_id WHERE r.sequence = ?";
+constexpr const char* kInsertAuditEvent =
+    "INSERT INTO audit_events (time_ns, actor, action, entity, old_value, new_value, reason) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)";
+constexpr const char* kSelectAudit =
+    "SELECT event_id, time_ns, actor, action, entity, old_value, new_value, reason FROM audit_events "
+    "WHERE (?1 = '' OR entity = ?1) AND time_ns >= ?2 ORDER BY event_id LIMIT ?3";
+constexpr const char* kSelectLastConfiguration =
+    "SELECT new_value FROM audit_events WHERE action IN ('configure', 'start') AND entity = 'lab-config' "
+    "ORDER BY event_id DESC LIMIT 1";
 constexpr const char* kInsertBatch =
     "INSERT INTO batches (batch_id, batch_uuid, first_leaf, leaf_count, record_kind, first_record_id, "
     "leaf_hashes, batch_root, tree_root, chain_hash, frontier, committed_at_ns) "
@@ -44,10 +56,10 @@ constexpr const char* kSelectChannels =
     "WHERE (?1 = '' OR instrument = ?1) AND (?2 = '' OR channel = ?2) "
     "ORDER BY instrument, channel";
 constexpr const char* kSelectOldestFirst =
-    "SELECT sequence, value, unit, quality, requested_at_ns, raw_frame, detail, decimals "
+    "SELECT sequence, value, unit, quality, requested_at_ns, raw_frame, detail, decimals, supersedes "
     "FROM readings WHERE channel_id = ? AND requested_at_ns >= ? ORDER BY sequence LIMIT ?";
 constexpr const char* kSelectNewestFirst =
-    "SELECT sequence, value, unit, quality, requested_at_ns, raw_frame, detail, decimals "
+    "SELECT sequence, value, unit, quality, requested_at_ns, raw_frame, detail, decimals, supersedes "
     "FROM readings WHERE channel_id = ? AND requested_at_ns >= ? ORDER BY sequence DESC LIMIT ?";
 
 int64_t NowNs() {
@@ -138,22 +150,32 @@ RecordStore::~RecordStore() {
     checkpoint_requested_ = true;  // a final checkpoint of what the store holds at shutdown
   }
   wake_.notify_all();
+  room_.notify_all();
   if (writer_.joinable()) writer_.join();
 }
 
 void RecordStore::Append(std::vector<Reading> readings) {
   if (readings.empty()) return;
   {
-    std::lock_guard lock(mutex_);
+    std::unique_lock lock(mutex_);
+    room_.wait(lock, [&] {
+      return failing_ || stopping_ || pending_readings_.size() + readings.size() <= options_.max_queued_readings ||
+             pending_readings_.empty();
+    });
     for (Reading& reading : readings) pending_readings_.push_back(std::move(reading));
     handed_in_ += readings.size();
-    while (pending_readings_.size() > kMaxQueuedReadings) {
-      pending_readings_.pop_front();
-      ++dropped_readings_;
-      ++done_;
-    }
+    DropOverflow();
   }
   wake_.notify_one();
+}
+
+void RecordStore::DropOverflow() {
+  // Only reached with room to spare unless the disk is refusing writes.
+  while (pending_readings_.size() > options_.max_queued_readings && failing_) {
+    pending_readings_.pop_front();
+    ++dropped_readings_;
+    ++done_;
+  }
 }
 
 void RecordStore::Upload(api::UploadRequest request, UploadDone done) {
@@ -167,6 +189,55 @@ void RecordStore::Upload(api::UploadRequest request, UploadDone done) {
     ++handed_in_;
   }
   wake_.notify_one();
+}
+
+void RecordStore::Correct(uint64_t sequence, api::CorrectionRequest request, CorrectionDone done) {
+  if (request.actor().empty()) return done(Error(InvalidArgument("a correction needs an actor: who corrects")));
+  if (request.reason().empty()) return done(Error(InvalidArgument("a correction needs a reason")));
+  const Reading& corrected = request.corrected();
+  if (corrected.quality() == QUALITY_UNSPECIFIED || corrected.unit().empty()) {
+    return done(Error(InvalidArgument("the corrected reading needs a quality and a unit")));
+  }
+  if (QualityHasValue(corrected.quality()) && !std::isfinite(corrected.value())) {
+    return done(Error(InvalidArgument("the corrected value is not a finite number")));
+  }
+  {
+    std::lock_guard lock(mutex_);
+    pending_corrections_.push_back({sequence, std::move(request), std::move(done)});
+    ++handed_in_;
+  }
+  wake_.notify_one();
+}
+
+void RecordStore::RecordAudit(AuditEvent event) {
+  if (event.time_ns() == 0) event.set_time_ns(NowNs());
+  {
+    std::lock_guard lock(mutex_);
+    pending_audit_.push_back(std::move(event));
+    ++handed_in_;
+  }
+  wake_.notify_one();
+}
+
+Status RecordStore::RecordConfiguration(const std::string& config_path, const std::string& config_digest) {
+  auto db = Database::Open(path_, Database::Mode::kReadOnly, options_.vfs);
+  if (!db) return db.error();
+  auto last = db->Prepare(kSelectLastConfiguration);
+  if (!last) return last.error();
+  auto row = last->Step();
+  if (!row) return row.error();
+  const std::string previous = *row ? last->ColumnText(0) : "";
+  AuditEvent event;
+  event.set_actor("labtraced");
+  event.set_entity("lab-config");
+  event.set_old_value(previous);
+  event.set_new_value(config_digest);
+  const bool changed = previous != config_digest;
+  event.set_action(changed ? "configure" : "start");
+  event.set_reason(changed ? fmt::format("started with {} (SHA-256 {})", config_path, config_digest)
+                           : fmt::format("started with {}, unchanged", config_path));
+  RecordAudit(std::move(event));
+  return OkStatus();
 }
 
 void RecordStore::RequestCheckpoint() {
@@ -205,7 +276,8 @@ void RecordStore::WriterLoop() {
   std::unique_lock lock(mutex_);
   for (;;) {
     wake_.wait(lock, [&] {
-      return stopping_ || checkpoint_requested_ || !pending_readings_.empty() || !pending_uploads_.empty();
+      return stopping_ || checkpoint_requested_ || !pending_readings_.empty() || !pending_uploads_.empty() ||
+             !pending_corrections_.empty() || !pending_audit_.empty();
     });
     // Group commit: let the window fill unless the batch is full or we are stopping.
     wake_.wait_until(lock, std::chrono::steady_clock::now() + options_.commit_window,
@@ -222,6 +294,12 @@ void RecordStore::WriterLoop() {
       pending_readings_.pop_front();
       ++leaves;
     }
+    for (; !pending_corrections_.empty(); pending_corrections_.pop_front(), leaves += 2) {
+      batch.corrections.push_back(std::move(pending_corrections_.front()));
+    }
+    for (; !pending_audit_.empty(); pending_audit_.pop_front(), ++leaves) {
+      batch.audit_events.push_back(std::move(pending_audit_.front()));
+    }
     const bool more_pending = !pending_readings_.empty() || !pending_uploads_.empty();
     const bool checkpoint_due =
         std::chrono::steady_clock::now() - last_checkpoint_ >= options_.checkpoint_interval;
@@ -232,13 +310,14 @@ void RecordStore::WriterLoop() {
     lock.unlock();
 
     std::vector<api::UploadReceipt> receipts;
+    std::vector<Result<api::CorrectionReceipt>> correction_results;
     Status committed = OkStatus();
     if (!batch.empty() || checkpoint) {
       std::string uuid(16, '\0');
       randombytes_buf(uuid.data(), uuid.size());
       // A connection lost to an earlier I/O error is opened again first.
       committed = db_.handle() == nullptr ? Reopen() : OkStatus();
-      if (committed.ok()) committed = CommitBatch(batch, uuid, checkpoint, receipts);
+      if (committed.ok()) committed = CommitBatch(batch, uuid, checkpoint, receipts, correction_results);
       if (!committed.ok() && committed.code() == StatusCode::kUnavailable && db_.handle() != nullptr) {
         // An I/O error (fsync among them): the pages may or may not be on disk. Never
         // retry blindly: reopen and ask the database whether this batch landed.
@@ -265,12 +344,18 @@ void RecordStore::WriterLoop() {
             }
             committed = DataLoss("a landed batch lacks one of its uploads");
           }
+          // A correction has no key to look up: say it landed, without its sequence.
+          correction_results.assign(batch.corrections.size(),
+                                    Error(Status(StatusCode::kUnavailable,
+                                                 "the correction was stored, but its receipt was lost to an I/O "
+                                                 "error; see GET /v1/audit before correcting again")));
         }
       }
     }
 
     if (committed.ok()) {
       for (size_t i = 0; i < batch.uploads.size(); ++i) batch.uploads[i].done(receipts[i]);
+      for (size_t i = 0; i < batch.corrections.size(); ++i) batch.corrections[i].done(correction_results[i]);
       if (on_commit_ && !batch.empty()) on_commit_(leaves, ledger_.tree.size());
       if (checkpoint) last_checkpoint_ = std::chrono::steady_clock::now();
     } else {
@@ -280,26 +365,32 @@ void RecordStore::WriterLoop() {
                                     fmt::format("not stored: {}; send the upload again with the same idempotency key",
                                                 committed.message()));
       for (PendingUpload& upload : batch.uploads) upload.done(Error(refusal));
+      for (PendingCorrection& correction : batch.corrections) {
+        correction.done(Error(Status(refusal.code(), fmt::format("not stored: {}; send the correction again",
+                                                                 committed.message()))));
+      }
     }
 
     lock.lock();
+    failing_ = !committed.ok();
     if (committed.ok()) {
-      done_ += batch.readings.size() + batch.uploads.size();
+      done_ += batch.items();
     } else {
-      done_ += batch.uploads.size();
+      done_ += batch.uploads.size() + batch.corrections.size();
+      // Audit events wait, like polled readings, for the disk to come back.
+      for (auto it = batch.audit_events.rbegin(); it != batch.audit_events.rend(); ++it) {
+        pending_audit_.push_front(std::move(*it));
+      }
       // Polled readings wait for the disk to come back; the newest are kept when the
       // queue overflows, and the loss is counted.
       for (auto it = batch.readings.rbegin(); it != batch.readings.rend(); ++it) {
         pending_readings_.push_front(std::move(*it));
       }
-      while (pending_readings_.size() > kMaxQueuedReadings) {
-        pending_readings_.pop_front();
-        ++dropped_readings_;
-        ++done_;
-      }
+      DropOverflow();
       if (checkpoint) checkpoint_requested_ = true;
     }
     flushed_.notify_all();
+    room_.notify_all();
     if (stop_after && (committed.ok() || pending_uploads_.empty())) {
       if (!committed.ok() || !pending_readings_.empty()) {
         spdlog::error("store: {} polled reading(s) could not be committed before shutdown", pending_readings_.size());
@@ -318,10 +409,12 @@ void RecordStore::WriterLoop() {
     spdlog::error("store: {} polled reading(s) were dropped while the disk refused writes", dropped_readings_);
   }
   flushed_.notify_all();
+  room_.notify_all();
 }
 
 Status RecordStore::CommitBatch(Batch& batch, const std::string& batch_uuid, bool checkpoint,
-                                std::vector<api::UploadReceipt>& receipts) {
+                                std::vector<api::UploadReceipt>& receipts,
+                                std::vector<Result<api::CorrectionReceipt>>& correction_results) {
   Transaction transaction(db_);
   if (Status s = transaction.Begin(); !s.ok()) return s;
   auto insert_channel = db_.Prepare(kInsertChannel);
@@ -382,6 +475,11 @@ Status RecordStore::CommitBatch(Batch& batch, const std::string& batch_uuid, boo
     insert_reading->BindBlobUncopied(6, Bytes(reading.raw_frame()));
     insert_reading->BindTextUncopied(7, reading.detail());
     insert_reading->BindInt64(8, reading.decimals());
+    if (reading.supersedes_sequence() != 0) {
+      insert_reading->BindInt64(9, static_cast<int64_t>(reading.supersedes_sequence()));
+    } else {
+      insert_reading->BindNull(9);
+    }
     if (Status s = insert_reading->Run(); !s.ok()) return s;
     reading.set_sequence(static_cast<uint64_t>(db_.LastInsertRowId()));
     // One writer: the readings of a batch get consecutive sequence numbers, which is what
@@ -441,30 +539,129 @@ Status RecordStore::CommitBatch(Batch& batch, const std::string& batch_uuid, boo
     receipts.push_back(receipt);
   }
 
-  if (!batch_leaves.empty()) {
-    const Hash batch_root = RootOf(batch_leaves);
+  // Corrections: a new version of the reading, which names the one it supersedes, and an
+  // "amend" event with both values. The superseded version is not touched.
+  // Copied, not moved: if the commit fails, the batch's events are queued again.
+  std::vector<AuditEvent> audit = batch.audit_events;
+  std::vector<std::optional<size_t>> correction_audit(batch.corrections.size());
+  auto select_old = db_.Prepare(kSelectReadingForCorrection);
+  if (!select_old) return select_old.error();
+  auto describe = [](const Reading& r) {
+    return QualityHasValue(r.quality())
+               ? fmt::format("{} {} ({})", r.value(), r.unit(), Quality_Name(r.quality()))
+               : fmt::format("no value ({}: {})", Quality_Name(r.quality()), r.detail());
+  };
+  for (size_t i = 0; i < batch.corrections.size(); ++i) {
+    PendingCorrection& correction = batch.corrections[i];
+    select_old->BindInt64(1, static_cast<int64_t>(correction.sequence));
+    auto row = select_old->Step();
+    if (!row) return row.error();
+    if (!*row) {
+      select_old->Reset();
+      correction_results.push_back(Error(NotFound(fmt::format("no reading has sequence {}", correction.sequence))));
+      continue;
+    }
+    Reading old;
+    old.set_sequence(correction.sequence);
+    old.set_instrument(select_old->ColumnText(0));
+    old.set_channel(select_old->ColumnText(1));
+    if (!select_old->ColumnIsNull(2)) old.set_value(select_old->ColumnDouble(2));
+    old.set_unit(select_old->ColumnText(3));
+    old.set_quality(static_cast<Quality>(select_old->ColumnInt64(4)));
+    old.set_requested_at_ns(select_old->ColumnInt64(5));
+    old.set_detail(select_old->ColumnText(7));
+    select_old->Reset();
+
+    Reading version = correction.request.corrected();
+    version.set_instrument(old.instrument());
+    version.set_channel(old.channel());
+    version.set_requested_at_ns(old.requested_at_ns());
+    version.set_supersedes_sequence(correction.sequence);
+    if (Status s = store_reading(version); !s.ok()) return s;
+    AuditEvent event;
+    event.set_time_ns(NowNs());
+    event.set_actor(correction.request.actor());
+    event.set_action("amend");
+    event.set_entity(fmt::format("reading:{}", correction.sequence));
+    event.set_old_value(describe(old));
+    event.set_new_value(fmt::format("{} (reading {})", describe(version), version.sequence()));
+    event.set_reason(correction.request.reason());
+    correction_audit[i] = audit.size();
+    audit.push_back(std::move(event));
+    api::CorrectionReceipt receipt;
+    receipt.set_sequence(version.sequence());
+    receipt.set_supersedes_sequence(correction.sequence);
+    correction_results.push_back(receipt);
+  }
+  for (const api::UploadReceipt& receipt : receipts) {
+    if (receipt.replayed()) continue;
+    AuditEvent event;
+    event.set_time_ns(NowNs());
+    event.set_actor("upload");  // until the API authenticates senders
+    event.set_action("create");
+    event.set_entity(fmt::format("upload:{}", receipt.idempotency_key()));
+    event.set_new_value(fmt::format("readings {}..{}", receipt.first_sequence(), receipt.last_sequence()));
+    audit.push_back(std::move(event));
+  }
+
+  // One batch row per kind of record: readings first, then audit events.
+  auto insert_batch_row = [&](int64_t id, RecordKind kind, int64_t first_record_id,
+                              const std::vector<Hash>& leaves) -> Status {
+    const Hash batch_root = RootOf(leaves);
     std::string leaf_hashes;
-    leaf_hashes.reserve(32 * batch_leaves.size());
-    for (const Hash& h : batch_leaves) leaf_hashes.append(reinterpret_cast<const char*>(h.data()), h.size());
-    const Hash tree_root = next.tree.Root();
+    leaf_hashes.reserve(32 * leaves.size());
+    for (const Hash& h : leaves) leaf_hashes.append(reinterpret_cast<const char*>(h.data()), h.size());
     next.chain = ChainHash(next.chain, batch_root, next.tree.size());
     std::string frontier;
     for (const Hash& h : next.tree.subtrees()) frontier.append(reinterpret_cast<const char*>(h.data()), h.size());
     auto insert_batch = db_.Prepare(kInsertBatch);
     if (!insert_batch) return insert_batch.error();
-    insert_batch->BindInt64(1, batch_id);
+    insert_batch->BindInt64(1, id);
     insert_batch->BindBlob(2, Bytes(batch_uuid));
-    insert_batch->BindInt64(3, static_cast<int64_t>(first_leaf));
-    insert_batch->BindInt64(4, static_cast<int64_t>(batch_leaves.size()));
-    insert_batch->BindInt64(5, static_cast<int>(RecordKind::kReading));
+    insert_batch->BindInt64(3, static_cast<int64_t>(next.tree.size() - leaves.size()));
+    insert_batch->BindInt64(4, static_cast<int64_t>(leaves.size()));
+    insert_batch->BindInt64(5, static_cast<int>(kind));
     insert_batch->BindInt64(6, first_record_id);
     insert_batch->BindBlob(7, Bytes(leaf_hashes));
     insert_batch->BindBlob(8, Bytes(batch_root));
-    insert_batch->BindBlob(9, Bytes(tree_root));
+    insert_batch->BindBlob(9, Bytes(next.tree.Root()));
     insert_batch->BindBlob(10, Bytes(next.chain));
     insert_batch->BindBlob(11, Bytes(frontier));
     insert_batch->BindInt64(12, NowNs());
-    if (Status s = insert_batch->Run(); !s.ok()) return s;
+    return insert_batch->Run();
+  };
+  if (!batch_leaves.empty()) {
+    if (Status s = insert_batch_row(batch_id++, RecordKind::kReading, first_record_id, batch_leaves); !s.ok()) {
+      return s;
+    }
+  }
+  if (!audit.empty()) {
+    auto insert_event = db_.Prepare(kInsertAuditEvent);
+    if (!insert_event) return insert_event.error();
+    std::vector<Hash> audit_leaves;
+    int64_t first_event_id = 0;
+    for (AuditEvent& event : audit) {
+      insert_event->BindInt64(1, event.time_ns());
+      insert_event->BindText(2, event.actor());
+      insert_event->BindText(3, event.action());
+      insert_event->BindText(4, event.entity());
+      insert_event->BindText(5, event.old_value());
+      insert_event->BindText(6, event.new_value());
+      insert_event->BindText(7, event.reason());
+      if (Status s = insert_event->Run(); !s.ok()) return s;
+      event.set_sequence(static_cast<uint64_t>(db_.LastInsertRowId()));
+      if (audit_leaves.empty()) first_event_id = static_cast<int64_t>(event.sequence());
+      const Hash leaf = LeafHash(Bytes(AuditEventRecordBytes(event)));
+      next.tree.Append(leaf);
+      audit_leaves.push_back(leaf);
+    }
+    if (Status s = insert_batch_row(batch_id++, RecordKind::kAuditEvent, first_event_id, audit_leaves); !s.ok()) {
+      return s;
+    }
+    // correction_results has one entry per correction, in order.
+    for (size_t i = 0; i < batch.corrections.size(); ++i) {
+      if (correction_audit[i]) correction_results[i]->set_audit_sequence(audit[*correction_audit[i]].sequence());
+    }
   }
 
   if (checkpoint && next.tree.size() > 0) {
@@ -541,6 +738,7 @@ Result<api::ReadingsResponse> RecordStore::Query(const api::ReadingsQuery& query
       reading->set_raw_frame(select->ColumnBlob(5));
       reading->set_detail(select->ColumnText(6));
       reading->set_decimals(static_cast<int32_t>(select->ColumnInt64(7)));
+      reading->set_supersedes_sequence(static_cast<uint64_t>(select->ColumnInt64(8)));
       ++taken;
     }
     select->Reset();
@@ -551,6 +749,40 @@ Result<api::ReadingsResponse> RecordStore::Query(const api::ReadingsQuery& query
       if (&channel != &matching.back()) response.set_truncated(true);
       break;
     }
+  }
+  return response;
+}
+
+}  // namespace labtrace::store
+
+namespace labtrace::store {
+
+Result<api::AuditResponse> RecordStore::QueryAudit(const std::string& entity, int64_t since_ns) const {
+  auto db = Database::Open(path_, Database::Mode::kReadOnly, options_.vfs);
+  if (!db) return Error(db.error());
+  auto select = db->Prepare(kSelectAudit);
+  if (!select) return Error(select.error());
+  select->BindText(1, entity);
+  select->BindInt64(2, since_ns);
+  select->BindInt64(3, static_cast<int64_t>(kMaxQueryRows) + 1);
+  api::AuditResponse response;
+  for (;;) {
+    auto row = select->Step();
+    if (!row) return Error(row.error());
+    if (!*row) break;
+    if (static_cast<size_t>(response.events_size()) == kMaxQueryRows) {
+      response.set_truncated(true);
+      break;
+    }
+    AuditEvent* event = response.add_events();
+    event->set_sequence(static_cast<uint64_t>(select->ColumnInt64(0)));
+    event->set_time_ns(select->ColumnInt64(1));
+    event->set_actor(select->ColumnText(2));
+    event->set_action(select->ColumnText(3));
+    event->set_entity(select->ColumnText(4));
+    event->set_old_value(select->ColumnText(5));
+    event->set_new_value(select->ColumnText(6));
+    event->set_reason(select->ColumnText(7));
   }
   return response;
 }

@@ -38,8 +38,10 @@ namespace labtrace::store {
 // A batch closes after the commit window or at this many records, whichever comes first;
 // under a backlog, batches are full and each fsync carries this many.
 inline constexpr size_t kMaxBatch = 8192;
-// Polled readings held while the disk refuses writes; beyond this the oldest are
-// dropped, counted and logged (an upload is never dropped: it is simply not acknowledged).
+// Polled readings waiting for the writer. While the store is healthy, Append() waits for
+// room beyond this (backpressure: a burst is slowed, never thinned). While the disk
+// refuses writes, the oldest are dropped instead, counted and logged, so acquisition
+// never stalls on a broken disk (an upload is never dropped: it is not acknowledged).
 inline constexpr size_t kMaxQueuedReadings = 1'000'000;
 // The most readings one query returns; the answer says when it was cut.
 inline constexpr size_t kMaxQueryRows = 10000;
@@ -47,6 +49,7 @@ inline constexpr size_t kMaxQueryRows = 10000;
 struct StoreOptions {
   std::chrono::milliseconds commit_window{20};
   std::chrono::seconds checkpoint_interval{60};
+  size_t max_queued_readings = kMaxQueuedReadings;
   std::string signing_key_path;  // empty: <data_dir>/lab-signing.key
   // Test seams: a fault-injecting SQLite VFS (which needs exclusive locking, having no
   // shared memory), and synchronous=OFF for the power-loss test's negative control.
@@ -56,6 +59,7 @@ struct StoreOptions {
 };
 
 using UploadDone = std::function<void(Result<api::UploadReceipt>)>;
+using CorrectionDone = std::function<void(Result<api::CorrectionReceipt>)>;
 
 class RecordStore {
  public:
@@ -64,10 +68,21 @@ class RecordStore {
   static Result<std::unique_ptr<RecordStore>> Open(const std::string& data_dir, StoreOptions options = {});
   ~RecordStore();  // commits what is pending, signs a final checkpoint, stops the writer
 
-  // Thread-safe. Polled readings; committed within the commit window.
+  // Thread-safe. Polled readings; committed within the commit window. Waits while the
+  // queue is full and the store healthy (see kMaxQueuedReadings).
   void Append(std::vector<Reading> readings);
   // Thread-safe. `done` runs on the writer thread once the upload is durable, or failed.
   void Upload(api::UploadRequest request, UploadDone done);
+  // Thread-safe. Stores a new version of reading `sequence`, which stays as it was, and
+  // an "amend" audit event with who, when, why, and the old and new values. `done` runs
+  // on the writer thread once durable.
+  void Correct(uint64_t sequence, api::CorrectionRequest request, CorrectionDone done);
+  // Thread-safe. Adds an event to the audit trail at the next commit (sequence and, when
+  // zero, time are filled in).
+  void RecordAudit(AuditEvent event);
+  // Records the configuration the daemon starts with: "configure" with the previous and
+  // new digest when it changed since the last start, "start" when it did not.
+  Status RecordConfiguration(const std::string& config_path, const std::string& config_digest);
   // Thread-safe. Signs a checkpoint at the next commit (or now, if nothing is pending).
   void RequestCheckpoint();
 
@@ -80,6 +95,8 @@ class RecordStore {
 
   // Safe from any thread.
   Result<api::ReadingsResponse> Query(const api::ReadingsQuery& query) const;
+  // The audit trail of one entity ("reading:17"), or all of it, oldest first.
+  Result<api::AuditResponse> QueryAudit(const std::string& entity, int64_t since_ns) const;
 
   const std::string& path() const { return path_; }
   const std::array<uint8_t, 32>& public_key() const { return key_.public_key(); }
@@ -89,10 +106,18 @@ class RecordStore {
     api::UploadRequest request;
     UploadDone done;
   };
+  struct PendingCorrection {
+    uint64_t sequence;
+    api::CorrectionRequest request;
+    CorrectionDone done;
+  };
   struct Batch {
     std::vector<Reading> readings;
     std::vector<PendingUpload> uploads;
-    bool empty() const { return readings.empty() && uploads.empty(); }
+    std::vector<PendingCorrection> corrections;
+    std::vector<AuditEvent> audit_events;
+    size_t items() const { return readings.size() + uploads.size() + corrections.size() + audit_events.size(); }
+    bool empty() const { return items() == 0; }
   };
   struct LedgerState {
     CompactTree tree;
@@ -104,9 +129,13 @@ class RecordStore {
   Status LoadLedgerState();
   void WriterLoop();
   // Commits one batch; fills the receipts of its uploads (in order) on success.
+  // Corrections that cannot be made (an unknown reading) get their error in
+  // `correction_results` without failing the batch.
   Status CommitBatch(Batch& batch, const std::string& batch_uuid, bool checkpoint,
-                     std::vector<api::UploadReceipt>& receipts);
+                     std::vector<api::UploadReceipt>& receipts,
+                     std::vector<Result<api::CorrectionReceipt>>& correction_results);
   Status Reopen();
+  void DropOverflow();  // with mutex_ held
   Result<bool> BatchLanded(const std::string& batch_uuid);
 
   std::string path_;
@@ -126,8 +155,12 @@ class RecordStore {
   std::mutex mutex_;
   std::condition_variable wake_;
   std::condition_variable flushed_;
+  std::condition_variable room_;
+  bool failing_ = false;  // the last commit failed: drop rather than wait
   std::deque<Reading> pending_readings_;
   std::deque<PendingUpload> pending_uploads_;
+  std::deque<PendingCorrection> pending_corrections_;
+  std::deque<AuditEvent> pending_audit_;
   uint64_t handed_in_ = 0, done_ = 0;
   uint64_t dropped_readings_ = 0;
   bool checkpoint_requested_ = false;

@@ -10,7 +10,8 @@ namespace {
 // Migrations, applied in order; PRAGMA user_version counts those that ran. A migration
 // is never edited once released: a change is a new entry.
 constexpr const char* kMigrations[] = {
-    // 1: readings, the batches of the Merkle log over them, signed checkpoints, uploads.
+    // 1: readings, audit events, the batches of the Merkle log over them, signed checkpoints,
+    // uploads.
     R"sql(
 CREATE TABLE channels (
   channel_id INTEGER PRIMARY KEY,
@@ -27,15 +28,28 @@ CREATE TABLE readings (
   requested_at_ns INTEGER NOT NULL,
   raw_frame BLOB NOT NULL,
   detail TEXT NOT NULL,
-  decimals INTEGER NOT NULL
+  decimals INTEGER NOT NULL,
+  supersedes INTEGER REFERENCES readings (sequence)  -- NULL for an original reading
 );
 CREATE INDEX readings_by_channel ON readings (channel_id, sequence);
+
+CREATE TABLE audit_events (
+  event_id INTEGER PRIMARY KEY,
+  time_ns INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  entity TEXT NOT NULL,
+  old_value TEXT NOT NULL,
+  new_value TEXT NOT NULL,
+  reason TEXT NOT NULL
+);
+CREATE INDEX audit_events_by_entity ON audit_events (entity, event_id);
 
 -- One row per committed batch of records of one kind: leaves first_leaf .. first_leaf +
 -- leaf_count - 1 of the RFC 6962 log are records first_record_id, first_record_id + 1, …
 CREATE TABLE batches (
   batch_id INTEGER PRIMARY KEY,
-  batch_uuid BLOB NOT NULL UNIQUE,  -- tells, after an I/O error, whether the commit landed
+  batch_uuid BLOB NOT NULL,         -- of the commit: tells, after an I/O error, whether it landed
   first_leaf INTEGER NOT NULL,
   leaf_count INTEGER NOT NULL,
   record_kind INTEGER NOT NULL,
@@ -47,6 +61,7 @@ CREATE TABLE batches (
   frontier BLOB NOT NULL,           -- the log's perfect-subtree roots, to resume without rehashing
   committed_at_ns INTEGER NOT NULL
 );
+CREATE INDEX batches_by_uuid ON batches (batch_uuid);
 
 CREATE TABLE checkpoints (
   checkpoint_id INTEGER PRIMARY KEY,
@@ -69,7 +84,8 @@ CREATE TABLE uploads (
 };
 
 // Append-only, enforced by the engine as well as by the absence of any update path.
-constexpr const char* kAppendOnlyTables[] = {"channels", "readings", "batches", "checkpoints", "uploads"};
+constexpr const char* kAppendOnlyTables[] = {"channels", "readings", "audit_events", "batches", "checkpoints",
+                                            "uploads"};
 
 }  // namespace
 

@@ -16,8 +16,11 @@ namespace {
 
 constexpr const char* kSelectReadings =
     "SELECT r.sequence, c.instrument, c.channel, r.value, r.unit, r.quality, r.requested_at_ns, r.raw_frame, "
-    "r.detail, r.decimals, c.channel_id IS NULL "
+    "r.detail, r.decimals, c.channel_id IS NULL, r.supersedes "
     "FROM readings r LEFT JOIN channels c ON c.channel_id = r.channel_id ORDER BY r.sequence";
+constexpr const char* kSelectAuditEvents =
+    "SELECT event_id, time_ns, actor, action, entity, old_value, new_value, reason FROM audit_events "
+    "ORDER BY event_id";
 constexpr const char* kSelectBatches =
     "SELECT batch_id, first_leaf, leaf_count, record_kind, first_record_id, leaf_hashes, batch_root, tree_root, "
     "chain_hash FROM batches ORDER BY batch_id";
@@ -143,6 +146,10 @@ Result<VerifyReport> VerifyStore(const std::string& db_path, const VerifyOptions
   auto next_reading = [&readings]() -> Result<bool> { return readings->Step(); };
   auto have_reading = next_reading();
   if (!have_reading) return Error(have_reading.error());
+  auto events = db->Prepare(kSelectAuditEvents);
+  if (!events) return Error(events.error());
+  auto have_event = events->Step();
+  if (!have_event) return Error(have_event.error());
 
   CompactTree tree;
   Hash chain{};
@@ -166,7 +173,8 @@ Result<VerifyReport> VerifyStore(const std::string& db_path, const VerifyOptions
       return fail(fmt::format("batch {} starts at leaf {}, expected {}: batches were removed or rewritten", batch.id,
                               batch.first_leaf, tree.size()));
     }
-    if (batch.record_kind != static_cast<int>(RecordKind::kReading)) {
+    const bool of_readings = batch.record_kind == static_cast<int>(RecordKind::kReading);
+    if (!of_readings && batch.record_kind != static_cast<int>(RecordKind::kAuditEvent)) {
       return fail(fmt::format("batch {} names an unknown record kind {}", batch.id, batch.record_kind));
     }
     if (leaf_hashes.size() != 32 * batch.leaf_count) {
@@ -177,36 +185,65 @@ Result<VerifyReport> VerifyStore(const std::string& db_path, const VerifyOptions
     for (uint64_t j = 0; j < batch.leaf_count; ++j) {
       const int64_t expected = batch.first_record_id + static_cast<int64_t>(j);
       const uint64_t leaf_index = batch.first_leaf + j;
-      if (!*have_reading || readings->ColumnInt64(0) > expected) {
-        return fail(fmt::format("reading {} (leaf {}) is missing: deleted", expected, leaf_index));
-      }
-      if (readings->ColumnInt64(0) < expected) {
-        return fail(fmt::format("reading {} is not in the ledger: added outside labtrace", readings->ColumnInt64(0)));
-      }
-      if (readings->ColumnInt64(10) != 0) {
-        return fail(fmt::format("reading {} (leaf {}) names a channel that is missing: deleted", expected, leaf_index));
-      }
-      Reading reading;
-      reading.set_sequence(static_cast<uint64_t>(expected));
-      reading.set_instrument(readings->ColumnText(1));
-      reading.set_channel(readings->ColumnText(2));
-      if (!readings->ColumnIsNull(3)) reading.set_value(readings->ColumnDouble(3));
-      reading.set_unit(readings->ColumnText(4));
-      reading.set_quality(static_cast<Quality>(readings->ColumnInt64(5)));
-      reading.set_requested_at_ns(readings->ColumnInt64(6));
-      reading.set_raw_frame(readings->ColumnBlob(7));
-      reading.set_detail(readings->ColumnText(8));
-      reading.set_decimals(static_cast<int32_t>(readings->ColumnInt64(9)));
-      const std::string bytes = ReadingRecordBytes(CanonicalReading(reading));
-      const Hash leaf = LeafHash({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
-      if (std::memcmp(leaf.data(), leaf_hashes.data() + 32 * j, 32) != 0) {
-        return fail(fmt::format("reading {} ({}/{}, requested {}) does not match its leaf hash: altered after commit",
-                                expected, reading.instrument(), reading.channel(), FormatTime(reading.requested_at_ns())));
+      Hash leaf;
+      if (of_readings) {
+        if (!*have_reading || readings->ColumnInt64(0) > expected) {
+          return fail(fmt::format("reading {} (leaf {}) is missing: deleted", expected, leaf_index));
+        }
+        if (readings->ColumnInt64(0) < expected) {
+          return fail(fmt::format("reading {} is not in the ledger: added outside labtrace", readings->ColumnInt64(0)));
+        }
+        if (readings->ColumnInt64(10) != 0) {
+          return fail(fmt::format("reading {} (leaf {}) names a channel that is missing: deleted", expected, leaf_index));
+        }
+        Reading reading;
+        reading.set_sequence(static_cast<uint64_t>(expected));
+        reading.set_instrument(readings->ColumnText(1));
+        reading.set_channel(readings->ColumnText(2));
+        if (!readings->ColumnIsNull(3)) reading.set_value(readings->ColumnDouble(3));
+        reading.set_unit(readings->ColumnText(4));
+        reading.set_quality(static_cast<Quality>(readings->ColumnInt64(5)));
+        reading.set_requested_at_ns(readings->ColumnInt64(6));
+        reading.set_raw_frame(readings->ColumnBlob(7));
+        reading.set_detail(readings->ColumnText(8));
+        reading.set_decimals(static_cast<int32_t>(readings->ColumnInt64(9)));
+        reading.set_supersedes_sequence(static_cast<uint64_t>(readings->ColumnInt64(11)));
+        const std::string bytes = ReadingRecordBytes(CanonicalReading(reading));
+        leaf = LeafHash({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
+        if (std::memcmp(leaf.data(), leaf_hashes.data() + 32 * j, 32) != 0) {
+          return fail(fmt::format("reading {} ({}/{}, requested {}) does not match its leaf hash: altered after commit",
+                                  expected, reading.instrument(), reading.channel(),
+                                  FormatTime(reading.requested_at_ns())));
+        }
+        have_reading = next_reading();
+        if (!have_reading) return Error(have_reading.error());
+      } else {
+        if (!*have_event || events->ColumnInt64(0) > expected) {
+          return fail(fmt::format("audit event {} (leaf {}) is missing: deleted", expected, leaf_index));
+        }
+        if (events->ColumnInt64(0) < expected) {
+          return fail(fmt::format("audit event {} is not in the ledger: added outside labtrace", events->ColumnInt64(0)));
+        }
+        AuditEvent event;
+        event.set_sequence(static_cast<uint64_t>(expected));
+        event.set_time_ns(events->ColumnInt64(1));
+        event.set_actor(events->ColumnText(2));
+        event.set_action(events->ColumnText(3));
+        event.set_entity(events->ColumnText(4));
+        event.set_old_value(events->ColumnText(5));
+        event.set_new_value(events->ColumnText(6));
+        event.set_reason(events->ColumnText(7));
+        const std::string bytes = AuditEventRecordBytes(event);
+        leaf = LeafHash({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
+        if (std::memcmp(leaf.data(), leaf_hashes.data() + 32 * j, 32) != 0) {
+          return fail(fmt::format("audit event {} ({} {} by {}) does not match its leaf hash: altered after commit",
+                                  expected, event.action(), event.entity(), event.actor()));
+        }
+        have_event = events->Step();
+        if (!have_event) return Error(have_event.error());
       }
       tree.Append(leaf);
       batch_leaves.push_back(leaf);
-      have_reading = next_reading();
-      if (!have_reading) return Error(have_reading.error());
 
       const uint64_t size = tree.size();
       const auto [first, last] = checkpoints_by_size.equal_range(size);
@@ -236,6 +273,9 @@ Result<VerifyReport> VerifyStore(const std::string& db_path, const VerifyOptions
   }
   if (*have_reading) {
     return fail(fmt::format("reading {} is not in the ledger: added outside labtrace", readings->ColumnInt64(0)));
+  }
+  if (*have_event) {
+    return fail(fmt::format("audit event {} is not in the ledger: added outside labtrace", events->ColumnInt64(0)));
   }
   report.records = tree.size();
   report.root = tree.Root();

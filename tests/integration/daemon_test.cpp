@@ -245,3 +245,99 @@ TEST(DaemonConfig, RefusesEveryBadConfigWithExitCode2BeforeOpeningAnything) {
 
 }  // namespace
 }  // namespace labtrace
+
+namespace labtrace {
+namespace {
+
+// Corrections and the audit trail through the API: a correction is a new version naming
+// the one it supersedes; the old one stays; the audit trail says who, when, what and why;
+// configuration changes are on the trail too; and the store still verifies.
+TEST(DaemonRecords, CorrectionsAndConfigurationChangesAreOnTheAuditTrail) {
+  const fs::path dir = fs::temp_directory_path() / fmt::format("labtrace-audit-{}", getpid());
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string config = (dir / "lab.textproto").string();
+  std::ofstream(config) << "name: \"audit lab\"\n";
+  auto start = [&] {
+    auto daemon = std::make_unique<ChildProcess>(std::vector<std::string>{
+        LABTRACED_PATH, "--config", config, "--data", (dir / "data").string(), "--listen", "127.0.0.1:0"});
+    auto listening = daemon->WaitForLine(std::regex(R"(api: listening on (http://[0-9.:]+))"), kEventDeadline);
+    EXPECT_TRUE(listening) << daemon->output();
+    return std::pair{std::move(daemon), listening ? (*listening)[1] : std::string()};
+  };
+  auto [daemon, server] = start();
+
+  api::UploadRequest upload;
+  upload.set_idempotency_key("pc-7-weighing-3");
+  Reading* r = upload.add_readings();
+  r->set_instrument("lab-pc-7");
+  r->set_channel("mass");
+  r->set_value(100.0213);
+  r->set_unit("g");
+  r->set_quality(GOOD);
+  r->set_requested_at_ns(NowNs());
+  std::string json;
+  ASSERT_TRUE(google::protobuf::util::MessageToJsonString(upload, &json).ok());
+  auto uploaded = cli::HttpPost(server, "/v1/uploads", json);
+  ASSERT_TRUE(uploaded && uploaded->status == 200) << (uploaded ? uploaded->body : uploaded.error().message());
+  api::UploadReceipt receipt;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(uploaded->body, &receipt).ok());
+
+  const std::string correction = R"({"actor": "nguyen.van.a", "reason": "value typed from the wrong line",
+                                     "corrected": {"value": 100.0231, "unit": "g", "quality": "GOOD"}})";
+  auto corrected = cli::HttpPost(server, fmt::format("/v1/readings/{}/corrections", receipt.first_sequence()), correction);
+  ASSERT_TRUE(corrected && corrected->status == 200) << (corrected ? corrected->body : corrected.error().message());
+  api::CorrectionReceipt correction_receipt;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(corrected->body, &correction_receipt).ok());
+  EXPECT_EQ(correction_receipt.supersedes_sequence(), receipt.first_sequence());
+
+  // Without a reason, or for a reading that does not exist, nothing is stored.
+  auto no_reason = cli::HttpPost(server, fmt::format("/v1/readings/{}/corrections", receipt.first_sequence()),
+                                 R"({"actor": "x", "corrected": {"value": 1, "unit": "g", "quality": "GOOD"}})");
+  EXPECT_EQ(no_reason->status, 400) << no_reason->body;
+  auto unknown = cli::HttpPost(server, "/v1/readings/999999/corrections", correction);
+  EXPECT_EQ(unknown->status, 404) << unknown->body;
+
+  auto both = cli::HttpGet(server, "/v1/readings?instrument=lab-pc-7");
+  api::ReadingsResponse versions;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(both->body, &versions).ok());
+  ASSERT_EQ(versions.readings_size(), 2);
+  EXPECT_EQ(versions.readings(0).value(), 100.0213) << "the original stays as it was";
+  EXPECT_EQ(versions.readings(1).value(), 100.0231);
+  EXPECT_EQ(versions.readings(1).supersedes_sequence(), receipt.first_sequence());
+
+  auto trail = cli::HttpGet(server, fmt::format("/v1/audit?entity=reading:{}", receipt.first_sequence()));
+  api::AuditResponse audit;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(trail->body, &audit).ok()) << trail->body;
+  ASSERT_EQ(audit.events_size(), 1);
+  EXPECT_EQ(audit.events(0).action(), "amend");
+  EXPECT_EQ(audit.events(0).actor(), "nguyen.van.a");
+  EXPECT_EQ(audit.events(0).reason(), "value typed from the wrong line");
+  EXPECT_NE(audit.events(0).old_value().find("100.0213 g"), std::string::npos);
+  EXPECT_NE(audit.events(0).new_value().find("100.0231 g"), std::string::npos);
+  EXPECT_GT(audit.events(0).time_ns(), 0);
+  EXPECT_EQ(daemon->Stop(SIGTERM), 0);
+
+  // Restarted with the same configuration: "start"; with a changed one: "configure".
+  std::tie(daemon, server) = start();
+  EXPECT_EQ(daemon->Stop(SIGTERM), 0);
+  std::ofstream(config) << "name: \"audit lab, renamed\"\n";
+  std::tie(daemon, server) = start();
+  auto config_trail = cli::HttpGet(server, "/v1/audit?entity=lab-config");
+  api::AuditResponse configs;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(config_trail->body, &configs).ok());
+  ASSERT_EQ(configs.events_size(), 3);
+  EXPECT_EQ(configs.events(0).action(), "configure");
+  EXPECT_EQ(configs.events(1).action(), "start");
+  EXPECT_EQ(configs.events(2).action(), "configure");
+  EXPECT_EQ(configs.events(2).old_value(), configs.events(1).new_value());
+  EXPECT_NE(configs.events(2).new_value(), configs.events(2).old_value());
+  EXPECT_EQ(daemon->Stop(SIGTERM), 0);
+
+  ChildProcess verify({LABTRACE_CLI_PATH, "verify", "--db", (dir / "data" / "labtrace.db").string(), "--no-progress"});
+  EXPECT_EQ(verify.WaitForExit(kEventDeadline), 0) << verify.output();
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace labtrace

@@ -23,6 +23,8 @@ using namespace std::chrono_literals;
 using testing::ChildProcess;
 
 constexpr int kPolled = 60, kUploaded = 40;
+// Records in the ledger: the readings and the audit event that says the upload was stored.
+constexpr int kRecords = kPolled + kUploaded + 1;
 
 class Tampering : public ::testing::Test {
  protected:
@@ -103,7 +105,7 @@ fs::path Tampering::pristine_;
 TEST_F(Tampering, UntouchedStoreIsIntact) {
   auto [code, output] = Verify(true);
   EXPECT_EQ(code, 0) << output;
-  EXPECT_NE(output.find(fmt::format("intact: {} records", kPolled + kUploaded)), std::string::npos) << output;
+  EXPECT_NE(output.find(fmt::format("intact: {} records", kRecords)), std::string::npos) << output;
 }
 
 TEST_F(Tampering, RandomSingleByteEditsAreEachNamed) {
@@ -163,9 +165,9 @@ TEST_F(Tampering, ReadingAddedOutsideLabtraceIsNamed) {
 TEST_F(Tampering, TruncatedTailIsFoundAgainstTheSavedCheckpoint) {
   // Remove the last batch whole, its checkpoints too: the store alone looks consistent…
   Sqlite(fmt::format(
-      "DROP TRIGGER readings_append_only_delete; "
+      "DROP TRIGGER readings_append_only_delete; DROP TRIGGER audit_events_append_only_delete; "
       "DROP TRIGGER batches_append_only_delete; DROP TRIGGER checkpoints_append_only_delete; "
-      "DELETE FROM readings WHERE sequence > {0}; "
+      "DELETE FROM readings WHERE sequence > {0}; DELETE FROM audit_events; "
       "DELETE FROM batches WHERE first_leaf >= {0}; DELETE FROM checkpoints;",
       kPolled));
   EXPECT_EQ(Verify(false).first, 0) << "without outside evidence a clean cut cannot be seen";
@@ -173,7 +175,7 @@ TEST_F(Tampering, TruncatedTailIsFoundAgainstTheSavedCheckpoint) {
   auto [code, output] = Verify(true);
   EXPECT_EQ(code, 1);
   EXPECT_NE(output.find(fmt::format("covers {} records, but the store holds {}: the tail was truncated",
-                                    kPolled + kUploaded, kPolled)),
+                                    kRecords, kPolled)),
             std::string::npos)
       << output;
 }
@@ -181,7 +183,9 @@ TEST_F(Tampering, TruncatedTailIsFoundAgainstTheSavedCheckpoint) {
 TEST_F(Tampering, TruncatedTailIsFoundAgainstTheStoredCheckpoint) {
   Sqlite(fmt::format(
       "DROP TRIGGER readings_append_only_delete; DROP TRIGGER batches_append_only_delete; "
-      "DELETE FROM readings WHERE sequence > {0}; DELETE FROM batches WHERE first_leaf >= {0};",
+      "DROP TRIGGER audit_events_append_only_delete; "
+      "DELETE FROM readings WHERE sequence > {0}; DELETE FROM batches WHERE first_leaf >= {0}; "
+      "DELETE FROM audit_events;",
       kPolled));
   auto [code, output] = Verify();
   EXPECT_EQ(code, 1);
@@ -203,6 +207,21 @@ TEST_F(Tampering, ReplacedLeafHashNamesItsRecord) {
   auto [code, output] = Verify();
   EXPECT_EQ(code, 1);
   EXPECT_NE(output.find("reading 6 ("), std::string::npos) << output;
+}
+
+}  // namespace
+}  // namespace labtrace
+
+namespace labtrace {
+namespace {
+
+TEST_F(Tampering, AlteredAuditEventIsNamed) {
+  Sqlite("DROP TRIGGER audit_events_append_only_update; UPDATE audit_events SET actor = 'someone else';");
+  auto [code, output] = Verify();
+  EXPECT_EQ(code, 1);
+  EXPECT_NE(output.find("audit event 1 (create upload:pc3-run-17 by someone else) does not match its leaf hash"),
+            std::string::npos)
+      << output;
 }
 
 }  // namespace

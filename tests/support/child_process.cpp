@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/prctl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -18,6 +19,8 @@ ChildProcess::ChildProcess(std::vector<std::string> argv) {
   pid_ = fork();
   if (pid_ < 0) std::abort();
   if (pid_ == 0) {
+    // A test that dies (a crash, a failed ASSERT in a fork) must not leave simulators behind.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
     dup2(fds[1], STDOUT_FILENO);
     dup2(fds[1], STDERR_FILENO);
     std::vector<char*> args;

@@ -219,11 +219,11 @@ TEST_F(LedgerTest, StoreVerifiesIntactWithSignedCheckpoints) {
   auto report = VerifyStore(db(), {});
   ASSERT_TRUE(report.has_value()) << report.error().message();
   EXPECT_TRUE(report->intact) << report->problem;
-  EXPECT_EQ(report->records, 33u);
+  EXPECT_EQ(report->records, 33u + 1u) << "33 readings and the audit event of upload u1";
   EXPECT_GE(report->checkpoints, 1u);
   auto latest = LatestCheckpoint(db());
   ASSERT_TRUE(latest.has_value());
-  EXPECT_EQ(latest->tree_size(), 33u);
+  EXPECT_EQ(latest->tree_size(), 34u);
   EXPECT_EQ(latest->root_hash(), std::string(reinterpret_cast<const char*>(report->root.data()), 32));
   EXPECT_TRUE(VerifyCheckpointSignature(*latest));
 
@@ -238,7 +238,43 @@ TEST_F(LedgerTest, StoreVerifiesIntactWithSignedCheckpoints) {
   auto after = VerifyStore(db(), with_saved);
   ASSERT_TRUE(after.has_value());
   EXPECT_TRUE(after->intact) << after->problem;
-  EXPECT_EQ(after->records, 37u);
+  EXPECT_EQ(after->records, 34u + 4u + 1u) << "and 4 readings of upload u2 with its audit event";
+}
+
+}  // namespace
+}  // namespace labtrace::store
+
+namespace labtrace::store {
+namespace {
+
+// A burst larger than the queue must be slowed down, not thinned: every reading handed in
+// while the disk is healthy is stored. (A first version dropped the oldest whenever the
+// queue overflowed, healthy or not.)
+TEST(RecordStoreBackpressure, BurstBeyondTheQueueIsStoredWhole) {
+  const auto dir = std::filesystem::temp_directory_path() / ("labtrace-burst-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  StoreOptions options;
+  options.max_queued_readings = 100;
+  options.commit_window = std::chrono::milliseconds(1);
+  {
+    auto store = RecordStore::Open(dir.string(), options);
+    ASSERT_TRUE(store.has_value());
+    for (int chunk = 0; chunk < 50; ++chunk) {
+      std::vector<Reading> readings(60);
+      for (int i = 0; i < 60; ++i) {
+        readings[i].set_instrument("burst");
+        readings[i].set_channel("c");
+        readings[i].set_unit("1");
+        readings[i].set_quality(GOOD);
+        readings[i].set_value(chunk * 60 + i);
+        readings[i].set_requested_at_ns(1 + chunk * 60 + i);
+      }
+      (*store)->Append(std::move(readings));
+    }
+    (*store)->Flush();
+    EXPECT_EQ((*store)->Query({})->readings_size(), 3000);
+  }
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
