@@ -38,6 +38,12 @@ int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::from_str(log_level));
   spdlog::flush_on(spdlog::level::trace);
 
+  // Signals are caught from here on, so a SIGTERM that arrives while the store opens still
+  // stops the daemon cleanly once the loop runs. (Registered later, a stop sent right
+  // after "listening" killed the daemon outright; the audit test caught it.)
+  asio::io_context io;
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+
   auto lab = config::LoadLab(config_path);
   if (!lab) {
     std::fprintf(stderr, "%s\nlabtraced: configuration refused; nothing was started\n",
@@ -70,7 +76,6 @@ int main(int argc, char** argv) {
   }
   (*store)->Flush();  // on the trail before the first reading
 
-  asio::io_context io;
   const auto [host, port] = *config::ParseListen(lab->api().listen());
   auto api = api::ApiServer::Create(io, host, port, **store);
   if (!api) {
@@ -87,7 +92,6 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  asio::signal_set signals(io, SIGINT, SIGTERM);
   asio::steady_timer grace(io);
   signals.async_wait([&](const boost::system::error_code& error, int signal) {
     if (error) return;
