@@ -226,3 +226,37 @@ TEST_F(Tampering, AlteredAuditEventIsNamed) {
 
 }  // namespace
 }  // namespace labtrace
+
+namespace labtrace {
+namespace {
+
+TEST_F(Tampering, InclusionAndConsistencyProofsVerifyAgainstTheSignedCheckpoint) {
+  ChildProcess inclusion({LABTRACE_CLI_PATH, "proof", "inclusion", "--db", db(), "--reading", "17", "--json"});
+  EXPECT_EQ(inclusion.WaitForExit(30s), 0) << inclusion.output();
+  EXPECT_NE(inclusion.output().find("\"leaf_index\":16"), std::string::npos) << inclusion.output();
+  EXPECT_NE(inclusion.output().find(fmt::format("\"tree_size\":{}", kRecords)), std::string::npos);
+  EXPECT_NE(inclusion.output().find("\"root_is_signed\":true,\"verified\":true"), std::string::npos)
+      << inclusion.output();
+  auto checkpoint = store::LatestCheckpoint(db());
+  ASSERT_TRUE(checkpoint.has_value());
+  store::Hash root;
+  std::copy(checkpoint->root_hash().begin(), checkpoint->root_hash().end(), root.begin());
+  EXPECT_NE(inclusion.output().find(store::ToHex(root)), std::string::npos) << "proved against the signed root";
+
+  ChildProcess consistency({LABTRACE_CLI_PATH, "proof", "consistency", "--db", db(), "--from", "30", "--to",
+                            std::to_string(kRecords)});
+  EXPECT_EQ(consistency.WaitForExit(30s), 0) << consistency.output();
+  EXPECT_NE(consistency.output().find("the proof verifies"), std::string::npos) << consistency.output();
+}
+
+TEST_F(Tampering, InclusionProofOfAnAlteredLeafDoesNotVerify) {
+  Sqlite("DROP TRIGGER batches_append_only_update; "
+         "UPDATE batches SET leaf_hashes = substr(leaf_hashes, 1, 512) || zeroblob(32) || substr(leaf_hashes, 545) "
+         "WHERE batch_id = 1;");
+  ChildProcess inclusion({LABTRACE_CLI_PATH, "proof", "inclusion", "--db", db(), "--reading", "17"});
+  EXPECT_EQ(inclusion.WaitForExit(30s), 1) << inclusion.output();
+  EXPECT_NE(inclusion.output().find("THE PROOF DOES NOT VERIFY"), std::string::npos) << inclusion.output();
+}
+
+}  // namespace
+}  // namespace labtrace

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "store/signing_key.h"
+#include "store/proofs.h"
 #include "store/verifier.h"
 
 namespace labtrace::cli {
@@ -77,6 +78,65 @@ int CheckpointExportCommand(const std::string& db_path) {
   }
   std::fputs(store::FormatCheckpointFile(*checkpoint).c_str(), stdout);
   return 0;
+}
+
+namespace {
+std::string HashList(const std::vector<store::Hash>& hashes, bool json) {
+  std::string out;
+  for (const auto& h : hashes) {
+    if (json) {
+      out += (out.empty() ? "\"" : ",\"") + store::ToHex(h) + "\"";
+    } else {
+      out += "  " + store::ToHex(h) + "\n";
+    }
+  }
+  return out;
+}
+}  // namespace
+
+int InclusionProofCommand(const std::string& db_path, uint64_t sequence, bool json) {
+  auto answer = store::ProveReadingInclusion(db_path, sequence);
+  if (!answer) {
+    std::fprintf(stderr, "labtrace: %s\n", answer.error().message().c_str());
+    return 2;
+  }
+  if (json) {
+    std::printf("{\"reading\":%llu,\"leaf_index\":%llu,\"tree_size\":%llu,\"leaf_hash\":\"%s\",\"proof\":[%s],"
+                "\"root\":\"%s\",\"root_is_signed\":%s,\"verified\":%s}\n",
+                static_cast<unsigned long long>(sequence), static_cast<unsigned long long>(answer->leaf_index),
+                static_cast<unsigned long long>(answer->tree_size), store::ToHex(answer->leaf_hash).c_str(),
+                HashList(answer->proof, true).c_str(), store::ToHex(answer->root).c_str(),
+                answer->root_is_signed ? "true" : "false", answer->verified ? "true" : "false");
+  } else {
+    std::printf("reading %llu is leaf %llu of the log of %llu records\nleaf hash %s\nproof (%zu hashes):\n%sroot %s (%s)\n%s\n",
+                static_cast<unsigned long long>(sequence), static_cast<unsigned long long>(answer->leaf_index),
+                static_cast<unsigned long long>(answer->tree_size), store::ToHex(answer->leaf_hash).c_str(),
+                answer->proof.size(), HashList(answer->proof, false).c_str(), store::ToHex(answer->root).c_str(),
+                answer->root_is_signed ? "a signed checkpoint's root" : "not signed yet: no checkpoint covers it",
+                answer->verified ? "the proof verifies" : "THE PROOF DOES NOT VERIFY");
+  }
+  return answer->verified ? 0 : 1;
+}
+
+int ConsistencyProofCommand(const std::string& db_path, uint64_t from, uint64_t to, bool json) {
+  auto answer = store::ProveConsistency(db_path, from, to);
+  if (!answer) {
+    std::fprintf(stderr, "labtrace: %s\n", answer.error().message().c_str());
+    return 2;
+  }
+  if (json) {
+    std::printf("{\"from\":%llu,\"to\":%llu,\"from_root\":\"%s\",\"to_root\":\"%s\",\"proof\":[%s],\"verified\":%s}\n",
+                static_cast<unsigned long long>(from), static_cast<unsigned long long>(to),
+                store::ToHex(answer->old_root).c_str(), store::ToHex(answer->new_root).c_str(),
+                HashList(answer->proof, true).c_str(), answer->verified ? "true" : "false");
+  } else {
+    std::printf("log of %llu records, root %s\nextends log of %llu records, root %s\nproof (%zu hashes):\n%s%s\n",
+                static_cast<unsigned long long>(to), store::ToHex(answer->new_root).c_str(),
+                static_cast<unsigned long long>(from), store::ToHex(answer->old_root).c_str(), answer->proof.size(),
+                HashList(answer->proof, false).c_str(),
+                answer->verified ? "the proof verifies" : "THE PROOF DOES NOT VERIFY");
+  }
+  return answer->verified ? 0 : 1;
 }
 
 }  // namespace labtrace::cli

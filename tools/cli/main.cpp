@@ -8,6 +8,8 @@
 //   labtrace mpe --table NAME --load M --e E [--in-service] [--json]
 //   labtrace verify --db FILE [--checkpoint FILE] [--json]
 //   labtrace checkpoint export --db FILE
+//   labtrace proof inclusion --db FILE --reading N
+//   labtrace proof consistency --db FILE --from M --to N
 //
 // Exit codes: 0 done, 1 the daemon or the request failed, 2 the input is wrong.
 #include <unistd.h>
@@ -205,8 +207,24 @@ int main(int argc, char** argv) {
   auto* checkpoint_export = checkpoint->add_subcommand("export", "print the newest signed checkpoint, to keep");
   checkpoint_export->add_option("--db", db_path, "the store file")->required();
 
+  auto* proof = app.add_subcommand("proof", "Merkle proofs from a store file, offline");
+  proof->require_subcommand(1);
+  uint64_t proof_reading = 0, proof_from = 0, proof_to = 0;
+  bool proof_json = false;
+  auto* inclusion = proof->add_subcommand("inclusion", "prove one reading is in the signed log");
+  inclusion->add_option("--db", db_path, "the store file")->required();
+  inclusion->add_option("--reading", proof_reading, "the reading's sequence number")->required();
+  inclusion->add_flag("--json", proof_json, "print JSON");
+  auto* consistency = proof->add_subcommand("consistency", "prove a later log extends an earlier one unchanged");
+  consistency->add_option("--db", db_path, "the store file")->required();
+  consistency->add_option("--from", proof_from, "the earlier tree size (a checkpoint's)")->required();
+  consistency->add_option("--to", proof_to, "the later tree size")->required();
+  consistency->add_flag("--json", proof_json, "print JSON");
+
   CLI11_PARSE(app, argc, argv);
   if (check->parsed()) return ConfigCheck(config_path);
+  if (inclusion->parsed()) return cli::InclusionProofCommand(db_path, proof_reading, proof_json);
+  if (consistency->parsed()) return cli::ConsistencyProofCommand(db_path, proof_from, proof_to, proof_json);
   if (verify->parsed()) {
     return cli::VerifyCommand(db_path, checkpoint_path, verify_json, !no_progress && isatty(STDERR_FILENO));
   }
