@@ -86,6 +86,12 @@ Hash NodeHash(const Hash& left, const Hash& right) {
   return Digest({kNodePrefix, left, right});
 }
 
+Hash ChainHash(const Hash& previous, const Hash& batch_root, uint64_t tree_size) {
+  uint8_t size_be[8];
+  for (int i = 0; i < 8; ++i) size_be[i] = static_cast<uint8_t>(tree_size >> (56 - 8 * i));
+  return Digest({previous, batch_root, size_be});
+}
+
 Hash EmptyTreeHash() {
   return Sha256({});
 }

@@ -30,6 +30,10 @@ Hash EmptyTreeHash();
 std::string ToHex(const Hash& hash);
 Result<Hash> HashFromHex(std::string_view hex);
 
+// The link of the batch hash chain: SHA-256(previous ‖ batch_root ‖ tree size as u64 BE),
+// the first batch's previous being 32 zero bytes.
+Hash ChainHash(const Hash& previous, const Hash& batch_root, uint64_t tree_size);
+
 // MTH over the leaves whose leaf hashes are given.
 Hash RootOf(std::span<const Hash> leaf_hashes);
 

@@ -70,13 +70,6 @@ int64_t NowNs() {
 std::span<const uint8_t> Bytes(const std::string& s) { return {reinterpret_cast<const uint8_t*>(s.data()), s.size()}; }
 std::span<const uint8_t> Bytes(const Hash& h) { return {h.data(), h.size()}; }
 
-Hash ChainHash(const Hash& previous, const Hash& batch_root, uint64_t tree_size) {
-  uint8_t buffer[72];
-  std::copy(previous.begin(), previous.end(), buffer);
-  std::copy(batch_root.begin(), batch_root.end(), buffer + 32);
-  for (int i = 0; i < 8; ++i) buffer[64 + i] = static_cast<uint8_t>(tree_size >> (56 - 8 * i));
-  return Sha256({buffer, sizeof buffer});
-}
 
 Status ValidateUpload(const api::UploadRequest& request) {
   if (request.idempotency_key().empty() || request.idempotency_key().size() > 200) {

@@ -49,13 +49,6 @@ std::string FormatTime(int64_t ns) {
                      tm.tm_min, tm.tm_sec);
 }
 
-Hash ChainHash(const Hash& previous, const Hash& batch_root, uint64_t tree_size) {
-  uint8_t buffer[72];
-  std::copy(previous.begin(), previous.end(), buffer);
-  std::copy(batch_root.begin(), batch_root.end(), buffer + 32);
-  for (int i = 0; i < 8; ++i) buffer[64 + i] = static_cast<uint8_t>(tree_size >> (56 - 8 * i));
-  return Sha256({buffer, sizeof buffer});
-}
 
 }  // namespace
 

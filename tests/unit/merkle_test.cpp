@@ -215,3 +215,18 @@ TEST(Checkpoint, SignedTextRoundTripsThroughItsFile) {
 
 }  // namespace
 }  // namespace labtrace::store
+
+namespace labtrace::store {
+namespace {
+
+TEST(Merkle, ChainHashIsSha256OfPreviousRootAndSize) {
+  const Hash previous{}, root = H(kRoots[7]);
+  std::vector<uint8_t> joined(previous.begin(), previous.end());
+  joined.insert(joined.end(), root.begin(), root.end());
+  for (int i = 0; i < 7; ++i) joined.push_back(0);
+  joined.push_back(8);
+  EXPECT_EQ(ChainHash(previous, root, 8), Sha256(joined));
+}
+
+}  // namespace
+}  // namespace labtrace::store
