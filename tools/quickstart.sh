@@ -16,7 +16,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config
   libboost1.81-dev libmodbus-dev libprotobuf-dev protobuf-compiler libsqlite3-dev
   libsodium-dev libexpected-dev libcli11-dev libspdlog-dev libfmt-dev
-  libssl-dev libgtest-dev libgmock-dev sqlite3
+  libssl-dev libgtest-dev libgmock-dev sqlite3 mbpoll
 )
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }

@@ -82,6 +82,13 @@ std::vector<DecodedRegister> DecodeRead(const config::RegisterMap& map, const Pl
     if (raw) {
       const double scale = reg.scale() == 0 ? 1.0 : reg.scale();
       *raw = *raw * scale + reg.offset();
+      // A float register holding NaN or infinity (a sensor fault, or the wrong word order)
+      // is not a measurement; stored as one it would also not survive SQLite, which
+      // keeps NaN as NULL.
+      if (!std::isfinite(*raw)) {
+        raw = Error(InvalidArgument(fmt::format("register \"{}\" holds {} (sensor fault or wrong word order?)",
+                                                reg.name(), std::isnan(*raw) ? "NaN" : "infinity")));
+      }
     }
     decoded.push_back({index, std::move(raw)});
   }

@@ -80,5 +80,21 @@ TEST(RegisterPlan, DecodesScaledValuesAcrossAMergedRead) {
   EXPECT_EQ(RegisterDecimals(map.registers(1)), -1);
 }
 
+TEST(RegisterPlan, NonFiniteFloatIsABadFrameNotAValue) {
+  // A first version passed NaN through as a GOOD reading; SQLite then stored NULL and the
+  // ledger saw an altered record.
+  auto map = Map(R"pb(
+    registers { name: "t" table: INPUT address: 0 type: FLOAT32 unit: "°C" }
+    registers { name: "h" table: INPUT address: 2 type: FLOAT32 unit: "%RH" }
+  )pb");
+  auto plan = PlanReads(map, 0);
+  const std::vector<uint16_t> words{0x7FC0, 0x0000, 0x7F80, 0x0000};  // NaN, +infinity (ABCD)
+  auto decoded = DecodeRead(map, (*plan)[0], words);
+  ASSERT_EQ(decoded.size(), 2u);
+  EXPECT_FALSE(decoded[0].value.has_value());
+  EXPECT_NE(decoded[0].value.error().message().find("NaN"), std::string::npos);
+  EXPECT_FALSE(decoded[1].value.has_value());
+}
+
 }  // namespace
 }  // namespace labtrace::modbus
