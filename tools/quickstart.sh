@@ -17,6 +17,7 @@ PACKAGES=(
   libboost1.81-dev libmodbus-dev libprotobuf-dev protobuf-compiler libsqlite3-dev
   libsodium-dev libexpected-dev libcli11-dev libspdlog-dev libfmt-dev
   libssl-dev libgtest-dev libgmock-dev sqlite3 mbpoll
+  python3-pymodbus python3-serial python3-serial-asyncio
 )
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }

@@ -1,0 +1,62 @@
+#!/usr/bin/python3
+"""An independent Modbus TCP server for interoperability tests (protocols.md).
+
+pymodbus, from Debian, holds one value of every type in every word order, each encoded by
+pymodbus's own BinaryPayloadBuilder, so labtrace's decoder is checked against another
+implementation rather than against itself. Registers are laid out one value after
+another from holding register 0, types in the order of TYPES, each in the orders of
+ORDERS; tests/integration/interop_test.cpp lays out the same map.
+
+Prints "pymodbus listening on 127.0.0.1:PORT" once it is about to serve.
+"""
+import socket
+import sys
+
+from pymodbus.constants import Endian
+from pymodbus.datastore import ModbusSequentialDataBlock, ModbusServerContext, ModbusSlaveContext
+from pymodbus.payload import BinaryPayloadBuilder
+from pymodbus.server import StartTcpServer
+
+# (name, builder method, value) — the values the C++ test expects.
+TYPES = [
+    ("int16", "add_16bit_int", -1234),
+    ("uint16", "add_16bit_uint", 54321),
+    ("int32", "add_32bit_int", -123456789),
+    ("uint32", "add_32bit_uint", 3123456789),
+    ("int64", "add_64bit_int", -1234567890123),
+    ("uint64", "add_64bit_uint", 9876543210987),
+    ("float32", "add_32bit_float", 123.456),
+    ("float64", "add_64bit_float", -9876.54321),
+]
+# Word orders by the byte order on the wire, as protocols.md names them.
+ORDERS = [
+    ("ABCD", Endian.Big, Endian.Big),
+    ("CDAB", Endian.Big, Endian.Little),
+    ("BADC", Endian.Little, Endian.Big),
+    ("DCBA", Endian.Little, Endian.Little),
+]
+
+
+def registers():
+    out = []
+    for _, method, value in TYPES:
+        for _, byteorder, wordorder in ORDERS:
+            builder = BinaryPayloadBuilder(byteorder=byteorder, wordorder=wordorder)
+            getattr(builder, method)(value)
+            out.extend(builder.to_registers())
+    return out
+
+
+def main():
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    store = ModbusSlaveContext(hr=ModbusSequentialDataBlock(0, registers()), zero_mode=True)
+    context = ModbusServerContext(slaves=store, single=True)
+    print(f"pymodbus listening on 127.0.0.1:{port}", flush=True)
+    StartTcpServer(context=context, address=("127.0.0.1", port))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
