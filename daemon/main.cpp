@@ -4,6 +4,7 @@
 //
 // Exit codes: 0 after a clean stop (SIGINT/SIGTERM), 2 when the configuration is
 // refused (before any port is opened), 1 when the environment fails (store, API port).
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <string>
@@ -13,6 +14,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <spdlog/sinks/stdout_sinks.h>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "acquisition/acquisition.h"
@@ -73,6 +75,33 @@ int main(int argc, char** argv) {
   if (Status noted = (*store)->RecordConfiguration(config_path, config::FileDigest(config_path)); !noted.ok()) {
     spdlog::critical("{}", noted.message());
     return 1;
+  }
+  // An instrument read past its calibration's due date needs an approved override; the
+  // approval goes on the audit trail at every start (ISO/IEC 17025 §6.4.9).
+  const int64_t now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                             std::chrono::system_clock::now().time_since_epoch()).count();
+  for (const auto& instrument : lab->instruments()) {
+    const auto& calibration = instrument.calibration();
+    if (!instrument.has_calibration() || config::CalibrationEndsAtNs(calibration.due_date()).value_or(0) > now_ns) {
+      continue;
+    }
+    if (!calibration.has_override_expired()) {
+      spdlog::error("instrument {}: calibration {} expired after {}; its readings are refused until it is "
+                    "recalibrated or an override is approved in {}",
+                    instrument.name(), calibration.certificate(), calibration.due_date(), config_path);
+      continue;
+    }
+    spdlog::warn("instrument {}: calibration {} expired after {}; read anyway, as approved by {}: {}",
+                 instrument.name(), calibration.certificate(), calibration.due_date(),
+                 calibration.override_expired().approved_by(), calibration.override_expired().reason());
+    AuditEvent event;
+    event.set_actor(calibration.override_expired().approved_by());
+    event.set_action("override");
+    event.set_entity("instrument:" + instrument.name());
+    event.set_old_value(fmt::format("calibration {} due {}", calibration.certificate(), calibration.due_date()));
+    event.set_new_value("read past the due date");
+    event.set_reason(calibration.override_expired().reason());
+    (*store)->RecordAudit(std::move(event));
   }
   (*store)->Flush();  // on the trail before the first reading
 

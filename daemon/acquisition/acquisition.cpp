@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <mutex>
 
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -26,7 +27,6 @@ namespace {
 asio::awaitable<void> PollBalance(std::shared_ptr<mtsics::MtSicsBalance> balance,
                                   std::chrono::milliseconds period, ReadingSink sink,
                                   std::string instrument) {
-  InstrumentHealth health(instrument);
   asio::steady_timer timer(co_await asio::this_coro::executor);
   auto next = std::chrono::steady_clock::now();
   auto backoff = period;
@@ -38,9 +38,7 @@ asio::awaitable<void> PollBalance(std::shared_ptr<mtsics::MtSicsBalance> balance
       spdlog::info("instrument {}: balance identifies as {}", instrument, identified);
     }
     const bool reachable = reading.quality() != DISCONNECTED;
-    std::vector<Reading> readings{std::move(reading)};
-    health.Observe(readings);
-    sink(std::move(readings));
+    sink({std::move(reading)});
     backoff = reachable ? period : std::min<std::chrono::milliseconds>(backoff * 2, kMaxReconnectBackoff);
     next += reachable ? period : backoff;
     const auto now = std::chrono::steady_clock::now();
@@ -52,9 +50,72 @@ asio::awaitable<void> PollBalance(std::shared_ptr<mtsics::MtSicsBalance> balance
 
 }  // namespace
 
+namespace {
+
+// Stamps every reading with its instrument's calibration, and refuses (flags, without a
+// value) a reading taken after the calibration's due date unless an override was approved.
+// The check is made at capture, reading by reading, so an instrument that expires while
+// the daemon runs is caught the moment it does.
+ReadingSink StampCalibration(const config::Lab& lab, ReadingSink inner) {
+  struct Stamp {
+    std::string certificate, due_date;
+    int64_t ends_at_ns;
+    bool overridden;
+  };
+  std::map<std::string, Stamp, std::less<>> stamps;
+  for (const auto& instrument : lab.instruments()) {
+    if (!instrument.has_calibration()) continue;
+    const auto& c = instrument.calibration();
+    stamps[instrument.name()] = {c.certificate(), c.due_date(), config::CalibrationEndsAtNs(c.due_date()).value_or(0),
+                                 c.has_override_expired()};
+  }
+  return [stamps = std::move(stamps), inner = std::move(inner)](std::vector<Reading> readings) {
+    for (Reading& reading : readings) {
+      auto found = stamps.find(reading.instrument());
+      if (found == stamps.end()) continue;
+      const Stamp& stamp = found->second;
+      reading.set_calibration_certificate(stamp.certificate);
+      reading.set_calibration_due_date(stamp.due_date);
+      if (reading.requested_at_ns() >= stamp.ends_at_ns && !stamp.overridden) {
+        reading.set_quality(CALIBRATION_EXPIRED);
+        reading.clear_value();
+        reading.set_detail(fmt::format(
+            "calibration {} expired after {}; recalibrate, or approve an override in lab-config "
+            "(calibration.override_expired with approved_by and reason)",
+            stamp.certificate, stamp.due_date));
+      }
+    }
+    inner(std::move(readings));
+  };
+}
+
+// Logs each instrument's change between good and not good, whichever driver or thread
+// the readings come from, after the calibration check has had its say.
+ReadingSink ObserveHealth(ReadingSink inner) {
+  struct Healths {
+    std::mutex mutex;
+    std::map<std::string, InstrumentHealth, std::less<>> by_instrument;
+  };
+  auto healths = std::make_shared<Healths>();
+  return [healths, inner = std::move(inner)](std::vector<Reading> readings) {
+    if (!readings.empty()) {
+      std::lock_guard lock(healths->mutex);
+      const std::string& name = readings.front().instrument();
+      auto found = healths->by_instrument.find(name);
+      if (found == healths->by_instrument.end()) found = healths->by_instrument.emplace(name, InstrumentHealth(name)).first;
+      found->second.Observe(readings);
+    }
+    inner(std::move(readings));
+  };
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Acquisition>> Acquisition::Create(asio::io_context& io, const config::Lab& lab,
                                                          ReadingSink sink) {
-  std::unique_ptr<Acquisition> acquisition(new Acquisition(io, lab, std::move(sink)));
+  // Every reading passes: calibration stamp and check → health log → the store.
+  std::unique_ptr<Acquisition> acquisition(
+      new Acquisition(io, lab, StampCalibration(lab, ObserveHealth(std::move(sink)))));
   std::map<std::string, std::vector<ModbusBus::Member>> modbus_members;
   std::map<std::string, std::chrono::milliseconds> modbus_timeouts;
   for (const auto& instrument : lab.instruments()) {

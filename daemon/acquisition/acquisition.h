@@ -11,6 +11,7 @@
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include "acquisition/instrument_health.h"
 #include "acquisition/modbus_bus.h"
 #include "labtrace/config.pb.h"
 #include "labtrace/status.h"

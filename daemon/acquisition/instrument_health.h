@@ -2,7 +2,8 @@
 //
 // A technician watching the log sees one line when an instrument stops giving good
 // readings and one when it comes back, not one per poll. Tests wait for these lines.
-// Each instance is used by one thread (the bus worker or the io_context).
+// Acquisition keeps one per instrument behind a mutex, since readings arrive from bus
+// worker threads and the io_context alike.
 #pragma once
 
 #include <optional>

@@ -19,10 +19,7 @@ ModbusBus::ModbusBus(std::string name, std::string host, uint16_t port,
                      ReadingSink sink)
     : name_(std::move(name)), link_(std::move(host), port, timeout), sink_(std::move(sink)) {
   const auto now = Clock::now();
-  for (Member& member : members) {
-    std::string instrument = member.device.instrument();
-    devices_.push_back({std::move(member), InstrumentHealth(std::move(instrument)), now});
-  }
+  for (Member& member : members) devices_.push_back({std::move(member), now});
 }
 
 ModbusBus::~ModbusBus() {
@@ -76,7 +73,6 @@ void ModbusBus::Run() {
     } else {
       readings = next->member.device.Unreadable(DISCONNECTED, down_reason, NowNs());
     }
-    next->health.Observe(readings);
     sink_(std::move(readings));
     // Keep the period's phase; after a stall, start again from now rather than burst.
     next->next_due += next->member.period;

@@ -15,7 +15,7 @@
 #include <thread>
 #include <vector>
 
-#include "acquisition/instrument_health.h"
+#include "labtrace/reading.pb.h"
 #include "modbus/device.h"
 #include "modbus/link.h"
 
@@ -43,7 +43,6 @@ class ModbusBus {
   using Clock = std::chrono::steady_clock;
   struct Scheduled {
     Member member;
-    InstrumentHealth health;
     Clock::time_point next_due;
   };
   void Run();

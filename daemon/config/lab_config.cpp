@@ -1,6 +1,8 @@
 #include "config/lab_config.h"
 
 #include <cassert>
+#include <cstdio>
+#include <ctime>
 #include <charconv>
 #include <cstring>
 #include <fstream>
@@ -233,6 +235,20 @@ Status ValidateInstruments(const Lab& lab, const Locator& at) {
                        fmt::format("no register map is named \"{}\"", device.register_map()));
       }
     }
+    if (instrument.has_calibration()) {
+      const InstrumentCalibration& calibration = instrument.calibration();
+      if (calibration.certificate().empty()) {
+        return Invalid(here({{"calibration"}, {"certificate"}}), "the calibration certificate's number is missing");
+      }
+      if (auto ends = CalibrationEndsAtNs(calibration.due_date()); !ends) {
+        return Invalid(here({{"calibration"}, {"due_date"}}), ends.error().message());
+      }
+      if (calibration.has_override_expired() &&
+          (calibration.override_expired().approved_by().empty() || calibration.override_expired().reason().empty())) {
+        return Invalid(here({{"calibration"}, {"override_expired"}}),
+                       "an override of an expired calibration needs approved_by and reason");
+      }
+    }
     if (driver->name == "mt-sics") {
       const std::string& command = instrument.mt_sics().command();
       if (!command.empty() && command != "S" && command != "SI") {
@@ -315,6 +331,20 @@ Result<Lab> ParseLab(std::string_view text, std::string_view file_name) {
   }
   FillDefaults(lab);
   return lab;
+}
+
+Result<int64_t> CalibrationEndsAtNs(std::string_view due_date) {
+  int year = 0, month = 0, day = 0, consumed = 0;
+  const std::string text(due_date);
+  if (text.size() != 10 || std::sscanf(text.c_str(), "%4d-%2d-%2d%n", &year, &month, &day, &consumed) != 3 ||
+      consumed != 10 || month < 1 || month > 12 || day < 1 || day > 31) {
+    return Error(InvalidArgument(fmt::format("\"{}\" is not a date like 2027-03-31", due_date)));
+  }
+  std::tm tm{};
+  tm.tm_year = year - 1900;
+  tm.tm_mon = month - 1;
+  tm.tm_mday = day + 1;  // valid through the whole due date
+  return static_cast<int64_t>(timegm(&tm)) * 1'000'000'000;
 }
 
 std::string FileDigest(const std::string& path) {

@@ -23,10 +23,11 @@ constexpr const char* kInsertChannel =
 constexpr const char* kSelectChannelId = "SELECT channel_id FROM channels WHERE instrument = ? AND channel = ?";
 constexpr const char* kInsertReading =
     "INSERT INTO readings (channel_id, value, unit, quality, requested_at_ns, raw_frame, detail, "
-    "decimals, supersedes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    "decimals, supersedes, calibration_certificate, calibration_due_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 constexpr const char* kSelectReadingForCorrection =
     "SELECT c.instrument, c.channel, r.value, r.unit, r.quality, r.requested_at_ns, r.raw_frame, r.detail, "
-    "r.decimals FROM readings r JOIN channels c ON c.channel_id = r.channel_id WHERE r.sequence = ?";
+    "r.decimals, r.calibration_certificate, r.calibration_due_date "
+    "FROM readings r JOIN channels c ON c.channel_id = r.channel_id WHERE r.sequence = ?";
 constexpr const char* kInsertAuditEvent =
     "INSERT INTO audit_events (time_ns, actor, action, entity, old_value, new_value, reason) "
     "VALUES (?, ?, ?, ?, ?, ?, ?)";
@@ -56,10 +57,12 @@ constexpr const char* kSelectChannels =
     "WHERE (?1 = '' OR instrument = ?1) AND (?2 = '' OR channel = ?2) "
     "ORDER BY instrument, channel";
 constexpr const char* kSelectOldestFirst =
-    "SELECT sequence, value, unit, quality, requested_at_ns, raw_frame, detail, decimals, supersedes "
+    "SELECT sequence, value, unit, quality, requested_at_ns, raw_frame, detail, decimals, supersedes, "
+    "calibration_certificate, calibration_due_date "
     "FROM readings WHERE channel_id = ? AND requested_at_ns >= ? ORDER BY sequence LIMIT ?";
 constexpr const char* kSelectNewestFirst =
-    "SELECT sequence, value, unit, quality, requested_at_ns, raw_frame, detail, decimals, supersedes "
+    "SELECT sequence, value, unit, quality, requested_at_ns, raw_frame, detail, decimals, supersedes, "
+    "calibration_certificate, calibration_due_date "
     "FROM readings WHERE channel_id = ? AND requested_at_ns >= ? ORDER BY sequence DESC LIMIT ?";
 
 int64_t NowNs() {
@@ -473,6 +476,8 @@ Status RecordStore::CommitBatch(Batch& batch, const std::string& batch_uuid, boo
     } else {
       insert_reading->BindNull(9);
     }
+    insert_reading->BindTextUncopied(10, reading.calibration_certificate());
+    insert_reading->BindTextUncopied(11, reading.calibration_due_date());
     if (Status s = insert_reading->Run(); !s.ok()) return s;
     reading.set_sequence(static_cast<uint64_t>(db_.LastInsertRowId()));
     // One writer: the readings of a batch get consecutive sequence numbers, which is what
@@ -563,6 +568,8 @@ Status RecordStore::CommitBatch(Batch& batch, const std::string& batch_uuid, boo
     old.set_quality(static_cast<Quality>(select_old->ColumnInt64(4)));
     old.set_requested_at_ns(select_old->ColumnInt64(5));
     old.set_detail(select_old->ColumnText(7));
+    old.set_calibration_certificate(select_old->ColumnText(9));
+    old.set_calibration_due_date(select_old->ColumnText(10));
     select_old->Reset();
 
     Reading version = correction.request.corrected();
@@ -570,6 +577,8 @@ Status RecordStore::CommitBatch(Batch& batch, const std::string& batch_uuid, boo
     version.set_channel(old.channel());
     version.set_requested_at_ns(old.requested_at_ns());
     version.set_supersedes_sequence(correction.sequence);
+    version.set_calibration_certificate(old.calibration_certificate());
+    version.set_calibration_due_date(old.calibration_due_date());
     if (Status s = store_reading(version); !s.ok()) return s;
     AuditEvent event;
     event.set_time_ns(NowNs());
@@ -732,6 +741,8 @@ Result<api::ReadingsResponse> RecordStore::Query(const api::ReadingsQuery& query
       reading->set_detail(select->ColumnText(6));
       reading->set_decimals(static_cast<int32_t>(select->ColumnInt64(7)));
       reading->set_supersedes_sequence(static_cast<uint64_t>(select->ColumnInt64(8)));
+      reading->set_calibration_certificate(select->ColumnText(9));
+      reading->set_calibration_due_date(select->ColumnText(10));
       ++taken;
     }
     select->Reset();

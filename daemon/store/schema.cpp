@@ -29,7 +29,9 @@ CREATE TABLE readings (
   raw_frame BLOB NOT NULL,
   detail TEXT NOT NULL,
   decimals INTEGER NOT NULL,
-  supersedes INTEGER REFERENCES readings (sequence)  -- NULL for an original reading
+  supersedes INTEGER REFERENCES readings (sequence),  -- NULL for an original reading
+  calibration_certificate TEXT NOT NULL,
+  calibration_due_date TEXT NOT NULL
 );
 CREATE INDEX readings_by_channel ON readings (channel_id, sequence);
 

@@ -16,7 +16,7 @@ namespace {
 
 constexpr const char* kSelectReadings =
     "SELECT r.sequence, c.instrument, c.channel, r.value, r.unit, r.quality, r.requested_at_ns, r.raw_frame, "
-    "r.detail, r.decimals, c.channel_id IS NULL, r.supersedes "
+    "r.detail, r.decimals, c.channel_id IS NULL, r.supersedes, r.calibration_certificate, r.calibration_due_date "
     "FROM readings r LEFT JOIN channels c ON c.channel_id = r.channel_id ORDER BY r.sequence";
 constexpr const char* kSelectAuditEvents =
     "SELECT event_id, time_ns, actor, action, entity, old_value, new_value, reason FROM audit_events "
@@ -201,6 +201,8 @@ Result<VerifyReport> VerifyStore(const std::string& db_path, const VerifyOptions
         reading.set_detail(readings->ColumnText(8));
         reading.set_decimals(static_cast<int32_t>(readings->ColumnInt64(9)));
         reading.set_supersedes_sequence(static_cast<uint64_t>(readings->ColumnInt64(11)));
+        reading.set_calibration_certificate(readings->ColumnText(12));
+        reading.set_calibration_due_date(readings->ColumnText(13));
         const std::string bytes = ReadingRecordBytes(CanonicalReading(reading));
         leaf = LeafHash({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
         if (std::memcmp(leaf.data(), leaf_hashes.data() + 32 * j, 32) != 0) {

@@ -341,3 +341,95 @@ TEST(DaemonRecords, CorrectionsAndConfigurationChangesAreOnTheAuditTrail) {
 
 }  // namespace
 }  // namespace labtrace
+
+namespace labtrace {
+namespace {
+
+// ISO/IEC 17025 §6.4.9: an instrument past its calibration's due date is not used. Its
+// readings are refused at capture (flagged, no value, certificate frozen on each); an
+// approved override lets them through and is put on the audit trail.
+class ExpiredCalibration : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / fmt::format("labtrace-expired-{}-{}", getpid(),
+                                                   ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    balance_ = std::make_unique<ChildProcess>(
+        std::vector<std::string>{LABTRACE_SIM_PATH, "mt-sics", "--link", (dir_ / "balance").string()});
+    ASSERT_TRUE(balance_->WaitForLine(std::regex("linked at"), kEventDeadline)) << balance_->output();
+  }
+  void TearDown() override {
+    daemon_.reset();
+    balance_.reset();
+    fs::remove_all(dir_);
+  }
+
+  // Starts the daemon on a balance whose calibration ran out on 2025-03-31.
+  void Start(const std::string& override_block) {
+    const std::string config = (dir_ / "lab.textproto").string();
+    std::ofstream(config) << fmt::format(R"pb(
+buses {{ name: "rs232" serial {{ device: "{}" }} }}
+instruments {{
+  name: "balance" driver: "mt-sics" bus: "rs232" period_ms: 100
+  calibration {{ certificate: "VMI-2024-00112" issuer: "VMI" due_date: "2025-03-31" {} }}
+}}
+)pb", (dir_ / "balance").string(), override_block);
+    daemon_ = std::make_unique<ChildProcess>(std::vector<std::string>{
+        LABTRACED_PATH, "--config", config, "--data", (dir_ / "data").string(), "--listen", "127.0.0.1:0",
+        "--log-level", "debug"});
+    auto listening = daemon_->WaitForLine(std::regex(R"(api: listening on (http://[0-9.:]+))"), kEventDeadline);
+    ASSERT_TRUE(listening) << daemon_->output();
+    server_ = (*listening)[1];
+  }
+
+  api::ReadingsResponse Readings() {
+    // One committed batch after the state change is enough to look at.
+    EXPECT_TRUE(daemon_->WaitForLine(std::regex("store: committed"), kEventDeadline, daemon_->Mark()));
+    api::ReadingsResponse response;
+    auto reply = cli::HttpGet(server_, "/v1/readings?instrument=balance");
+    EXPECT_TRUE(reply && google::protobuf::util::JsonStringToMessage(reply->body, &response).ok());
+    return response;
+  }
+
+  fs::path dir_;
+  std::string server_;
+  std::unique_ptr<ChildProcess> balance_, daemon_;
+};
+
+TEST_F(ExpiredCalibration, ReadingsAreRefusedAtCapture) {
+  Start("");
+  ASSERT_TRUE(daemon_->WaitForLine(std::regex("instrument balance is now NOT GOOD \\(CALIBRATION_EXPIRED"),
+                                   kEventDeadline))
+      << daemon_->output();
+  EXPECT_NE(daemon_->output().find("calibration VMI-2024-00112 expired after 2025-03-31"), std::string::npos);
+  const auto readings = Readings();
+  ASSERT_GT(readings.readings_size(), 0);
+  for (const auto& reading : readings.readings()) {
+    EXPECT_EQ(reading.quality(), CALIBRATION_EXPIRED);
+    EXPECT_EQ(reading.value(), 0) << "a refused reading keeps no value";
+    EXPECT_FALSE(reading.raw_frame().empty()) << "but keeps its frame as evidence";
+    EXPECT_EQ(reading.calibration_certificate(), "VMI-2024-00112");
+    EXPECT_EQ(reading.calibration_due_date(), "2025-03-31");
+  }
+}
+
+TEST_F(ExpiredCalibration, ApprovedOverrideIsReadAndRecorded) {
+  Start(R"(override_expired { approved_by: "tran.thi.b" reason: "recalibration booked for 2026-12-02; daily check with E2 weight passed" })");
+  ASSERT_TRUE(daemon_->WaitForLine(std::regex("instrument balance is now GOOD"), kEventDeadline)) << daemon_->output();
+  const auto readings = Readings();
+  ASSERT_GT(readings.readings_size(), 0);
+  EXPECT_EQ(readings.readings(0).quality(), GOOD);
+  EXPECT_EQ(readings.readings(0).calibration_certificate(), "VMI-2024-00112");
+
+  auto trail = cli::HttpGet(server_, "/v1/audit?entity=instrument:balance");
+  api::AuditResponse audit;
+  ASSERT_TRUE(trail && google::protobuf::util::JsonStringToMessage(trail->body, &audit).ok());
+  ASSERT_EQ(audit.events_size(), 1);
+  EXPECT_EQ(audit.events(0).action(), "override");
+  EXPECT_EQ(audit.events(0).actor(), "tran.thi.b");
+  EXPECT_EQ(audit.events(0).reason(), "recalibration booked for 2026-12-02; daily check with E2 weight passed");
+}
+
+}  // namespace
+}  // namespace labtrace

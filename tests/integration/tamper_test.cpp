@@ -152,9 +152,10 @@ TEST_F(Tampering, DeletedBatchIsNamed) {
 }
 
 TEST_F(Tampering, ReadingAddedOutsideLabtraceIsNamed) {
-  Sqlite("INSERT INTO readings (channel_id, value, unit, quality, requested_at_ns, raw_frame, detail, decimals) "
-         "SELECT channel_id, 99.9, unit, quality, requested_at_ns, raw_frame, detail, decimals FROM readings "
-         "WHERE sequence = 1;");
+  Sqlite("INSERT INTO readings (channel_id, value, unit, quality, requested_at_ns, raw_frame, detail, decimals, "
+         "calibration_certificate, calibration_due_date) "
+         "SELECT channel_id, 99.9, unit, quality, requested_at_ns, raw_frame, detail, decimals, "
+         "calibration_certificate, calibration_due_date FROM readings WHERE sequence = 1;");
   auto [code, output] = Verify();
   EXPECT_EQ(code, 1);
   EXPECT_NE(output.find(fmt::format("reading {} is not in the ledger: added outside labtrace", kPolled + kUploaded + 1)),

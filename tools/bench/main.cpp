@@ -57,13 +57,15 @@ double BaselinePerSecond(const fs::path& dir, int64_t n) {
                "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
                "CREATE TABLE readings (sequence INTEGER PRIMARY KEY, channel_id INTEGER NOT NULL, value REAL,"
                " unit TEXT NOT NULL, quality INTEGER NOT NULL, requested_at_ns INTEGER NOT NULL,"
-               " raw_frame BLOB NOT NULL, detail TEXT NOT NULL, decimals INTEGER NOT NULL);"
+               " raw_frame BLOB NOT NULL, detail TEXT NOT NULL, decimals INTEGER NOT NULL, supersedes INTEGER,"
+               " calibration_certificate TEXT NOT NULL, calibration_due_date TEXT NOT NULL);"
                "CREATE INDEX readings_by_channel ON readings (channel_id, sequence);",
                nullptr, nullptr, nullptr);
   sqlite3_stmt* insert = nullptr;
   sqlite3_prepare_v2(db,
                      "INSERT INTO readings (channel_id, value, unit, quality, requested_at_ns, raw_frame, detail,"
-                     " decimals) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                     " decimals, supersedes, calibration_certificate, calibration_due_date)"
+                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)",
                      -1, &insert, nullptr);
   const auto start = Clock::now();
   sqlite3_exec(db, "BEGIN", nullptr, nullptr, nullptr);
@@ -77,6 +79,8 @@ double BaselinePerSecond(const fs::path& dir, int64_t n) {
     sqlite3_bind_blob(insert, 6, r.raw_frame().data(), static_cast<int>(r.raw_frame().size()), SQLITE_TRANSIENT);
     sqlite3_bind_text(insert, 7, "", 0, SQLITE_STATIC);
     sqlite3_bind_int64(insert, 8, r.decimals());
+    sqlite3_bind_text(insert, 9, "", 0, SQLITE_STATIC);
+    sqlite3_bind_text(insert, 10, "", 0, SQLITE_STATIC);
     sqlite3_step(insert);
     sqlite3_reset(insert);
   }
