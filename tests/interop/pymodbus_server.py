@@ -9,13 +9,13 @@ ORDERS; tests/integration/interop_test.cpp lays out the same map.
 
 Prints "pymodbus listening on 127.0.0.1:PORT" once it is about to serve.
 """
-import socket
+import asyncio
 import sys
 
 from pymodbus.constants import Endian
 from pymodbus.datastore import ModbusSequentialDataBlock, ModbusServerContext, ModbusSlaveContext
 from pymodbus.payload import BinaryPayloadBuilder
-from pymodbus.server import StartTcpServer
+from pymodbus.server.async_io import ModbusTcpServer
 
 # (name, builder method, value) — the values the C++ test expects.
 TYPES = [
@@ -47,16 +47,17 @@ def registers():
     return out
 
 
-def main():
-    probe = socket.socket()
-    probe.bind(("127.0.0.1", 0))
-    port = probe.getsockname()[1]
-    probe.close()
+async def serve():
     store = ModbusSlaveContext(hr=ModbusSequentialDataBlock(0, registers()), zero_mode=True)
     context = ModbusServerContext(slaves=store, single=True)
+    # Port 0, and the line printed only once the socket listens: no race with the client.
+    server = ModbusTcpServer(context, address=("127.0.0.1", 0))
+    task = asyncio.create_task(server.serve_forever())
+    await server.serving
+    port = server.server.sockets[0].getsockname()[1]
     print(f"pymodbus listening on 127.0.0.1:{port}", flush=True)
-    StartTcpServer(context=context, address=("127.0.0.1", port))
+    await task
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(asyncio.run(serve()))

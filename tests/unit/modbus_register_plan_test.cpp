@@ -91,7 +91,7 @@ TEST(RegisterPlan, NonFiniteFloatIsABadFrameNotAValue) {
   const std::vector<uint16_t> words{0x7FC0, 0x0000, 0x7F80, 0x0000};  // NaN, +infinity (ABCD)
   auto decoded = DecodeRead(map, (*plan)[0], words);
   ASSERT_EQ(decoded.size(), 2u);
-  EXPECT_FALSE(decoded[0].value.has_value());
+  ASSERT_FALSE(decoded[0].value.has_value());
   EXPECT_NE(decoded[0].value.error().message().find("NaN"), std::string::npos);
   EXPECT_FALSE(decoded[1].value.has_value());
 }
