@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "store/reading_row.h"
 #include "store/record_bytes.h"
 #include "store/schema.h"
 
@@ -21,13 +22,10 @@ constexpr const char* kInsertChannel =
     "INSERT INTO channels (instrument, channel) VALUES (?, ?) "
     "ON CONFLICT (instrument, channel) DO NOTHING";
 constexpr const char* kSelectChannelId = "SELECT channel_id FROM channels WHERE instrument = ? AND channel = ?";
-constexpr const char* kInsertReading =
-    "INSERT INTO readings (channel_id, value, unit, quality, requested_at_ns, raw_frame, detail, "
-    "decimals, supersedes, calibration_certificate, calibration_due_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+constexpr const char* kInsertReading = LABTRACE_READING_INSERT;
 constexpr const char* kSelectReadingForCorrection =
-    "SELECT c.instrument, c.channel, r.value, r.unit, r.quality, r.requested_at_ns, r.raw_frame, r.detail, "
-    "r.decimals, r.calibration_certificate, r.calibration_due_date "
-    "FROM readings r JOIN channels c ON c.channel_id = r.channel_id WHERE r.sequence = ?";
+    "SELECT " LABTRACE_READING_COLUMNS " FROM readings r JOIN channels c ON c.channel_id = r.channel_id "
+    "WHERE r.sequence = ?";
 constexpr const char* kInsertAuditEvent =
     "INSERT INTO audit_events (time_ns, actor, action, entity, old_value, new_value, reason) "
     "VALUES (?, ?, ?, ?, ?, ?, ?)";
@@ -57,13 +55,11 @@ constexpr const char* kSelectChannels =
     "WHERE (?1 = '' OR instrument = ?1) AND (?2 = '' OR channel = ?2) "
     "ORDER BY instrument, channel";
 constexpr const char* kSelectOldestFirst =
-    "SELECT sequence, value, unit, quality, requested_at_ns, raw_frame, detail, decimals, supersedes, "
-    "calibration_certificate, calibration_due_date "
-    "FROM readings WHERE channel_id = ? AND requested_at_ns >= ? ORDER BY sequence LIMIT ?";
+    "SELECT " LABTRACE_READING_COLUMNS " FROM readings r JOIN channels c ON c.channel_id = r.channel_id "
+    "WHERE r.channel_id = ? AND r.requested_at_ns >= ? ORDER BY r.sequence LIMIT ?";
 constexpr const char* kSelectNewestFirst =
-    "SELECT sequence, value, unit, quality, requested_at_ns, raw_frame, detail, decimals, supersedes, "
-    "calibration_certificate, calibration_due_date "
-    "FROM readings WHERE channel_id = ? AND requested_at_ns >= ? ORDER BY sequence DESC LIMIT ?";
+    "SELECT " LABTRACE_READING_COLUMNS " FROM readings r JOIN channels c ON c.channel_id = r.channel_id "
+    "WHERE r.channel_id = ? AND r.requested_at_ns >= ? ORDER BY r.sequence DESC LIMIT ?";
 
 int64_t NowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -423,7 +419,6 @@ Status RecordStore::CommitBatch(Batch& batch, const std::string& batch_uuid, boo
   }
 
   LedgerState next = ledger_;
-  const uint64_t first_leaf = next.tree.size();
   int64_t batch_id = 1;
   {
     auto last = db_.Prepare("SELECT COALESCE(MAX(batch_id), 0) + 1 FROM batches");
@@ -459,25 +454,7 @@ Status RecordStore::CommitBatch(Batch& batch, const std::string& batch_uuid, boo
     auto channel = channel_id(reading);
     if (!channel) return channel.error();
     reading = CanonicalReading(std::move(reading));
-    insert_reading->BindInt64(1, *channel);
-    if (QualityHasValue(reading.quality())) {
-      insert_reading->BindDouble(2, reading.value());
-    } else {
-      insert_reading->BindNull(2);
-    }
-    insert_reading->BindTextUncopied(3, reading.unit());
-    insert_reading->BindInt64(4, reading.quality());
-    insert_reading->BindInt64(5, reading.requested_at_ns());
-    insert_reading->BindBlobUncopied(6, Bytes(reading.raw_frame()));
-    insert_reading->BindTextUncopied(7, reading.detail());
-    insert_reading->BindInt64(8, reading.decimals());
-    if (reading.supersedes_sequence() != 0) {
-      insert_reading->BindInt64(9, static_cast<int64_t>(reading.supersedes_sequence()));
-    } else {
-      insert_reading->BindNull(9);
-    }
-    insert_reading->BindTextUncopied(10, reading.calibration_certificate());
-    insert_reading->BindTextUncopied(11, reading.calibration_due_date());
+    BindReading(*insert_reading, *channel, reading);
     if (Status s = insert_reading->Run(); !s.ok()) return s;
     reading.set_sequence(static_cast<uint64_t>(db_.LastInsertRowId()));
     // One writer: the readings of a batch get consecutive sequence numbers, which is what
@@ -559,17 +536,7 @@ Status RecordStore::CommitBatch(Batch& batch, const std::string& batch_uuid, boo
       correction_results.push_back(Error(NotFound(fmt::format("no reading has sequence {}", correction.sequence))));
       continue;
     }
-    Reading old;
-    old.set_sequence(correction.sequence);
-    old.set_instrument(select_old->ColumnText(0));
-    old.set_channel(select_old->ColumnText(1));
-    if (!select_old->ColumnIsNull(2)) old.set_value(select_old->ColumnDouble(2));
-    old.set_unit(select_old->ColumnText(3));
-    old.set_quality(static_cast<Quality>(select_old->ColumnInt64(4)));
-    old.set_requested_at_ns(select_old->ColumnInt64(5));
-    old.set_detail(select_old->ColumnText(7));
-    old.set_calibration_certificate(select_old->ColumnText(9));
-    old.set_calibration_due_date(select_old->ColumnText(10));
+    const Reading old = ReadingFromRow(*select_old);
     select_old->Reset();
 
     Reading version = correction.request.corrected();
@@ -729,20 +696,7 @@ Result<api::ReadingsResponse> RecordStore::Query(const api::ReadingsQuery& query
         if (!newest || want < query.last()) response.set_truncated(true);
         break;
       }
-      Reading* reading = response.add_readings();
-      reading->set_sequence(static_cast<uint64_t>(select->ColumnInt64(0)));
-      reading->set_instrument(channel.instrument);
-      reading->set_channel(channel.channel);
-      if (!select->ColumnIsNull(1)) reading->set_value(select->ColumnDouble(1));
-      reading->set_unit(select->ColumnText(2));
-      reading->set_quality(static_cast<Quality>(select->ColumnInt64(3)));
-      reading->set_requested_at_ns(select->ColumnInt64(4));
-      reading->set_raw_frame(select->ColumnBlob(5));
-      reading->set_detail(select->ColumnText(6));
-      reading->set_decimals(static_cast<int32_t>(select->ColumnInt64(7)));
-      reading->set_supersedes_sequence(static_cast<uint64_t>(select->ColumnInt64(8)));
-      reading->set_calibration_certificate(select->ColumnText(9));
-      reading->set_calibration_due_date(select->ColumnText(10));
+      *response.add_readings() = ReadingFromRow(*select);
       ++taken;
     }
     select->Reset();

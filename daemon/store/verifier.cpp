@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "store/reading_row.h"
 #include "store/record_bytes.h"
 #include "store/signing_key.h"
 #include "store/sqlite.h"
@@ -14,9 +15,9 @@ namespace labtrace::store {
 
 namespace {
 
+// The reading's columns, then whether its channel row is missing.
 constexpr const char* kSelectReadings =
-    "SELECT r.sequence, c.instrument, c.channel, r.value, r.unit, r.quality, r.requested_at_ns, r.raw_frame, "
-    "r.detail, r.decimals, c.channel_id IS NULL, r.supersedes, r.calibration_certificate, r.calibration_due_date "
+    "SELECT " LABTRACE_READING_COLUMNS ", c.channel_id IS NULL "
     "FROM readings r LEFT JOIN channels c ON c.channel_id = r.channel_id ORDER BY r.sequence";
 constexpr const char* kSelectAuditEvents =
     "SELECT event_id, time_ns, actor, action, entity, old_value, new_value, reason FROM audit_events "
@@ -186,23 +187,10 @@ Result<VerifyReport> VerifyStore(const std::string& db_path, const VerifyOptions
         if (readings->ColumnInt64(0) < expected) {
           return fail(fmt::format("reading {} is not in the ledger: added outside labtrace", readings->ColumnInt64(0)));
         }
-        if (readings->ColumnInt64(10) != 0) {
+        if (readings->ColumnInt64(kReadingColumnCount) != 0) {
           return fail(fmt::format("reading {} (leaf {}) names a channel that is missing: deleted", expected, leaf_index));
         }
-        Reading reading;
-        reading.set_sequence(static_cast<uint64_t>(expected));
-        reading.set_instrument(readings->ColumnText(1));
-        reading.set_channel(readings->ColumnText(2));
-        if (!readings->ColumnIsNull(3)) reading.set_value(readings->ColumnDouble(3));
-        reading.set_unit(readings->ColumnText(4));
-        reading.set_quality(static_cast<Quality>(readings->ColumnInt64(5)));
-        reading.set_requested_at_ns(readings->ColumnInt64(6));
-        reading.set_raw_frame(readings->ColumnBlob(7));
-        reading.set_detail(readings->ColumnText(8));
-        reading.set_decimals(static_cast<int32_t>(readings->ColumnInt64(9)));
-        reading.set_supersedes_sequence(static_cast<uint64_t>(readings->ColumnInt64(11)));
-        reading.set_calibration_certificate(readings->ColumnText(12));
-        reading.set_calibration_due_date(readings->ColumnText(13));
+        const Reading reading = ReadingFromRow(*readings);
         const std::string bytes = ReadingRecordBytes(CanonicalReading(reading));
         leaf = LeafHash({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
         if (std::memcmp(leaf.data(), leaf_hashes.data() + 32 * j, 32) != 0) {

@@ -1,0 +1,33 @@
+// The one mapping between a Reading and the readings table (joined with channels). Every
+// query that reads readings back selects LABTRACE_READING_COLUMNS and decodes them with
+// ReadingFromRow; the insert binds them with BindReading. A column is added here, once.
+#pragma once
+
+#include <cstdint>
+
+#include "labtrace/reading.pb.h"
+#include "store/sqlite.h"
+
+namespace labtrace::store {
+
+// A macro so that it can be pasted into constexpr SQL literals; 13 columns, `r` being
+// readings and `c` channels.
+#define LABTRACE_READING_COLUMNS                                                                   \
+  "r.sequence, c.instrument, c.channel, r.value, r.unit, r.quality, r.requested_at_ns, r.raw_frame, " \
+  "r.detail, r.decimals, r.supersedes, r.calibration_certificate, r.calibration_due_date"
+inline constexpr int kReadingColumnCount = 13;
+
+// Decodes LABTRACE_READING_COLUMNS starting at column `first`.
+Reading ReadingFromRow(const Statement& row, int first = 0);
+
+// The INSERT of one reading: columns after `channel_id`, in this order.
+#define LABTRACE_READING_INSERT                                                                  \
+  "INSERT INTO readings (channel_id, value, unit, quality, requested_at_ns, raw_frame, detail, " \
+  "decimals, supersedes, calibration_certificate, calibration_due_date) "                        \
+  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+
+// Binds a canonical reading to LABTRACE_READING_INSERT without copying its strings: the
+// reading must outlive the statement's next reset.
+void BindReading(Statement& insert, int64_t channel_id, const Reading& reading);
+
+}  // namespace labtrace::store
