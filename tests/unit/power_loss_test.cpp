@@ -47,6 +47,17 @@ class PowerLoss : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(base_); }
 
+  // A store on the fault VFS: exclusive locking (the VFS has no shared memory), each
+  // upload committed at once, the key outside the simulated disk.
+  StoreOptions OnFaultVfs(const FaultVfs& vfs) const {
+    StoreOptions options;
+    options.vfs = vfs.name();
+    options.exclusive_locking = true;
+    options.commit_window = std::chrono::milliseconds(0);
+    options.signing_key_path = (base_ / "key").string();
+    return options;
+  }
+
   struct Outcome {
     std::vector<int> acknowledged;  // upload numbers
     int syncs = 0;
@@ -54,12 +65,8 @@ class PowerLoss : public ::testing::Test {
 
   // Runs the workload on a fresh in-memory disk: uploads one by one until one is refused.
   Outcome Run(FaultVfs& vfs, bool synchronous_off) {
-    StoreOptions options;
-    options.vfs = vfs.name();
-    options.exclusive_locking = true;
+    StoreOptions options = OnFaultVfs(vfs);
     options.synchronous_off = synchronous_off;
-    options.commit_window = std::chrono::milliseconds(0);
-    options.signing_key_path = (base_ / "key").string();
     Outcome outcome;
     auto store = RecordStore::Open((base_ / "mem").string(), options);
     if (!store) return outcome;  // the cut came while creating the schema
@@ -136,11 +143,7 @@ TEST_F(PowerLoss, NegativeControlWithoutSyncLosesAcknowledgedUploads) {
 
 TEST_F(PowerLoss, FullDiskStopsAcknowledgingAndRecoversWhenSpaceReturns) {
   FaultVfs vfs("labtrace-disk-full");
-  StoreOptions options;
-  options.vfs = vfs.name();
-  options.exclusive_locking = true;
-  options.commit_window = std::chrono::milliseconds(0);
-  options.signing_key_path = (base_ / "key").string();
+  const StoreOptions options = OnFaultVfs(vfs);
   auto store = RecordStore::Open((base_ / "mem").string(), options);
   ASSERT_TRUE(store.has_value()) << store.error().message();
   auto upload = [&](int n) {
@@ -169,11 +172,7 @@ TEST_F(PowerLoss, FullDiskStopsAcknowledgingAndRecoversWhenSpaceReturns) {
 
 TEST_F(PowerLoss, FailedFsyncReopensAndDoesNotStoreTwice) {
   FaultVfs vfs("labtrace-fsync-error");
-  StoreOptions options;
-  options.vfs = vfs.name();
-  options.exclusive_locking = true;
-  options.commit_window = std::chrono::milliseconds(0);
-  options.signing_key_path = (base_ / "key").string();
+  const StoreOptions options = OnFaultVfs(vfs);
   Outcome outcome;
   {
     auto store = RecordStore::Open((base_ / "mem").string(), options);
