@@ -106,7 +106,7 @@ int main(int argc, char** argv) {
   (*store)->Flush();  // on the trail before the first reading
 
   const auto [host, port] = *config::ParseListen(lab->api().listen());
-  auto api = api::ApiServer::Create(io, host, port, **store);
+  auto api = api::ApiServer::Create(io, host, port, **store, *lab);
   if (!api) {
     spdlog::critical("{}", api.error().message());
     return 1;

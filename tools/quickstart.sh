@@ -59,6 +59,16 @@ start() {  # start NAME COMMAND…: runs in the background, detached from this s
   echo $! >"$DEMO/$name.pid"
 }
 
+# The platform scale's simulator takes its load from a named pipe, so weights are "put
+# on the pan" with: echo "load 20.0002 kg" > .demo/platform-scale.in
+start_platform_scale() {
+  [ -p "$DEMO/platform-scale.in" ] || mkfifo "$DEMO/platform-scale.in"
+  # Opened read-write, so the simulator neither blocks on open nor sees end-of-file.
+  setsid build/tools/labtrace-sim mt-sics --balance ind570-30kg --link /tmp/labtrace-demo/platform-scale \
+    >"$DEMO/sim-platform-scale.log" 2>&1 <>"$DEMO/platform-scale.in" &
+  echo $! >"$DEMO/sim-platform-scale.pid"
+}
+
 stop_demo() {
   for pidfile in "$DEMO"/*.pid; do
     [ -e "$pidfile" ] || continue
@@ -75,8 +85,10 @@ demo() {
   say "starting the simulated instruments"
   start sim-modbus-tcp build/tools/labtrace-sim modbus-tcp --port 15020
   start sim-mt-sics build/tools/labtrace-sim mt-sics --link /tmp/labtrace-demo/balance-xs205
+  start_platform_scale
   wait_for_line "$DEMO/sim-modbus-tcp.log" "listening on"
   wait_for_line "$DEMO/sim-mt-sics.log" "linked at"
+  wait_for_line "$DEMO/sim-platform-scale.log" "linked at"
   say "starting labtraced on lab-config/demo-lab.textproto"
   start labtraced build/daemon/labtraced --config lab-config/demo-lab.textproto --data "$ROOT/data"
   wait_for_line "$DEMO/labtraced.log" "api: listening on"
@@ -88,12 +100,15 @@ demo() {
   fi
   cat <<EOT
 
-labtraced is running on the demo lab: a climate controller (Modbus TCP) and a balance
-(MT-SICS), both simulated. Readings are stored in $ROOT/data/labtrace.db.
+labtraced is running on the demo lab: a climate controller (Modbus TCP), an analytical
+balance and a customer's class III platform scale (MT-SICS), all simulated. Readings
+are stored in $ROOT/data/labtrace.db.
 
-  See the readings:   $cli readings --last 5
-  Follow the daemon:  tail -f .demo/labtraced.log
-  Stop the demo:      tools/quickstart.sh stop
+  See the readings:       $cli readings --last 5
+  Load the platform:      echo "load 20.0002 kg" > .demo/platform-scale.in
+  Verify it:              docs/CLI.md, "A verification from start to finish"
+  Follow the daemon:      tail -f .demo/labtraced.log
+  Stop the demo:          tools/quickstart.sh stop
 EOT
 }
 

@@ -13,91 +13,22 @@
 #include <google/protobuf/util/json_util.h>
 #include <spdlog/spdlog.h>
 
+#include "api/http_util.h"
 #include "labtrace/api.pb.h"
 
 namespace labtrace::api {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
-namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
 namespace {
 
-using Request = http::request<http::string_body>;
-using Response = http::response<http::string_body>;
-
-// An upload of 100 000 readings with raw frames fits well within this.
-constexpr uint64_t kMaxBodyBytes = 64 * 1024 * 1024;
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-Result<std::string> PercentDecode(std::string_view text) {
-  std::string out;
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '+') {
-      out += ' ';
-    } else if (text[i] == '%') {
-      if (i + 2 >= text.size()) {
-        return Error(InvalidArgument("truncated %-escape in query"));
-      }
-      const int hi = HexValue(text[i + 1]), lo = HexValue(text[i + 2]);
-      if (hi < 0 || lo < 0) return Error(InvalidArgument("bad %-escape in query"));
-      out += static_cast<char>(hi * 16 + lo);
-      i += 2;
-    } else {
-      out += text[i];
-    }
-  }
-  return out;
-}
-
-Result<std::map<std::string, std::string>> ParseQueryString(std::string_view target) {
-  std::map<std::string, std::string> params;
-  const size_t question = target.find('?');
-  if (question == std::string_view::npos) return params;
-  std::string_view rest = target.substr(question + 1);
-  while (!rest.empty()) {
-    const size_t amp = rest.find('&');
-    std::string_view pair = rest.substr(0, amp);
-    rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
-    if (pair.empty()) continue;
-    const size_t eq = pair.find('=');
-    auto key = PercentDecode(pair.substr(0, eq));
-    auto value = PercentDecode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1));
-    if (!key) return Error(key.error());
-    if (!value) return Error(value.error());
-    params[*key] = *value;
-  }
-  return params;
-}
-
-template <typename Int>
-Result<Int> ParseInteger(const std::map<std::string, std::string>& params, const std::string& name) {
-  auto found = params.find(name);
-  if (found == params.end()) return Int{0};
-  Int value{};
-  const std::string& text = found->second;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size()) {
-    return Error(InvalidArgument(fmt::format("query parameter {}=\"{}\" is not a whole number", name, text)));
-  }
-  return value;
-}
-
 Result<ReadingsQuery> ParseReadingsQuery(std::string_view target) {
   auto params = ParseQueryString(target);
   if (!params) return Error(params.error());
-  for (const auto& [key, value] : *params) {
-    if (key != "instrument" && key != "channel" && key != "since_ns" && key != "last") {
-      return Error(InvalidArgument(fmt::format(
-          "unknown query parameter \"{}\"; known: instrument, channel, since_ns, last", key)));
-    }
+  if (Status known = OnlyKnownParameters(*params, "instrument, channel, since_ns, last"); !known.ok()) {
+    return Error(known);
   }
   ReadingsQuery query;
   if (params->count("instrument")) query.set_instrument(params->at("instrument"));
@@ -111,41 +42,12 @@ Result<ReadingsQuery> ParseReadingsQuery(std::string_view target) {
   return query;
 }
 
-bool WantsProtobuf(const Request& request) {
-  return request[http::field::accept].find("application/x-protobuf") != beast::string_view::npos;
-}
-
-Response Reply(const Request& request, http::status status, const google::protobuf::Message& message) {
-  Response response(status, request.version());
-  response.set(http::field::server, "labtraced");
-  if (WantsProtobuf(request)) {
-    response.set(http::field::content_type, "application/x-protobuf");
-    response.body() = message.SerializeAsString();
-  } else {
-    google::protobuf::util::JsonPrintOptions options;
-    options.add_whitespace = false;
-    options.preserve_proto_field_names = true;
-    std::string json;
-    (void)google::protobuf::util::MessageToJsonString(message, &json, options);
-    response.set(http::field::content_type, "application/json");
-    response.body() = std::move(json) + "\n";
-  }
-  response.keep_alive(request.keep_alive());
-  response.prepare_payload();
-  return response;
-}
-
-Response ErrorReply(const Request& request, http::status status, std::string text) {
-  ErrorResponse error;
-  error.set_error(std::move(text));
-  return Reply(request, status, error);
-}
-
 }  // namespace
 
 Result<std::unique_ptr<ApiServer>> ApiServer::Create(asio::io_context& io, const std::string& host,
-                                                     uint16_t port, store::RecordStore& store) {
-  std::unique_ptr<ApiServer> server(new ApiServer(io, store));
+                                                     uint16_t port, store::RecordStore& store,
+                                                     const config::Lab& lab) {
+  std::unique_ptr<ApiServer> server(new ApiServer(io, store, lab));
   boost::system::error_code ec;
   const auto address = asio::ip::make_address(host, ec);
   if (ec) return Error(InvalidArgument(fmt::format("API address \"{}\" is not an IP address", host)));
@@ -209,6 +111,7 @@ asio::awaitable<http::response<http::string_body>> ApiServer::Answer(
   const std::string_view path = target.substr(0, target.find('?'));
   Response response;
   constexpr std::string_view kReadingsPrefix = "/v1/readings/", kCorrections = "/corrections";
+  constexpr std::string_view kCalibrationsPrefix = "/v1/calibrations/";
   if (path.starts_with(kReadingsPrefix) && path.ends_with(kCorrections)) {
     if (request.method() != http::verb::post) {
       response = ErrorReply(request, http::status::method_not_allowed, "corrections are sent with POST");
@@ -219,8 +122,14 @@ asio::awaitable<http::response<http::string_body>> ApiServer::Answer(
   } else if (path == "/v1/uploads") {
     if (request.method() == http::verb::post) co_return co_await AnswerUpload(request);
     response = ErrorReply(request, http::status::method_not_allowed, "uploads are sent with POST");
+  } else if (path == "/v1/calibrations") {
+    if (request.method() == http::verb::post) co_return co_await AnswerCalibration(request);
+    response = ErrorReply(request, http::status::method_not_allowed,
+                          "calibration records are sent with POST; read one at /v1/calibrations/{number}");
   } else if (request.method() != http::verb::get) {
     response = ErrorReply(request, http::status::method_not_allowed, "only GET is served here");
+  } else if (path.starts_with(kCalibrationsPrefix) || path.starts_with("/v1/trace/")) {
+    co_return co_await asio::co_spawn(queries_, AnswerTraceQuery(request), asio::use_awaitable);
   } else if (path == "/v1/audit") {
     auto params = ParseQueryString(target);
     auto since = params ? ParseInteger<int64_t>(*params, "since_ns") : Result<int64_t>(Error(params.error()));
@@ -254,67 +163,14 @@ asio::awaitable<http::response<http::string_body>> ApiServer::Answer(
   co_return response;
 }
 
-namespace {
-
-// Hands an upload to the store and completes when the store has answered: after the
-// commit is durable, or with the reason it is not.
-template <typename Token>
-auto AsyncUpload(store::RecordStore& store, UploadRequest request, Token&& token) {
-  return asio::async_initiate<Token, void(Result<UploadReceipt>)>(
-      [&store](auto handler, UploadRequest request) {
-        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-        store.Upload(std::move(request), [shared](Result<UploadReceipt> result) {
-          auto executor = asio::get_associated_executor(*shared);
-          asio::post(executor, [shared, result = std::move(result)]() mutable { (*shared)(std::move(result)); });
-        });
-      },
-      token, std::move(request));
-}
-
-bool SentProtobuf(const Request& request) {
-  return request[http::field::content_type].find("application/x-protobuf") != beast::string_view::npos;
-}
-
-}  // namespace
-
 asio::awaitable<Response> ApiServer::AnswerUpload(const Request& request) {
   UploadRequest upload;
-  if (SentProtobuf(request)) {
-    if (!upload.ParseFromString(request.body())) {
-      co_return ErrorReply(request, http::status::bad_request, "body is not an UploadRequest (protobuf)");
-    }
-  } else {
-    const auto parsed = google::protobuf::util::JsonStringToMessage(request.body(), &upload);
-    if (!parsed.ok()) {
-      co_return ErrorReply(request, http::status::bad_request,
-                           fmt::format("body is not an UploadRequest: {}", std::string(parsed.message())));
-    }
-  }
-  auto receipt = co_await AsyncUpload(store_, std::move(upload), asio::use_awaitable);
-  if (receipt) co_return Reply(request, http::status::ok, *receipt);
-  const Status& error = receipt.error();
-  const http::status status = error.code() == StatusCode::kInvalidArgument     ? http::status::bad_request
-                              : error.code() == StatusCode::kResourceExhausted ? http::status::insufficient_storage
-                                                                               : http::status::service_unavailable;
-  co_return ErrorReply(request, status, error.message());
+  if (Status parsed = ParseBody(request, upload); !parsed.ok()) co_return ErrorReply(request, parsed);
+  auto receipt = co_await AsyncStore<UploadReceipt>(
+      [this, &upload](auto done) { store_.Upload(std::move(upload), std::move(done)); }, asio::use_awaitable);
+  if (!receipt) co_return ErrorReply(request, receipt.error());
+  co_return Reply(request, http::status::ok, *receipt);
 }
-
-namespace {
-
-template <typename Token>
-auto AsyncCorrect(store::RecordStore& store, uint64_t sequence, CorrectionRequest request, Token&& token) {
-  return asio::async_initiate<Token, void(Result<CorrectionReceipt>)>(
-      [&store, sequence](auto handler, CorrectionRequest request) {
-        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-        store.Correct(sequence, std::move(request), [shared](Result<CorrectionReceipt> result) {
-          auto executor = asio::get_associated_executor(*shared);
-          asio::post(executor, [shared, result = std::move(result)]() mutable { (*shared)(std::move(result)); });
-        });
-      },
-      token, std::move(request));
-}
-
-}  // namespace
 
 asio::awaitable<Response> ApiServer::AnswerCorrection(const Request& request, std::string_view sequence_text) {
   uint64_t sequence = 0;
@@ -324,24 +180,12 @@ asio::awaitable<Response> ApiServer::AnswerCorrection(const Request& request, st
                          fmt::format("\"{}\" is not a reading sequence number", sequence_text));
   }
   CorrectionRequest correction;
-  const auto parsed = SentProtobuf(request) ? (correction.ParseFromString(request.body())
-                                                   ? google::protobuf::util::Status()
-                                                   : google::protobuf::util::Status(
-                                                         google::protobuf::util::StatusCode::kInvalidArgument,
-                                                         "not a CorrectionRequest"))
-                                            : google::protobuf::util::JsonStringToMessage(request.body(), &correction);
-  if (!parsed.ok()) {
-    co_return ErrorReply(request, http::status::bad_request,
-                         fmt::format("body is not a CorrectionRequest: {}", std::string(parsed.message())));
-  }
-  auto receipt = co_await AsyncCorrect(store_, sequence, std::move(correction), asio::use_awaitable);
-  if (receipt) co_return Reply(request, http::status::ok, *receipt);
-  const Status& error = receipt.error();
-  const http::status status = error.code() == StatusCode::kInvalidArgument     ? http::status::bad_request
-                              : error.code() == StatusCode::kNotFound          ? http::status::not_found
-                              : error.code() == StatusCode::kResourceExhausted ? http::status::insufficient_storage
-                                                                               : http::status::service_unavailable;
-  co_return ErrorReply(request, status, error.message());
+  if (Status parsed = ParseBody(request, correction); !parsed.ok()) co_return ErrorReply(request, parsed);
+  auto receipt = co_await AsyncStore<CorrectionReceipt>(
+      [this, sequence, &correction](auto done) { store_.Correct(sequence, std::move(correction), std::move(done)); },
+      asio::use_awaitable);
+  if (!receipt) co_return ErrorReply(request, receipt.error());
+  co_return Reply(request, http::status::ok, *receipt);
 }
 
 // Member coroutines, not lambdas: their arguments live in the coroutine frame, whereas a

@@ -16,6 +16,7 @@
 #include <boost/beast/http/string_body.hpp>
 
 #include "labtrace/api.pb.h"
+#include "labtrace/config.pb.h"
 #include "labtrace/status.h"
 #include "store/record_store.h"
 
@@ -25,7 +26,8 @@ class ApiServer {
  public:
   // Binds and listens at once, so a port conflict is reported before anything starts.
   static Result<std::unique_ptr<ApiServer>> Create(boost::asio::io_context& io, const std::string& host,
-                                                   uint16_t port, store::RecordStore& store);
+                                                   uint16_t port, store::RecordStore& store,
+                                                   const config::Lab& lab);
   ~ApiServer();
 
   // The bound address: with port 0, the port the kernel chose.
@@ -35,8 +37,8 @@ class ApiServer {
   void Stop();
 
  private:
-  ApiServer(boost::asio::io_context& io, store::RecordStore& store)
-      : io_(io), acceptor_(io), store_(store) {}
+  ApiServer(boost::asio::io_context& io, store::RecordStore& store, const config::Lab& lab)
+      : io_(io), acceptor_(io), store_(store), lab_(lab) {}
 
   boost::asio::awaitable<void> Accept();
   boost::asio::awaitable<void> Serve(boost::asio::ip::tcp::socket socket);
@@ -49,9 +51,19 @@ class ApiServer {
   boost::asio::awaitable<boost::beast::http::response<boost::beast::http::string_body>> AnswerCorrection(
       const boost::beast::http::request<boost::beast::http::string_body>& request, std::string_view sequence);
 
+  // POST /v1/calibrations[?preview=true] (calibration_routes.cpp).
+  boost::asio::awaitable<boost::beast::http::response<boost::beast::http::string_body>> AnswerCalibration(
+      const boost::beast::http::request<boost::beast::http::string_body>& request);
+  // Runs on the query worker: builds the record from the stored evidence.
+  boost::asio::awaitable<Result<CalibrationRecord>> BuildCalibration(CalibrationRequest request, bool preview);
+  // GET /v1/calibrations/{number}, /v1/trace/chain, /v1/trace/reverse; on the query worker.
+  boost::asio::awaitable<boost::beast::http::response<boost::beast::http::string_body>> AnswerTraceQuery(
+      boost::beast::http::request<boost::beast::http::string_body> request);
+
   boost::asio::io_context& io_;
   boost::asio::ip::tcp::acceptor acceptor_;
   store::RecordStore& store_;
+  const config::Lab& lab_;
   boost::asio::thread_pool queries_{1};
 };
 

@@ -5,6 +5,7 @@
 #include <ctime>
 #include <charconv>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -15,78 +16,16 @@
 #include <google/protobuf/io/tokenizer.h>
 #include <google/protobuf/text_format.h>
 
+#include "config/locator.h"
+#include "config/proto_file.h"
+#include "labtrace/metrology.pb.h"
 #include "modbus/register_plan.h"
 #include "modbus/value_codec.h"
 #include "registry.h"
 
 namespace labtrace::config {
 
-namespace pb = google::protobuf;
-
 namespace {
-
-// Collects the text parser's first error with its position (line and column 0-based).
-class FirstError : public pb::io::ErrorCollector {
- public:
-  void AddError(int line, int column, const std::string& message) override {
-    if (!message_.empty()) return;
-    line_ = line;
-    column_ = column;
-    message_ = message;
-  }
-  bool has_error() const { return !message_.empty(); }
-  std::string Format(std::string_view file) const {
-    return fmt::format("{}:{}:{}: {}", file, line_ + 1, column_ + 1, message_);
-  }
-
- private:
-  int line_ = 0, column_ = 0;
-  std::string message_;
-};
-
-// One step of a path into the Lab message: a field and, for repeated fields, an index.
-struct Step {
-  std::string_view field;
-  int index = -1;
-};
-
-// Turns a path like {{"instruments", 1}, {"modbus"}, {"register_map"}} into the
-// "file:line:column: instruments[1].modbus.register_map" prefix of a message. When the
-// field itself is absent from the file, points at the nearest enclosing field that is.
-class Locator {
- public:
-  Locator(std::string_view file, const pb::TextFormat::ParseInfoTree& root)
-      : file_(file), root_(root) {}
-
-  std::string At(const std::vector<Step>& path) const {
-    const pb::Descriptor* descriptor = Lab::descriptor();
-    const pb::TextFormat::ParseInfoTree* tree = &root_;
-    pb::TextFormat::ParseLocation best{0, 0};
-    std::string name;
-    for (const Step& step : path) {
-      const pb::FieldDescriptor* field = descriptor->FindFieldByName(std::string(step.field));
-      assert(field != nullptr && "validation names a field the schema does not have");
-      if (!name.empty()) name += '.';
-      name += step.field;
-      if (step.index >= 0) name += fmt::format("[{}]", step.index);
-      if (tree != nullptr) {
-        const auto location = tree->GetLocation(field, step.index);
-        if (location.line >= 0) best = location;
-        tree = field->message_type() ? tree->GetTreeForNested(field, step.index) : nullptr;
-      }
-      descriptor = field->message_type();
-    }
-    return fmt::format("{}:{}:{}: {}", file_, best.line + 1, best.column + 1, name);
-  }
-
- private:
-  std::string_view file_;
-  const pb::TextFormat::ParseInfoTree& root_;
-};
-
-Status Invalid(const std::string& where, std::string_view what) {
-  return InvalidArgument(fmt::format("{}: {}", where, what));
-}
 
 bool IsStandardBaud(uint32_t baud) {
   for (uint32_t b : {300u, 600u, 1200u, 2400u, 4800u, 9600u, 19200u, 38400u, 57600u, 115200u,
@@ -326,7 +265,17 @@ Result<Lab> ParseLab(std::string_view text, std::string_view file_name) {
       return Error(Invalid(at.At({{"api"}, {"listen"}}), listen.error().message()));
     }
   }
-  for (Status status : {ValidateBuses(lab, at), ValidateRegisterMaps(lab, at), ValidateInstruments(lab, at)}) {
+  // MPE tables kept in their own files join the lab before procedures are checked.
+  for (int i = 0; i < lab.mpe_table_files_size(); ++i) {
+    const std::filesystem::path file = std::filesystem::path(file_name).parent_path() / lab.mpe_table_files(i);
+    metrology::MpeTables tables;
+    if (Status read = ReadProtoFile(file.string(), tables); !read.ok()) {
+      return Error(Invalid(at.At({{"mpe_table_files", i}}), read.message()));
+    }
+    for (auto& table : *tables.mutable_tables()) *lab.add_mpe_tables() = std::move(table);
+  }
+  for (Status status : {ValidateBuses(lab, at), ValidateRegisterMaps(lab, at), ValidateInstruments(lab, at),
+                        ValidateMetrology(lab, at)}) {
     if (!status.ok()) return Error(status);
   }
   FillDefaults(lab);

@@ -38,5 +38,6 @@ Result<int64_t> CalibrationEndsAtNs(std::string_view due_date);
 // SHA-256 of a file's bytes, in hex, for the audit trail ("" when it cannot be read).
 std::string FileDigest(const std::string& path);
 const Bus* FindBus(const Lab& lab, std::string_view name);
+const Instrument* FindInstrumentConfig(const Lab& lab, std::string_view name);
 
 }  // namespace labtrace::config

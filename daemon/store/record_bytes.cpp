@@ -11,7 +11,7 @@ Reading CanonicalReading(Reading reading) {
 }
 
 namespace {
-// Neither message has map fields, so protobuf's ordinary serialisation is deterministic:
+// No record message has map fields, so protobuf's ordinary serialisation is deterministic:
 // fields in number order, defaults omitted.
 std::string Serialize(const google::protobuf::MessageLite& message) {
   std::string bytes;
@@ -22,6 +22,8 @@ std::string Serialize(const google::protobuf::MessageLite& message) {
 }  // namespace
 
 std::string AuditEventRecordBytes(const AuditEvent& event) { return Serialize(event); }
+
+std::string CalibrationRecordBytes(const CalibrationRecord& record) { return Serialize(record); }
 
 std::string ReadingRecordBytes(const Reading& canonical) {
   return Serialize(canonical);

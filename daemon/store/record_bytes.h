@@ -5,13 +5,14 @@
 
 #include <string>
 
+#include "labtrace/calibration.pb.h"
 #include "labtrace/ledger.pb.h"
 #include "labtrace/reading.pb.h"
 
 namespace labtrace::store {
 
 // Record kinds in the ledger.
-enum class RecordKind : int { kReading = 1, kAuditEvent = 2 };
+enum class RecordKind : int { kReading = 1, kAuditEvent = 2, kCalibration = 3 };
 
 // A reading as the store keeps it: no value unless the quality carries one, and +0.0
 // for zero (SQLite stores -0.0 as 0).
@@ -24,5 +25,9 @@ bool QualityHasValue(Quality quality);
 
 // Protobuf serialisation of an audit event, sequence included.
 std::string AuditEventRecordBytes(const AuditEvent& event);
+
+// Protobuf serialisation of a calibration record, its id and number included. These bytes
+// are what the store keeps: the verifier hashes the stored blob itself.
+std::string CalibrationRecordBytes(const CalibrationRecord& record);
 
 }  // namespace labtrace::store

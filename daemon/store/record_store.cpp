@@ -3,6 +3,7 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <ctime>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -10,6 +11,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "store/audit_row.h"
 #include "store/reading_row.h"
 #include "store/record_bytes.h"
 #include "store/schema.h"
@@ -23,14 +25,14 @@ constexpr const char* kInsertChannel =
     "ON CONFLICT (instrument, channel) DO NOTHING";
 constexpr const char* kSelectChannelId = "SELECT channel_id FROM channels WHERE instrument = ? AND channel = ?";
 constexpr const char* kInsertReading = LABTRACE_READING_INSERT;
-constexpr const char* kSelectReadingForCorrection =
+constexpr const char* kSelectReadingBySequence =
     "SELECT " LABTRACE_READING_COLUMNS " FROM readings r JOIN channels c ON c.channel_id = r.channel_id "
     "WHERE r.sequence = ?";
 constexpr const char* kInsertAuditEvent =
     "INSERT INTO audit_events (time_ns, actor, action, entity, old_value, new_value, reason) "
     "VALUES (?, ?, ?, ?, ?, ?, ?)";
 constexpr const char* kSelectAudit =
-    "SELECT event_id, time_ns, actor, action, entity, old_value, new_value, reason FROM audit_events "
+    "SELECT " LABTRACE_AUDIT_COLUMNS " FROM audit_events "
     "WHERE (?1 = '' OR entity = ?1) AND time_ns >= ?2 ORDER BY event_id LIMIT ?3";
 constexpr const char* kSelectLastConfiguration =
     "SELECT new_value FROM audit_events WHERE action IN ('configure', 'start') AND entity = 'lab-config' "
@@ -48,6 +50,19 @@ constexpr const char* kSelectUpload =
 constexpr const char* kInsertUpload =
     "INSERT INTO uploads (idempotency_key, first_sequence, last_sequence, count, batch_id, received_at_ns) "
     "VALUES (?, ?, ?, ?, ?, ?)";
+constexpr const char* kInsertCalibration =
+    "INSERT INTO calibration_records (record_id, certificate_number, idempotency_key, unit_under_test, "
+    "performed_at_ns, record) VALUES (?, ?, ?, ?, ?, ?)";
+constexpr const char* kSelectCalibrationByKey = "SELECT record FROM calibration_records WHERE idempotency_key = ?";
+constexpr const char* kSelectCalibrationByNumber =
+    "SELECT record FROM calibration_records WHERE certificate_number = ?";
+constexpr const char* kSelectCalibrationsSince =
+    "SELECT record FROM calibration_records WHERE performed_at_ns >= ? ORDER BY record_id";
+constexpr const char* kSelectReadingGroups =
+    "SELECT c.instrument, c.channel, r.calibration_certificate, MIN(r.sequence), MAX(r.sequence), COUNT(*), "
+    "MIN(r.requested_at_ns), MAX(r.requested_at_ns) FROM readings r JOIN channels c ON c.channel_id = r.channel_id "
+    "WHERE r.requested_at_ns >= ? AND r.calibration_certificate <> '' "
+    "GROUP BY c.instrument, c.channel, r.calibration_certificate ORDER BY c.instrument, c.channel, 4";
 constexpr const char* kInsertCheckpoint =
     "INSERT INTO checkpoints (tree_size, root_hash, time_ns, public_key, signature) VALUES (?, ?, ?, ?, ?)";
 constexpr const char* kSelectChannels =
@@ -89,6 +104,31 @@ Status ValidateUpload(const api::UploadRequest& request) {
     if (QualityHasValue(r.quality()) && !std::isfinite(r.value())) return bad("value is not a finite number");
   }
   return OkStatus();
+}
+
+Result<CalibrationRecord> ParseCalibration(const std::string& blob) {
+  CalibrationRecord record;
+  if (!record.ParseFromString(blob)) return Error(DataLoss("a stored calibration record does not parse"));
+  return record;
+}
+
+api::CalibrationReceipt ReceiptOf(const CalibrationRecord& record, bool replayed) {
+  api::CalibrationReceipt receipt;
+  receipt.set_record_id(record.record_id());
+  receipt.set_certificate_number(record.certificate_number());
+  receipt.set_verdict(record.verdict());
+  receipt.set_replayed(replayed);
+  return receipt;
+}
+
+// "KD-2026-00007": kiểm định (verification) or hiệu chuẩn (calibration), the year it was
+// performed, and the record id, which no other record has.
+std::string CertificateNumber(const CalibrationRecord& record) {
+  const std::time_t t = static_cast<std::time_t>(record.performed_at_ns() / 1'000'000'000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  return fmt::format("{}-{:04}-{:05}", record.kind() == config::VERIFICATION ? "KD" : "HC", tm.tm_year + 1900,
+                     record.record_id());
 }
 
 }  // namespace
@@ -201,6 +241,18 @@ void RecordStore::Correct(uint64_t sequence, api::CorrectionRequest request, Cor
   wake_.notify_one();
 }
 
+void RecordStore::RecordCalibration(CalibrationRecord record, CalibrationDone done) {
+  if (record.idempotency_key().empty() || record.idempotency_key().size() > 200) {
+    return done(Error(InvalidArgument("idempotency_key must be 1..200 characters; send the same key again to retry")));
+  }
+  {
+    std::lock_guard lock(mutex_);
+    pending_calibrations_.push_back({std::move(record), std::move(done)});
+    ++handed_in_;
+  }
+  wake_.notify_one();
+}
+
 void RecordStore::RecordAudit(AuditEvent event) {
   if (event.time_ns() == 0) event.set_time_ns(NowNs());
   {
@@ -269,7 +321,7 @@ void RecordStore::WriterLoop() {
   for (;;) {
     wake_.wait(lock, [&] {
       return stopping_ || checkpoint_requested_ || !pending_readings_.empty() || !pending_uploads_.empty() ||
-             !pending_corrections_.empty() || !pending_audit_.empty();
+             !pending_corrections_.empty() || !pending_calibrations_.empty() || !pending_audit_.empty();
     });
     // Group commit: let the window fill unless the batch is full or we are stopping.
     wake_.wait_until(lock, std::chrono::steady_clock::now() + options_.commit_window,
@@ -289,6 +341,9 @@ void RecordStore::WriterLoop() {
     for (; !pending_corrections_.empty(); pending_corrections_.pop_front(), leaves += 2) {
       batch.corrections.push_back(std::move(pending_corrections_.front()));
     }
+    for (; !pending_calibrations_.empty(); pending_calibrations_.pop_front(), leaves += 2) {
+      batch.calibrations.push_back(std::move(pending_calibrations_.front()));
+    }
     for (; !pending_audit_.empty(); pending_audit_.pop_front(), ++leaves) {
       batch.audit_events.push_back(std::move(pending_audit_.front()));
     }
@@ -301,15 +356,14 @@ void RecordStore::WriterLoop() {
     const bool stop_after = stopping_ && !more_pending;
     lock.unlock();
 
-    std::vector<api::UploadReceipt> receipts;
-    std::vector<Result<api::CorrectionReceipt>> correction_results;
+    Outcome outcome;
     Status committed = OkStatus();
     if (!batch.empty() || checkpoint) {
       std::string uuid(16, '\0');
       randombytes_buf(uuid.data(), uuid.size());
       // A connection lost to an earlier I/O error is opened again first.
       committed = db_.handle() == nullptr ? Reopen() : OkStatus();
-      if (committed.ok()) committed = CommitBatch(batch, uuid, checkpoint, receipts, correction_results);
+      if (committed.ok()) committed = CommitBatch(batch, uuid, checkpoint, outcome);
       if (!committed.ok() && committed.code() == StatusCode::kUnavailable && db_.handle() != nullptr) {
         // An I/O error (fsync among them): the pages may or may not be on disk. Never
         // retry blindly: reopen and ask the database whether this batch landed.
@@ -318,36 +372,15 @@ void RecordStore::WriterLoop() {
           spdlog::error("store: cannot reopen: {}", reopened.message());
         } else if (auto landed = BatchLanded(uuid); landed && *landed) {
           spdlog::warn("store: the failed commit had landed; nothing is written twice");
-          receipts.clear();
-          committed = OkStatus();
-          for (const PendingUpload& upload : batch.uploads) {
-            auto find = db_.Prepare(kSelectUpload);
-            if (find) {
-              find->BindText(1, upload.request.idempotency_key());
-              if (auto row = find->Step(); row && *row) {
-                api::UploadReceipt receipt;
-                receipt.set_idempotency_key(upload.request.idempotency_key());
-                receipt.set_first_sequence(static_cast<uint64_t>(find->ColumnInt64(0)));
-                receipt.set_last_sequence(static_cast<uint64_t>(find->ColumnInt64(1)));
-                receipt.set_count(static_cast<uint32_t>(find->ColumnInt64(2)));
-                receipts.push_back(receipt);
-                continue;
-              }
-            }
-            committed = DataLoss("a landed batch lacks one of its uploads");
-          }
-          // A correction has no key to look up: say it landed, without its sequence.
-          correction_results.assign(batch.corrections.size(),
-                                    Error(Status(StatusCode::kUnavailable,
-                                                 "the correction was stored, but its receipt was lost to an I/O "
-                                                 "error; see GET /v1/audit before correcting again")));
+          committed = RecoverReceipts(batch, outcome);
         }
       }
     }
 
     if (committed.ok()) {
-      for (size_t i = 0; i < batch.uploads.size(); ++i) batch.uploads[i].done(receipts[i]);
-      for (size_t i = 0; i < batch.corrections.size(); ++i) batch.corrections[i].done(correction_results[i]);
+      for (size_t i = 0; i < batch.uploads.size(); ++i) batch.uploads[i].done(outcome.receipts[i]);
+      for (size_t i = 0; i < batch.corrections.size(); ++i) batch.corrections[i].done(outcome.corrections[i]);
+      for (size_t i = 0; i < batch.calibrations.size(); ++i) batch.calibrations[i].done(outcome.calibrations[i]);
       if (on_commit_ && !batch.empty()) on_commit_(leaves, ledger_.tree.size());
       if (checkpoint) last_checkpoint_ = std::chrono::steady_clock::now();
     } else {
@@ -361,6 +394,7 @@ void RecordStore::WriterLoop() {
         correction.done(Error(Status(refusal.code(), fmt::format("not stored: {}; send the correction again",
                                                                  committed.message()))));
       }
+      for (PendingCalibration& calibration : batch.calibrations) calibration.done(Error(refusal));
     }
 
     lock.lock();
@@ -368,7 +402,7 @@ void RecordStore::WriterLoop() {
     if (committed.ok()) {
       done_ += batch.items();
     } else {
-      done_ += batch.uploads.size() + batch.corrections.size();
+      done_ += batch.uploads.size() + batch.corrections.size() + batch.calibrations.size();
       // Audit events wait, like polled readings, for the disk to come back.
       for (auto it = batch.audit_events.rbegin(); it != batch.audit_events.rend(); ++it) {
         pending_audit_.push_front(std::move(*it));
@@ -404,9 +438,9 @@ void RecordStore::WriterLoop() {
   room_.notify_all();
 }
 
-Status RecordStore::CommitBatch(Batch& batch, const std::string& batch_uuid, bool checkpoint,
-                                std::vector<api::UploadReceipt>& receipts,
-                                std::vector<Result<api::CorrectionReceipt>>& correction_results) {
+Status RecordStore::CommitBatch(Batch& batch, const std::string& batch_uuid, bool checkpoint, Outcome& outcome) {
+  auto& receipts = outcome.receipts;
+  auto& correction_results = outcome.corrections;
   Transaction transaction(db_);
   if (Status s = transaction.Begin(); !s.ok()) return s;
   auto insert_channel = db_.Prepare(kInsertChannel);
@@ -519,7 +553,7 @@ Status RecordStore::CommitBatch(Batch& batch, const std::string& batch_uuid, boo
   // Copied, not moved: if the commit fails, the batch's events are queued again.
   std::vector<AuditEvent> audit = batch.audit_events;
   std::vector<std::optional<size_t>> correction_audit(batch.corrections.size());
-  auto select_old = db_.Prepare(kSelectReadingForCorrection);
+  auto select_old = db_.Prepare(kSelectReadingBySequence);
   if (!select_old) return select_old.error();
   auto describe = [](const Reading& r) {
     return QualityHasValue(r.quality())
@@ -604,6 +638,20 @@ Status RecordStore::CommitBatch(Batch& batch, const std::string& batch_uuid, boo
       return s;
     }
   }
+  if (!batch.calibrations.empty()) {
+    std::vector<Hash> calibration_leaves;
+    int64_t first_calibration_id = 0;
+    if (Status s = CommitCalibrations(batch, next, audit, outcome, calibration_leaves, first_calibration_id);
+        !s.ok()) {
+      return s;
+    }
+    if (!calibration_leaves.empty()) {
+      if (Status s = insert_batch_row(batch_id++, RecordKind::kCalibration, first_calibration_id, calibration_leaves);
+          !s.ok()) {
+        return s;
+      }
+    }
+  }
   if (!audit.empty()) {
     auto insert_event = db_.Prepare(kInsertAuditEvent);
     if (!insert_event) return insert_event.error();
@@ -655,6 +703,204 @@ Status RecordStore::CommitBatch(Batch& batch, const std::string& batch_uuid, boo
   ledger_ = std::move(next);
   for (KnownChannel& c : new_channels) channels_.push_back(std::move(c));
   return OkStatus();
+}
+
+Status RecordStore::CommitCalibrations(Batch& batch, LedgerState& next, std::vector<AuditEvent>& audit,
+                                       Outcome& outcome, std::vector<Hash>& leaves, int64_t& first_record_id) {
+  auto select_key = db_.Prepare(kSelectCalibrationByKey);
+  auto insert = db_.Prepare(kInsertCalibration);
+  auto last = db_.Prepare("SELECT COALESCE(MAX(record_id), 0) + 1 FROM calibration_records");
+  for (auto* s : {&select_key, &insert, &last}) {
+    if (!*s) return s->error();
+  }
+  if (auto row = last->Step(); !row) return row.error();
+  int64_t record_id = last->ColumnInt64(0);
+  first_record_id = record_id;
+  std::map<std::string, api::CalibrationReceipt> in_batch;
+  for (const PendingCalibration& pending : batch.calibrations) {
+    const std::string& key = pending.record.idempotency_key();
+    if (auto seen = in_batch.find(key); seen != in_batch.end()) {
+      api::CalibrationReceipt receipt = seen->second;
+      receipt.set_replayed(true);
+      outcome.calibrations.push_back(receipt);
+      continue;
+    }
+    select_key->BindText(1, key);
+    auto row = select_key->Step();
+    if (!row) return row.error();
+    if (*row) {  // committed before: the first answer again
+      auto stored = ParseCalibration(select_key->ColumnBlob(0));
+      select_key->Reset();
+      if (!stored) return stored.error();
+      outcome.calibrations.push_back(ReceiptOf(*stored, true));
+      continue;
+    }
+    select_key->Reset();
+    // Copied: if the commit fails, the caller is told and nothing half-numbered survives.
+    CalibrationRecord record = pending.record;
+    record.set_record_id(static_cast<uint64_t>(record_id++));
+    record.set_certificate_number(CertificateNumber(record));
+    const std::string bytes = CalibrationRecordBytes(record);
+    insert->BindInt64(1, static_cast<int64_t>(record.record_id()));
+    insert->BindText(2, record.certificate_number());
+    insert->BindText(3, key);
+    insert->BindText(4, record.unit_under_test().id());
+    insert->BindInt64(5, record.performed_at_ns());
+    insert->BindBlob(6, Bytes(bytes));
+    if (Status s = insert->Run(); !s.ok()) return s;
+    const Hash leaf = LeafHash(Bytes(bytes));
+    next.tree.Append(leaf);
+    leaves.push_back(leaf);
+
+    const std::string entity = "calibration:" + record.certificate_number();
+    AuditEvent created;
+    created.set_time_ns(NowNs());
+    created.set_actor(record.performed_by());
+    created.set_action("create");
+    created.set_entity(entity);
+    created.set_new_value(fmt::format("{} of {} by {}: {}{}", config::CalibrationKind_Name(record.kind()),
+                                      record.unit_under_test().id(), record.procedure(),
+                                      metrology::Statement_Name(record.verdict()),
+                                      record.stamp_number().empty() ? "" : ", stamp " + record.stamp_number()));
+    audit.push_back(std::move(created));
+    for (const StandardUsed& standard : record.standards()) {
+      if (standard.override_approved_by().empty()) continue;
+      AuditEvent event;
+      event.set_time_ns(NowNs());
+      event.set_actor(standard.override_approved_by());
+      event.set_action("override");
+      event.set_entity("standard:" + standard.id());
+      event.set_old_value(fmt::format("calibration {} valid until {}", standard.certificate(), standard.valid_until()));
+      event.set_new_value("used by " + record.certificate_number());
+      event.set_reason(standard.override_reason());
+      audit.push_back(std::move(event));
+    }
+    in_batch[key] = ReceiptOf(record, false);
+    outcome.calibrations.push_back(in_batch[key]);
+  }
+  return OkStatus();
+}
+
+Status RecordStore::RecoverReceipts(const Batch& batch, Outcome& outcome) {
+  outcome.receipts.clear();
+  for (const PendingUpload& upload : batch.uploads) {
+    auto find = db_.Prepare(kSelectUpload);
+    if (!find) return find.error();
+    find->BindText(1, upload.request.idempotency_key());
+    auto row = find->Step();
+    if (!row) return row.error();
+    if (!*row) return DataLoss("a landed batch lacks one of its uploads");
+    api::UploadReceipt receipt;
+    receipt.set_idempotency_key(upload.request.idempotency_key());
+    receipt.set_first_sequence(static_cast<uint64_t>(find->ColumnInt64(0)));
+    receipt.set_last_sequence(static_cast<uint64_t>(find->ColumnInt64(1)));
+    receipt.set_count(static_cast<uint32_t>(find->ColumnInt64(2)));
+    outcome.receipts.push_back(receipt);
+  }
+  outcome.calibrations.clear();
+  for (const PendingCalibration& calibration : batch.calibrations) {
+    auto find = db_.Prepare(kSelectCalibrationByKey);
+    if (!find) return find.error();
+    find->BindText(1, calibration.record.idempotency_key());
+    auto row = find->Step();
+    if (!row) return row.error();
+    if (!*row) return DataLoss("a landed batch lacks one of its calibration records");
+    auto stored = ParseCalibration(find->ColumnBlob(0));
+    if (!stored) return stored.error();
+    outcome.calibrations.push_back(ReceiptOf(*stored, false));
+  }
+  // A correction has no key to look up: say it landed, without its sequence.
+  outcome.corrections.assign(batch.corrections.size(),
+                             Error(Status(StatusCode::kUnavailable,
+                                          "the correction was stored, but its receipt was lost to an I/O "
+                                          "error; see GET /v1/audit before correcting again")));
+  return OkStatus();
+}
+
+Result<std::optional<CalibrationRecord>> RecordStore::FindCalibrationWhere(const char* sql,
+                                                                        const std::string& value) const {
+  auto db = Database::Open(path_, Database::Mode::kReadOnly, options_.vfs);
+  if (!db) return Error(db.error());
+  auto select = db->Prepare(sql);
+  if (!select) return Error(select.error());
+  select->BindText(1, value);
+  auto row = select->Step();
+  if (!row) return Error(row.error());
+  if (!*row) return std::optional<CalibrationRecord>();
+  auto record = ParseCalibration(select->ColumnBlob(0));
+  if (!record) return Error(record.error());
+  return std::optional<CalibrationRecord>(std::move(*record));
+}
+
+Result<CalibrationRecord> RecordStore::FindCalibration(const std::string& certificate_number) const {
+  auto found = FindCalibrationWhere(kSelectCalibrationByNumber, certificate_number);
+  if (!found) return Error(found.error());
+  if (!*found) {
+    return Error(NotFound(fmt::format("no calibration or verification record is numbered {}", certificate_number)));
+  }
+  return std::move(**found);
+}
+
+Result<std::optional<CalibrationRecord>> RecordStore::FindCalibrationByKey(const std::string& idempotency_key) const {
+  return FindCalibrationWhere(kSelectCalibrationByKey, idempotency_key);
+}
+
+Result<std::vector<CalibrationRecord>> RecordStore::CalibrationsSince(int64_t since_ns) const {
+  auto db = Database::Open(path_, Database::Mode::kReadOnly, options_.vfs);
+  if (!db) return Error(db.error());
+  auto select = db->Prepare(kSelectCalibrationsSince);
+  if (!select) return Error(select.error());
+  select->BindInt64(1, since_ns);
+  std::vector<CalibrationRecord> records;
+  for (;;) {
+    auto row = select->Step();
+    if (!row) return Error(row.error());
+    if (!*row) break;
+    auto record = ParseCalibration(select->ColumnBlob(0));
+    if (!record) return Error(record.error());
+    records.push_back(std::move(*record));
+  }
+  return records;
+}
+
+Result<std::vector<api::AffectedReadings>> RecordStore::ReadingGroupsSince(int64_t since_ns) const {
+  auto db = Database::Open(path_, Database::Mode::kReadOnly, options_.vfs);
+  if (!db) return Error(db.error());
+  auto select = db->Prepare(kSelectReadingGroups);
+  if (!select) return Error(select.error());
+  select->BindInt64(1, since_ns);
+  std::vector<api::AffectedReadings> groups;
+  for (;;) {
+    auto row = select->Step();
+    if (!row) return Error(row.error());
+    if (!*row) break;
+    api::AffectedReadings& group = groups.emplace_back();
+    group.set_instrument(select->ColumnText(0));
+    group.set_channel(select->ColumnText(1));
+    group.set_certificate(select->ColumnText(2));
+    group.set_first_sequence(static_cast<uint64_t>(select->ColumnInt64(3)));
+    group.set_last_sequence(static_cast<uint64_t>(select->ColumnInt64(4)));
+    group.set_count(static_cast<uint64_t>(select->ColumnInt64(5)));
+    group.set_first_at_ns(select->ColumnInt64(6));
+    group.set_last_at_ns(select->ColumnInt64(7));
+  }
+  return groups;
+}
+
+Result<std::map<uint64_t, Reading>> RecordStore::ReadingsBySequence(const std::vector<uint64_t>& sequences) const {
+  auto db = Database::Open(path_, Database::Mode::kReadOnly, options_.vfs);
+  if (!db) return Error(db.error());
+  auto select = db->Prepare(kSelectReadingBySequence);
+  if (!select) return Error(select.error());
+  std::map<uint64_t, Reading> found;
+  for (uint64_t sequence : sequences) {
+    select->BindInt64(1, static_cast<int64_t>(sequence));
+    auto row = select->Step();
+    if (!row) return Error(row.error());
+    if (*row) found[sequence] = ReadingFromRow(*select);
+    select->Reset();
+  }
+  return found;
 }
 
 Result<api::ReadingsResponse> RecordStore::Query(const api::ReadingsQuery& query) const {
@@ -732,15 +978,7 @@ Result<api::AuditResponse> RecordStore::QueryAudit(const std::string& entity, in
       response.set_truncated(true);
       break;
     }
-    AuditEvent* event = response.add_events();
-    event->set_sequence(static_cast<uint64_t>(select->ColumnInt64(0)));
-    event->set_time_ns(select->ColumnInt64(1));
-    event->set_actor(select->ColumnText(2));
-    event->set_action(select->ColumnText(3));
-    event->set_entity(select->ColumnText(4));
-    event->set_old_value(select->ColumnText(5));
-    event->set_new_value(select->ColumnText(6));
-    event->set_reason(select->ColumnText(7));
+    *response.add_events() = AuditEventFromRow(*select);
   }
   return response;
 }

@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -26,6 +27,7 @@
 #include <vector>
 
 #include "labtrace/api.pb.h"
+#include "labtrace/calibration.pb.h"
 #include "labtrace/ledger.pb.h"
 #include "labtrace/reading.pb.h"
 #include "labtrace/status.h"
@@ -60,6 +62,7 @@ struct StoreOptions {
 
 using UploadDone = std::function<void(Result<api::UploadReceipt>)>;
 using CorrectionDone = std::function<void(Result<api::CorrectionReceipt>)>;
+using CalibrationDone = std::function<void(Result<api::CalibrationReceipt>)>;
 
 class RecordStore {
  public:
@@ -77,6 +80,11 @@ class RecordStore {
   // an "amend" audit event with who, when, why, and the old and new values. `done` runs
   // on the writer thread once durable.
   void Correct(uint64_t sequence, api::CorrectionRequest request, CorrectionDone done);
+  // Thread-safe. Stores a calibration or verification record, giving it its id and
+  // certificate number ("KD-2026-00007"), with a "create" audit event by its performer
+  // and an "override" event for each expired standard used with approval. `done` runs
+  // on the writer thread once durable; a repeated idempotency key gets the first receipt.
+  void RecordCalibration(CalibrationRecord record, CalibrationDone done);
   // Thread-safe. Adds an event to the audit trail at the next commit (sequence and, when
   // zero, time are filled in).
   void RecordAudit(AuditEvent event);
@@ -98,6 +106,18 @@ class RecordStore {
   // The audit trail of one entity ("reading:17"), or all of it, oldest first.
   Result<api::AuditResponse> QueryAudit(const std::string& entity, int64_t since_ns) const;
 
+  // A calibration record by its certificate number.
+  Result<CalibrationRecord> FindCalibration(const std::string& certificate_number) const;
+  // The record stored under an idempotency key, if any.
+  Result<std::optional<CalibrationRecord>> FindCalibrationByKey(const std::string& idempotency_key) const;
+  // Every calibration record performed at or after `since_ns`, oldest first.
+  Result<std::vector<CalibrationRecord>> CalibrationsSince(int64_t since_ns) const;
+  // Readings requested at or after `since_ns` that carry a calibration, counted by
+  // instrument, channel and certificate.
+  Result<std::vector<api::AffectedReadings>> ReadingGroupsSince(int64_t since_ns) const;
+  // The readings with these sequence numbers; absent ones are left out.
+  Result<std::map<uint64_t, Reading>> ReadingsBySequence(const std::vector<uint64_t>& sequences) const;
+
   const std::string& path() const { return path_; }
   const std::array<uint8_t, 32>& public_key() const { return key_.public_key(); }
 
@@ -111,12 +131,19 @@ class RecordStore {
     api::CorrectionRequest request;
     CorrectionDone done;
   };
+  struct PendingCalibration {
+    CalibrationRecord record;
+    CalibrationDone done;
+  };
   struct Batch {
     std::vector<Reading> readings;
     std::vector<PendingUpload> uploads;
     std::vector<PendingCorrection> corrections;
+    std::vector<PendingCalibration> calibrations;
     std::vector<AuditEvent> audit_events;
-    size_t items() const { return readings.size() + uploads.size() + corrections.size() + audit_events.size(); }
+    size_t items() const {
+      return readings.size() + uploads.size() + corrections.size() + calibrations.size() + audit_events.size();
+    }
     bool empty() const { return items() == 0; }
   };
   struct LedgerState {
@@ -131,12 +158,25 @@ class RecordStore {
   // Commits one batch; fills the receipts of its uploads (in order) on success.
   // Corrections that cannot be made (an unknown reading) get their error in
   // `correction_results` without failing the batch.
-  Status CommitBatch(Batch& batch, const std::string& batch_uuid, bool checkpoint,
-                     std::vector<api::UploadReceipt>& receipts,
-                     std::vector<Result<api::CorrectionReceipt>>& correction_results);
+  struct Outcome {
+    std::vector<api::UploadReceipt> receipts;  // one per upload, in order
+    // One per correction: a correction that cannot be made (an unknown reading) gets its
+    // error here without failing the batch.
+    std::vector<Result<api::CorrectionReceipt>> corrections;
+    std::vector<api::CalibrationReceipt> calibrations;  // one per calibration, in order
+  };
+  // Commits one batch and fills `outcome` on success.
+  Status CommitBatch(Batch& batch, const std::string& batch_uuid, bool checkpoint, Outcome& outcome);
+  // Stores the batch's calibration records (a replayed key gets its first receipt) and
+  // appends their leaves to `next` and `leaves`; their audit events go to `audit`.
+  Status CommitCalibrations(Batch& batch, LedgerState& next, std::vector<AuditEvent>& audit, Outcome& outcome,
+                            std::vector<Hash>& leaves, int64_t& first_record_id);
+  // After an I/O error, a batch that did land: its receipts are read back by key.
+  Status RecoverReceipts(const Batch& batch, Outcome& outcome);
   Status Reopen();
   void DropOverflow();  // with mutex_ held
   Result<bool> BatchLanded(const std::string& batch_uuid);
+  Result<std::optional<CalibrationRecord>> FindCalibrationWhere(const char* sql, const std::string& value) const;
 
   std::string path_;
   StoreOptions options_;
@@ -160,6 +200,7 @@ class RecordStore {
   std::deque<Reading> pending_readings_;
   std::deque<PendingUpload> pending_uploads_;
   std::deque<PendingCorrection> pending_corrections_;
+  std::deque<PendingCalibration> pending_calibrations_;
   std::deque<AuditEvent> pending_audit_;
   uint64_t handed_in_ = 0, done_ = 0;
   uint64_t dropped_readings_ = 0;

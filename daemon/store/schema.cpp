@@ -3,16 +3,24 @@
 #include <fmt/format.h>
 #include <sqlite3.h>
 
+#include <vector>
+
 namespace labtrace::store {
 
 namespace {
 
 // Migrations, applied in order; PRAGMA user_version counts those that ran. A migration
 // is never edited once released: a change is a new entry.
-constexpr const char* kMigrations[] = {
+struct Migration {
+  const char* sql;
+  // Append-only, enforced by the engine as well as by the absence of any update path.
+  std::vector<const char*> append_only_tables;
+};
+
+const Migration kMigrations[] = {
     // 1: readings, audit events, the batches of the Merkle log over them, signed checkpoints,
     // uploads.
-    R"sql(
+    {R"sql(
 CREATE TABLE channels (
   channel_id INTEGER PRIMARY KEY,
   instrument TEXT NOT NULL,
@@ -83,11 +91,21 @@ CREATE TABLE uploads (
   received_at_ns INTEGER NOT NULL
 );
 )sql",
+     {"channels", "readings", "audit_events", "batches", "checkpoints", "uploads"}},
+    // 2: calibration and verification records. The record is the protobuf the ledger's
+    // leaf covers, byte for byte; the other columns are for lookups.
+    {R"sql(
+CREATE TABLE calibration_records (
+  record_id INTEGER PRIMARY KEY,
+  certificate_number TEXT NOT NULL UNIQUE,
+  idempotency_key TEXT NOT NULL UNIQUE,
+  unit_under_test TEXT NOT NULL,
+  performed_at_ns INTEGER NOT NULL,
+  record BLOB NOT NULL
+);
+)sql",
+     {"calibration_records"}},
 };
-
-// Append-only, enforced by the engine as well as by the absence of any update path.
-constexpr const char* kAppendOnlyTables[] = {"channels", "readings", "audit_events", "batches", "checkpoints",
-                                            "uploads"};
 
 }  // namespace
 
@@ -105,9 +123,10 @@ Status Migrate(Database& db) {
   for (int64_t next = version; next < known; ++next) {
     Transaction transaction(db);
     if (Status s = transaction.Begin(); !s.ok()) return s;
-    if (Status s = db.Execute(kMigrations[next]); !s.ok()) return s.Annotate(fmt::format("migration {}", next + 1));
-    if (next == 0) {
-      for (const char* table : kAppendOnlyTables) {
+    const Migration& migration = kMigrations[next];
+    if (Status s = db.Execute(migration.sql); !s.ok()) return s.Annotate(fmt::format("migration {}", next + 1));
+    {
+      for (const char* table : migration.append_only_tables) {
         // Table names are our own constants above, never input.
         const std::string triggers = fmt::format(
             "CREATE TRIGGER {0}_append_only_update BEFORE UPDATE ON {0} "

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "store/audit_row.h"
 #include "store/reading_row.h"
 #include "store/record_bytes.h"
 #include "store/signing_key.h"
@@ -19,9 +20,10 @@ namespace {
 constexpr const char* kSelectReadings =
     "SELECT " LABTRACE_READING_COLUMNS ", c.channel_id IS NULL "
     "FROM readings r LEFT JOIN channels c ON c.channel_id = r.channel_id ORDER BY r.sequence";
-constexpr const char* kSelectAuditEvents =
-    "SELECT event_id, time_ns, actor, action, entity, old_value, new_value, reason FROM audit_events "
-    "ORDER BY event_id";
+constexpr const char* kSelectAuditEvents = "SELECT " LABTRACE_AUDIT_COLUMNS " FROM audit_events ORDER BY event_id";
+constexpr const char* kSelectCalibrations =
+    "SELECT record_id, record, certificate_number, unit_under_test, performed_at_ns FROM calibration_records "
+    "ORDER BY record_id";
 constexpr const char* kSelectBatches =
     "SELECT batch_id, first_leaf, leaf_count, record_kind, first_record_id, leaf_hashes, batch_root, tree_root, "
     "chain_hash FROM batches ORDER BY batch_id";
@@ -50,6 +52,74 @@ std::string FormatTime(int64_t ns) {
                      tm.tm_min, tm.tm_sec);
 }
 
+// The records of one kind, in id order, each with the bytes its leaf hash covers.
+class RecordCursor {
+ public:
+  struct Record {
+    std::string bytes;
+    std::string description;  // for messages: "balance-xs205/mass, requested …"
+    std::string problem;      // set when the row is inconsistent on its own
+  };
+
+  static Result<RecordCursor> Open(Database& db, RecordKind kind) {
+    const char* sql = kind == RecordKind::kReading      ? kSelectReadings
+                      : kind == RecordKind::kAuditEvent ? kSelectAuditEvents
+                                                        : kSelectCalibrations;
+    auto statement = db.Prepare(sql);
+    if (!statement) return Error(statement.error());
+    RecordCursor cursor(kind, std::move(*statement));
+    if (Status s = cursor.Next(); !s.ok()) return Error(s);
+    return cursor;
+  }
+
+  const char* noun() const {
+    return kind_ == RecordKind::kReading ? "reading" : kind_ == RecordKind::kAuditEvent ? "audit event"
+                                                                                        : "calibration record";
+  }
+  bool has_row() const { return has_row_; }
+  int64_t id() const { return statement_.ColumnInt64(0); }
+  Status Next() {
+    auto row = statement_.Step();
+    if (!row) return row.error();
+    has_row_ = *row;
+    return OkStatus();
+  }
+
+  Record Current() const {
+    Record record;
+    if (kind_ == RecordKind::kReading) {
+      const Reading reading = ReadingFromRow(statement_);
+      record.bytes = ReadingRecordBytes(CanonicalReading(reading));
+      record.description = fmt::format("{}/{}, requested {}", reading.instrument(), reading.channel(),
+                                       FormatTime(reading.requested_at_ns()));
+      if (statement_.ColumnInt64(kReadingColumnCount) != 0) record.problem = "names a channel that is missing: deleted";
+    } else if (kind_ == RecordKind::kAuditEvent) {
+      const AuditEvent event = AuditEventFromRow(statement_);
+      record.bytes = AuditEventRecordBytes(event);
+      record.description = fmt::format("{} {} by {}", event.action(), event.entity(), event.actor());
+    } else {
+      // The leaf covers the stored protobuf; the lookup columns beside it must agree with it.
+      record.bytes = statement_.ColumnBlob(1);
+      CalibrationRecord parsed;
+      const bool parses = parsed.ParseFromString(record.bytes);
+      record.description = fmt::format("{}, unit under test {}", statement_.ColumnText(2), statement_.ColumnText(3));
+      if (!parses || static_cast<int64_t>(parsed.record_id()) != id() ||
+          parsed.certificate_number() != statement_.ColumnText(2) ||
+          parsed.unit_under_test().id() != statement_.ColumnText(3) ||
+          parsed.performed_at_ns() != statement_.ColumnInt64(4)) {
+        record.problem = fmt::format("({}) has lookup columns that do not match the record: altered",
+                                     record.description);
+      }
+    }
+    return record;
+  }
+
+ private:
+  RecordCursor(RecordKind kind, Statement statement) : kind_(kind), statement_(std::move(statement)) {}
+  RecordKind kind_;
+  Statement statement_;
+  bool has_row_ = false;
+};
 
 }  // namespace
 
@@ -131,19 +201,17 @@ Result<VerifyReport> VerifyStore(const std::string& db_path, const VerifyOptions
     total = static_cast<uint64_t>(count->ColumnInt64(0));
   }
 
-  // Batches and readings are walked side by side, both in order: batch b covers readings
-  // first_record_id .. first_record_id + leaf_count - 1, which are leaves first_leaf …
+  // Batches and each kind of record are walked side by side, all in order: batch b covers
+  // records first_record_id .. first_record_id + leaf_count - 1 of its kind, which are
+  // leaves first_leaf … of the log.
   auto batches = db->Prepare(kSelectBatches);
   if (!batches) return Error(batches.error());
-  auto readings = db->Prepare(kSelectReadings);
-  if (!readings) return Error(readings.error());
-  auto next_reading = [&readings]() -> Result<bool> { return readings->Step(); };
-  auto have_reading = next_reading();
-  if (!have_reading) return Error(have_reading.error());
-  auto events = db->Prepare(kSelectAuditEvents);
-  if (!events) return Error(events.error());
-  auto have_event = events->Step();
-  if (!have_event) return Error(have_event.error());
+  std::map<int64_t, RecordCursor> cursors;
+  for (RecordKind kind : {RecordKind::kReading, RecordKind::kAuditEvent, RecordKind::kCalibration}) {
+    auto cursor = RecordCursor::Open(*db, kind);
+    if (!cursor) return Error(cursor.error().Annotate(fmt::format("{} is not a labtrace store", db_path)));
+    cursors.emplace(static_cast<int64_t>(kind), std::move(*cursor));
+  }
 
   CompactTree tree;
   Hash chain{};
@@ -167,10 +235,11 @@ Result<VerifyReport> VerifyStore(const std::string& db_path, const VerifyOptions
       return fail(fmt::format("batch {} starts at leaf {}, expected {}: batches were removed or rewritten", batch.id,
                               batch.first_leaf, tree.size()));
     }
-    const bool of_readings = batch.record_kind == static_cast<int>(RecordKind::kReading);
-    if (!of_readings && batch.record_kind != static_cast<int>(RecordKind::kAuditEvent)) {
+    const auto found = cursors.find(batch.record_kind);
+    if (found == cursors.end()) {
       return fail(fmt::format("batch {} names an unknown record kind {}", batch.id, batch.record_kind));
     }
+    RecordCursor& records = found->second;
     if (leaf_hashes.size() != 32 * batch.leaf_count) {
       return fail(fmt::format("batch {} holds {} bytes of leaf hashes for {} leaves: altered", batch.id,
                               leaf_hashes.size(), batch.leaf_count));
@@ -179,52 +248,22 @@ Result<VerifyReport> VerifyStore(const std::string& db_path, const VerifyOptions
     for (uint64_t j = 0; j < batch.leaf_count; ++j) {
       const int64_t expected = batch.first_record_id + static_cast<int64_t>(j);
       const uint64_t leaf_index = batch.first_leaf + j;
-      Hash leaf;
-      if (of_readings) {
-        if (!*have_reading || readings->ColumnInt64(0) > expected) {
-          return fail(fmt::format("reading {} (leaf {}) is missing: deleted", expected, leaf_index));
-        }
-        if (readings->ColumnInt64(0) < expected) {
-          return fail(fmt::format("reading {} is not in the ledger: added outside labtrace", readings->ColumnInt64(0)));
-        }
-        if (readings->ColumnInt64(kReadingColumnCount) != 0) {
-          return fail(fmt::format("reading {} (leaf {}) names a channel that is missing: deleted", expected, leaf_index));
-        }
-        const Reading reading = ReadingFromRow(*readings);
-        const std::string bytes = ReadingRecordBytes(CanonicalReading(reading));
-        leaf = LeafHash({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
-        if (std::memcmp(leaf.data(), leaf_hashes.data() + 32 * j, 32) != 0) {
-          return fail(fmt::format("reading {} ({}/{}, requested {}) does not match its leaf hash: altered after commit",
-                                  expected, reading.instrument(), reading.channel(),
-                                  FormatTime(reading.requested_at_ns())));
-        }
-        have_reading = next_reading();
-        if (!have_reading) return Error(have_reading.error());
-      } else {
-        if (!*have_event || events->ColumnInt64(0) > expected) {
-          return fail(fmt::format("audit event {} (leaf {}) is missing: deleted", expected, leaf_index));
-        }
-        if (events->ColumnInt64(0) < expected) {
-          return fail(fmt::format("audit event {} is not in the ledger: added outside labtrace", events->ColumnInt64(0)));
-        }
-        AuditEvent event;
-        event.set_sequence(static_cast<uint64_t>(expected));
-        event.set_time_ns(events->ColumnInt64(1));
-        event.set_actor(events->ColumnText(2));
-        event.set_action(events->ColumnText(3));
-        event.set_entity(events->ColumnText(4));
-        event.set_old_value(events->ColumnText(5));
-        event.set_new_value(events->ColumnText(6));
-        event.set_reason(events->ColumnText(7));
-        const std::string bytes = AuditEventRecordBytes(event);
-        leaf = LeafHash({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
-        if (std::memcmp(leaf.data(), leaf_hashes.data() + 32 * j, 32) != 0) {
-          return fail(fmt::format("audit event {} ({} {} by {}) does not match its leaf hash: altered after commit",
-                                  expected, event.action(), event.entity(), event.actor()));
-        }
-        have_event = events->Step();
-        if (!have_event) return Error(have_event.error());
+      if (!records.has_row() || records.id() > expected) {
+        return fail(fmt::format("{} {} (leaf {}) is missing: deleted", records.noun(), expected, leaf_index));
       }
+      if (records.id() < expected) {
+        return fail(fmt::format("{} {} is not in the ledger: added outside labtrace", records.noun(), records.id()));
+      }
+      auto current = records.Current();
+      if (!current.problem.empty()) {
+        return fail(fmt::format("{} {} (leaf {}) {}", records.noun(), expected, leaf_index, current.problem));
+      }
+      const Hash leaf = LeafHash({reinterpret_cast<const uint8_t*>(current.bytes.data()), current.bytes.size()});
+      if (std::memcmp(leaf.data(), leaf_hashes.data() + 32 * j, 32) != 0) {
+        return fail(fmt::format("{} {} ({}) does not match its leaf hash: altered after commit", records.noun(),
+                                expected, current.description));
+      }
+      if (Status s = records.Next(); !s.ok()) return Error(s);
       tree.Append(leaf);
       batch_leaves.push_back(leaf);
 
@@ -254,11 +293,10 @@ Result<VerifyReport> VerifyStore(const std::string& db_path, const VerifyOptions
     chain = ChainHash(chain, batch_root, tree.size());
     if (AsString(chain) != batch.chain) return fail(fmt::format("the hash chain breaks at batch {}: rewritten", batch.id));
   }
-  if (*have_reading) {
-    return fail(fmt::format("reading {} is not in the ledger: added outside labtrace", readings->ColumnInt64(0)));
-  }
-  if (*have_event) {
-    return fail(fmt::format("audit event {} is not in the ledger: added outside labtrace", events->ColumnInt64(0)));
+  for (const auto& [kind, records] : cursors) {
+    if (records.has_row()) {
+      return fail(fmt::format("{} {} is not in the ledger: added outside labtrace", records.noun(), records.id()));
+    }
   }
   report.records = tree.size();
   report.root = tree.Root();

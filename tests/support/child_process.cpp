@@ -14,13 +14,14 @@
 namespace labtrace::testing {
 
 ChildProcess::ChildProcess(std::vector<std::string> argv) {
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) std::abort();
+  int fds[2], input[2];
+  if (pipe2(fds, O_CLOEXEC) != 0 || pipe2(input, O_CLOEXEC) != 0) std::abort();
   pid_ = fork();
   if (pid_ < 0) std::abort();
   if (pid_ == 0) {
     // A test that dies (a crash, a failed ASSERT in a fork) must not leave simulators behind.
     prctl(PR_SET_PDEATHSIG, SIGKILL);
+    dup2(input[0], STDIN_FILENO);
     dup2(fds[1], STDOUT_FILENO);
     dup2(fds[1], STDERR_FILENO);
     std::vector<char*> args;
@@ -30,12 +31,29 @@ ChildProcess::ChildProcess(std::vector<std::string> argv) {
     _exit(127);
   }
   close(fds[1]);
+  close(input[0]);
   output_fd_ = fds[0];
+  input_fd_ = input[1];
+}
+
+bool ChildProcess::Send(const std::string& text) {
+  // A child that has exited makes write() fail with EPIPE rather than kill the test.
+  static const bool kIgnoreSigpipe = (signal(SIGPIPE, SIG_IGN), true);
+  (void)kIgnoreSigpipe;
+  size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = write(input_fd_, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    done += static_cast<size_t>(n);
+  }
+  return true;
 }
 
 ChildProcess::~ChildProcess() {
   if (!exit_code_) Stop(SIGKILL);
   if (output_fd_ >= 0) close(output_fd_);
+  if (input_fd_ >= 0) close(input_fd_);
 }
 
 ChildProcess::Read ChildProcess::ReadSome(std::chrono::milliseconds wait) {

@@ -30,6 +30,9 @@ class ChildProcess {
   // The number of lines read so far: a mark to wait for lines that come after now.
   size_t Mark() const { return lines_.size(); }
 
+  // Writes to the process's standard input (a pipe).
+  bool Send(const std::string& text);
+
   // Sends `signal` and waits for the exit; returns the exit code, or 128+signal.
   int Stop(int signal);
   // Waits for the process to end by itself; returns its exit code, or -1 after the deadline.
@@ -45,6 +48,7 @@ class ChildProcess {
 
   pid_t pid_ = -1;
   int output_fd_ = -1;
+  int input_fd_ = -1;
   std::string output_;
   std::string unread_;  // complete lines not yet matched, and a partial last line
   std::vector<std::string> lines_;

@@ -1,5 +1,7 @@
 // Each folder of tests/config_cases holds a lab.textproto with one mistake and the
 // exact message it must be refused with (expected_error). The demo lab must pass.
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -39,7 +41,10 @@ TEST(LabConfig, EveryErrorCaseIsRefusedWithItsMessage) {
 TEST(LabConfig, DemoLabIsValidAndGetsDefaults) {
   auto lab = LoadLab(LABTRACE_DEMO_LAB);
   ASSERT_TRUE(lab.has_value()) << lab.error().message();
-  EXPECT_EQ(lab->instruments_size(), 2);
+  EXPECT_EQ(lab->instruments_size(), 3);
+  // The MPE tables file joined the lab, so its procedures can name them.
+  EXPECT_GE(lab->mpe_tables_size(), 4);
+  EXPECT_EQ(lab->procedures(0).mpe_table(), "oiml-r76-class-III");
   for (const auto& instrument : lab->instruments()) {
     EXPECT_GT(instrument.period_ms(), 0u);
     EXPECT_GT(instrument.timeout_ms(), 0u);
@@ -70,6 +75,25 @@ TEST(LabConfig, ListenAddresses) {
   EXPECT_EQ(ParseListen("[::1]:8470")->first, "::1");
   EXPECT_FALSE(ParseListen("localhost").has_value());
   EXPECT_FALSE(ParseListen("127.0.0.1:http").has_value());
+}
+
+}  // namespace
+}  // namespace labtrace::config
+
+namespace labtrace::config {
+namespace {
+
+TEST(LabConfig, MissingMpeTableFileIsNamedWithTheLineThatNamesIt) {
+  const auto dir = std::filesystem::temp_directory_path() / ("labtrace-mpe-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  const auto path = dir / "lab.textproto";
+  std::ofstream(path) << "name: \"lab\"\nmpe_table_files: \"procedures/mpe-tabels.textproto\"\n";
+  auto lab = LoadLab(path.string());
+  ASSERT_FALSE(lab);
+  const std::string& message = lab.error().message();
+  EXPECT_EQ(message.rfind(path.string() + ":2:1: mpe_table_files[0]: ", 0), 0u) << message;
+  EXPECT_NE(message.find("procedures/mpe-tabels.textproto: cannot open"), std::string::npos) << message;
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

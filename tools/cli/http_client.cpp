@@ -6,6 +6,12 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <fmt/format.h>
+#include <google/protobuf/util/json_util.h>
+
+#include <cctype>
+#include <cstdio>
+
+#include "labtrace/api.pb.h"
 
 namespace labtrace::cli {
 
@@ -65,6 +71,42 @@ Result<HttpReply> HttpGet(const std::string& server, const std::string& target) 
 Result<HttpReply> HttpPost(const std::string& server, const std::string& target, const std::string& body,
                            const std::string& content_type) {
   return Exchange(server, http::verb::post, target, body, content_type);
+}
+
+int CallApi(const std::string& server, const std::string& target, const std::string* post_body,
+            google::protobuf::Message& answer, std::string* json) {
+  auto reply = post_body ? HttpPost(server, target, *post_body) : HttpGet(server, target);
+  if (!reply) {
+    std::fprintf(stderr, "labtrace: %s\n", reply.error().message().c_str());
+    return 1;
+  }
+  if (reply->status != 200) {
+    api::ErrorResponse error;
+    if (google::protobuf::util::JsonStringToMessage(reply->body, &error).ok()) {
+      std::fprintf(stderr, "labtrace: the daemon refused the request: %s\n", error.error().c_str());
+    } else {
+      std::fprintf(stderr, "labtrace: HTTP %d from %s\n", reply->status, server.c_str());
+    }
+    return reply->status == 400 || reply->status == 404 || reply->status == 409 ? 2 : 1;
+  }
+  if (!google::protobuf::util::JsonStringToMessage(reply->body, &answer).ok()) {
+    std::fprintf(stderr, "labtrace: the daemon's answer is not a %s\n", answer.GetDescriptor()->name().c_str());
+    return 1;
+  }
+  if (json != nullptr) *json = std::move(reply->body);
+  return 0;
+}
+
+std::string PercentEncode(std::string_view text) {
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += fmt::format("%{:02X}", c);
+    }
+  }
+  return out;
 }
 
 }  // namespace labtrace::cli

@@ -10,6 +10,10 @@
 //   labtrace checkpoint export --db FILE
 //   labtrace proof inclusion --db FILE --reading N
 //   labtrace proof consistency --db FILE --from M --to N
+//   labtrace calibration submit REQUEST-FILE [--preview] [--json]
+//   labtrace calibration report NUMBER [--json]
+//   labtrace trace chain (--reading N | --instrument ID | --standard ID) [--json]
+//   labtrace trace reverse ID [--certificate C] [--since YYYY-MM-DD] [--json]
 //
 // Exit codes: 0 done, 1 the daemon or the request failed, 2 the input is wrong.
 #include <unistd.h>
@@ -23,6 +27,7 @@
 #include <fmt/format.h>
 #include <google/protobuf/util/json_util.h>
 
+#include "cli/calibration_commands.h"
 #include "cli/http_client.h"
 #include "cli/ledger_commands.h"
 #include "cli/metrology_commands.h"
@@ -33,18 +38,6 @@
 using namespace labtrace;
 
 namespace {
-
-std::string PercentEncode(std::string_view text) {
-  std::string out;
-  for (unsigned char c : text) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += fmt::format("%{:02X}", c);
-    }
-  }
-  return out;
-}
 
 int ConfigCheck(const std::string& path) {
   auto lab = config::LoadLab(path);
@@ -85,8 +78,8 @@ struct ReadingsOptions {
 
 int Readings(const ReadingsOptions& options) {
   std::string target = "/v1/readings?";
-  if (!options.instrument.empty()) target += "instrument=" + PercentEncode(options.instrument) + "&";
-  if (!options.channel.empty()) target += "channel=" + PercentEncode(options.channel) + "&";
+  if (!options.instrument.empty()) target += "instrument=" + cli::PercentEncode(options.instrument) + "&";
+  if (!options.channel.empty()) target += "channel=" + cli::PercentEncode(options.channel) + "&";
   if (!options.since.empty()) {
     const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
                             std::chrono::system_clock::now().time_since_epoch())
@@ -101,28 +94,12 @@ int Readings(const ReadingsOptions& options) {
   if (options.last > 0) target += fmt::format("last={}&", options.last);
   target.pop_back();
 
-  auto reply = cli::HttpGet(options.server, target);
-  if (!reply) {
-    std::fprintf(stderr, "labtrace: %s\n", reply.error().message().c_str());
-    return 1;
-  }
-  if (reply->status != 200) {
-    api::ErrorResponse error;
-    if (google::protobuf::util::JsonStringToMessage(reply->body, &error).ok()) {
-      std::fprintf(stderr, "labtrace: the daemon refused the request: %s\n", error.error().c_str());
-    } else {
-      std::fprintf(stderr, "labtrace: HTTP %d from %s\n", reply->status, options.server.c_str());
-    }
-    return reply->status == 400 ? 2 : 1;
-  }
-  if (options.json) {
-    std::fputs(reply->body.c_str(), stdout);
-    return 0;
-  }
   api::ReadingsResponse response;
-  if (!google::protobuf::util::JsonStringToMessage(reply->body, &response).ok()) {
-    std::fprintf(stderr, "labtrace: the daemon's answer is not a ReadingsResponse\n");
-    return 1;
+  std::string json;
+  if (int code = cli::CallApi(options.server, target, nullptr, response, &json); code != 0) return code;
+  if (options.json) {
+    std::fputs(json.c_str(), stdout);
+    return 0;
   }
   std::printf("%-24s  %-16s  %-20s  %14s  %-5s  %-12s  %s\n", "TIME (UTC)", "INSTRUMENT", "CHANNEL",
               "VALUE", "UNIT", "QUALITY", "SEQUENCE");
@@ -221,7 +198,45 @@ int main(int argc, char** argv) {
   consistency->add_option("--to", proof_to, "the later tree size")->required();
   consistency->add_flag("--json", proof_json, "print JSON");
 
+  std::string server = readings.server;
+  auto* calibration = app.add_subcommand("calibration", "calibration and verification records");
+  calibration->require_subcommand(1);
+  calibration->add_option("--server", server, "daemon API URL (env LABTRACE_SERVER)")->capture_default_str();
+  std::string request_path, record_number;
+  bool preview = false, calibration_json = false;
+  auto* submit = calibration->add_subcommand("submit", "send the points of a calibration or verification");
+  submit->add_option("REQUEST-FILE", request_path, "a CalibrationRequest in protobuf text format or .json")
+      ->required();
+  submit->add_flag("--preview", preview, "show the record and verdict without storing it (before sealing)");
+  submit->add_flag("--json", calibration_json, "print the API's JSON answer");
+  auto* report = calibration->add_subcommand("report", "a record as its certificate states it, with the chain");
+  report->add_option("NUMBER", record_number, "certificate number, e.g. KD-2026-00001")->required();
+  report->add_flag("--json", calibration_json, "print the API's JSON answer");
+
+  auto* trace = app.add_subcommand("trace", "traceability: up to the national standard, or down to what was used");
+  trace->require_subcommand(1);
+  trace->add_option("--server", server, "daemon API URL (env LABTRACE_SERVER)")->capture_default_str();
+  cli::ChainOptions chain;
+  auto* chain_cmd = trace->add_subcommand("chain", "the chain of calibrations above a reading, instrument or standard");
+  chain_cmd->add_option("--reading", chain.reading, "a reading's sequence number");
+  chain_cmd->add_option("--instrument", chain.instrument, "an instrument of the lab");
+  chain_cmd->add_option("--standard", chain.standard, "a reference standard of the lab");
+  chain_cmd->add_flag("--json", chain.json, "print the API's JSON answer");
+  std::string reverse_id, reverse_certificate, reverse_since;
+  bool reverse_json = false;
+  auto* reverse = trace->add_subcommand("reverse", "what used a standard or instrument found out of tolerance");
+  reverse->add_option("ID", reverse_id, "the standard or instrument")->required();
+  reverse->add_option("--certificate", reverse_certificate, "under this calibration (default: its current one)");
+  reverse->add_option("--since", reverse_since, "only from this day, YYYY-MM-DD (its last good check)");
+  reverse->add_flag("--json", reverse_json, "print the API's JSON answer");
+
   CLI11_PARSE(app, argc, argv);
+  if (submit->parsed()) return cli::CalibrationSubmitCommand(server, request_path, preview, calibration_json);
+  if (report->parsed()) return cli::CalibrationReportCommand(server, record_number, calibration_json);
+  if (chain_cmd->parsed()) return cli::TraceChainCommand(server, chain);
+  if (reverse->parsed()) {
+    return cli::TraceReverseCommand(server, reverse_id, reverse_certificate, reverse_since, reverse_json);
+  }
   if (check->parsed()) return ConfigCheck(config_path);
   if (inclusion->parsed()) return cli::InclusionProofCommand(db_path, proof_reading, proof_json);
   if (consistency->parsed()) return cli::ConsistencyProofCommand(db_path, proof_from, proof_to, proof_json);

@@ -2,7 +2,8 @@
 // the test suite, and technicians learning the system.
 //
 //   labtrace-sim modbus-tcp [--host 127.0.0.1] [--port 0]
-//   labtrace-sim mt-sics [--link PATH]
+//   labtrace-sim mt-sics [--link PATH] [--balance xs205|ind570-30kg] [--span-error-ppm N]
+//     (type "load 20 kg" on its standard input to put weights on the pan)
 //
 // Each prints one line saying where it can be reached, then serves until SIGINT/SIGTERM.
 #include <string>
@@ -25,8 +26,14 @@ int main(int argc, char** argv) {
   std::string link;
   auto* mt_sics = app.add_subcommand("mt-sics", "Mettler Toledo MT-SICS balance on a pseudo-terminal");
   mt_sics->add_option("--link", link, "make this path a symlink to the terminal");
+  std::string balance = "xs205";
+  double span_error_ppm = 0;
+  mt_sics->add_option("--balance", balance, "xs205 (analytical, 100 g on the pan) or ind570-30kg (class III platform)")
+      ->check(CLI::IsMember({"xs205", "ind570-30kg"}))
+      ->capture_default_str();
+  mt_sics->add_option("--span-error-ppm", span_error_ppm, "the balance's span error, for training verifications");
 
   CLI11_PARSE(app, argc, argv);
   if (modbus_tcp->parsed()) return RunModbusTcpSimulator(host, port);
-  return RunMtSicsSimulator(link);
+  return RunMtSicsSimulator(link, balance, span_error_ppm);
 }
