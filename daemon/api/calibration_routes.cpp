@@ -139,8 +139,7 @@ asio::awaitable<Response> ApiServer::AnswerTraceQuery(Request request) {
     if (!records) co_return ErrorReply(request, records.error());
     auto groups = store_.ReadingGroupsSince(since_ns);
     if (!groups) co_return ErrorReply(request, groups.error());
-    ReverseTrace trace = workflow::ReverseTraceOf(id, certificate, *records, *groups);
-    trace.set_since(since);
+    ReverseTrace trace = workflow::ReverseTraceOf(lab_, id, certificate, since, *records, *groups);
     co_return Reply(request, http::status::ok, trace);
   }
   co_return ErrorReply(request, http::status::not_found, fmt::format("no such endpoint {}; see docs/API.md", path));

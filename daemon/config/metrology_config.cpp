@@ -83,6 +83,11 @@ Status ValidateStandards(const Lab& lab, const Locator& at) {
     }
   }
   for (int i = 0; i < lab.instruments_size(); ++i) {
+    const std::string& calibrated_on = lab.instruments(i).calibration().calibrated_on();
+    if (!calibrated_on.empty() && !IsDate(calibrated_on)) {
+      return Invalid(at.At({{"instruments", i}, {"calibration"}, {"calibrated_on"}}),
+                     fmt::format("\"{}\" is not a date like 2026-03-31", calibrated_on));
+    }
     if (Status s = check_link(lab.instruments(i).calibration().traced_to(),
                               at.At({{"instruments", i}, {"calibration"}, {"traced_to"}}));
         !s.ok()) {

@@ -1,6 +1,7 @@
 #include "metrology/units.h"
 
 #include <array>
+#include <cmath>
 
 #include <fmt/format.h>
 
@@ -95,6 +96,34 @@ Result<double> ConvertDifference(double difference, std::string_view from, std::
   auto units = Compatible(from, to);
   if (!units) return Error(units.error());
   return difference * units->first.factor / units->second.factor;
+}
+
+}  // namespace labtrace::metrology
+
+namespace labtrace::metrology {
+
+std::string_view UnitForDifference(std::string_view unit, double difference) {
+  auto own = FindUnit(unit);
+  const double magnitude = std::abs(difference);
+  if (!own || own->offset != 0 || magnitude == 0 || magnitude >= 1) return unit;
+  const double si = magnitude * own->factor;
+  std::string_view best = unit;
+  double best_factor = own->factor;
+  for (const UnitInfo& candidate : kUnits) {
+    // The lab's spellings only: no ASCII aliases, no offset scales, no percent or ppm.
+    const bool ascii_alias = candidate.symbol == "ug" || candidate.symbol == "um" || candidate.symbol == "uV" ||
+                             candidate.symbol == "uA" || candidate.symbol == "ohm" || candidate.symbol == "degC";
+    if (candidate.dimension != own->dimension || candidate.offset != 0 || ascii_alias ||
+        candidate.dimension == "dimensionless") {
+      continue;
+    }
+    // The largest unit in which the difference is at least 1.
+    if (si / candidate.factor >= 1 - 1e-9 && (best == unit || candidate.factor > best_factor)) {
+      best = candidate.symbol;
+      best_factor = candidate.factor;
+    }
+  }
+  return best;
 }
 
 }  // namespace labtrace::metrology

@@ -26,4 +26,9 @@ Result<double> ConvertValue(double value, std::string_view from, std::string_vie
 // Converts a difference or an uncertainty (factor only).
 Result<double> ConvertDifference(double difference, std::string_view from, std::string_view to);
 
+// The unit a certificate states small differences of `unit` in: the largest of the same
+// dimension in which `difference` is at least 1 (errors of a kilogram scale with d = 1 g
+// in g), or `unit` itself when the difference is already ≥ 1 there.
+std::string_view UnitForDifference(std::string_view unit, double difference);
+
 }  // namespace labtrace::metrology

@@ -93,8 +93,9 @@ api::TraceChain ChainOfInstrumentUnder(const config::Lab& lab, std::string_view 
   }
   api::ChainLink* link = chain.add_links();
   link->set_id(instrument->name());
-  link->set_description(fmt::format("{} {} {}", instrument->manufacturer(), instrument->model(),
-                                    instrument->serial_number()));
+  std::string description = instrument->manufacturer() + " " + instrument->model();
+  if (!instrument->serial_number().empty()) description += ", serial " + instrument->serial_number();
+  link->set_description(description);
   link->set_certificate(certificate.empty() ? calibration.certificate() : std::string(certificate));
   if (!certificate.empty() && certificate != calibration.certificate()) {
     chain.set_problem(fmt::format("taken under certificate {}; the lab-config now describes {}, whose chain is "
@@ -150,12 +151,13 @@ std::string CurrentCertificate(const config::Lab& lab, std::string_view id) {
   return "";
 }
 
-api::ReverseTrace ReverseTraceOf(std::string_view id, std::string_view certificate,
-                                 const std::vector<CalibrationRecord>& records,
+api::ReverseTrace ReverseTraceOf(const config::Lab& lab, std::string_view id, std::string_view certificate,
+                                 std::string_view since, const std::vector<CalibrationRecord>& records,
                                  const std::vector<api::AffectedReadings>& reading_groups) {
   api::ReverseTrace trace;
   trace.set_standard(std::string(id));
   trace.set_certificate(std::string(certificate));
+  trace.set_since(std::string(since));
   // (standard or instrument, certificate) → how it came to be affected.
   std::map<std::pair<std::string, std::string>, std::string> affected;
   affected[{std::string(id), std::string(certificate)}] = fmt::format("{} ({})", id, certificate);
@@ -166,6 +168,35 @@ api::ReverseTrace ReverseTraceOf(std::string_view id, std::string_view certifica
     return std::pair(a->performed_at_ns(), a->record_id()) < std::pair(b->performed_at_ns(), b->record_id());
   });
   std::set<uint64_t> taken;
+  // Calibrations known only from the lab-config: (standard or instrument, its certificate,
+  // when it was calibrated, the standard it was traced to).
+  struct ConfigLink {
+    std::string id, certificate, calibrated_on, traced_to;
+  };
+  std::vector<ConfigLink> links;
+  for (const auto& standard : lab.reference_standards()) {
+    const auto& c = standard.calibration();
+    if (!c.traced_to().empty()) links.push_back({standard.id(), c.certificate(), c.calibrated_on(), c.traced_to()});
+  }
+  for (const auto& instrument : lab.instruments()) {
+    const auto& c = instrument.calibration();
+    if (!c.traced_to().empty()) links.push_back({instrument.name(), c.certificate(), c.calibrated_on(), c.traced_to()});
+  }
+  auto add_equipment = [&](const std::string& unit, const std::string& unit_certificate, const std::string& via) {
+    // The lab's own: its standards, and its instruments that carry a calibration (an
+    // instrument without one is a customer's on the bench, not the lab's to withdraw).
+    const config::Instrument* instrument = config::FindInstrumentConfig(lab, unit);
+    const bool lab_equipment =
+        FindStandard(lab, unit) != nullptr || (instrument != nullptr && instrument->has_calibration());
+    const bool fresh = affected.emplace(std::pair(unit, unit_certificate), fmt::format("{} ({})", via, unit_certificate)).second;
+    if (fresh && lab_equipment) {
+      api::AffectedEquipment* equipment = trace.add_equipment();
+      equipment->set_id(unit);
+      equipment->set_certificate(unit_certificate);
+      equipment->set_via(via);
+    }
+    return fresh;
+  };
   // A record calibrated with an affected standard makes the unit it calibrated affected,
   // under the certificate it issued; repeat until nothing new is found.
   for (bool grew = true; grew;) {
@@ -185,10 +216,23 @@ api::ReverseTrace ReverseTraceOf(std::string_view id, std::string_view certifica
         entry->set_performed_at_ns(record->performed_at_ns());
         entry->set_verdict(record->verdict());
         entry->set_via(via);
-        affected.emplace(std::pair(record->unit_under_test().id(), record->certificate_number()),
-                         fmt::format("{} ({})", via, record->certificate_number()));
+        add_equipment(record->unit_under_test().id(), record->certificate_number(), via);
         break;
       }
+    }
+    for (const ConfigLink& link : links) {
+      const config::ReferenceStandard* above = FindStandard(lab, link.traced_to);
+      if (above == nullptr) continue;
+      const auto source = affected.find({above->id(), above->calibration().certificate()});
+      // Calibrated before the affected calibration of the standard above (so not under it),
+      // or before the last good check: not affected. An undated calibration is taken as
+      // affected: the safe side.
+      if (source == affected.end() ||
+          (!link.calibrated_on.empty() && (link.calibrated_on < above->calibration().calibrated_on() ||
+                                           link.calibrated_on < since))) {
+        continue;
+      }
+      grew |= add_equipment(link.id, link.certificate, fmt::format("{} → {}", source->second, link.id));
     }
   }
   std::sort(trace.mutable_records()->begin(), trace.mutable_records()->end(),

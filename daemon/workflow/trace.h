@@ -32,9 +32,12 @@ std::string CurrentCertificate(const config::Lab& lab, std::string_view id);
 
 // What used `id` under `certificate`. `records` are the calibration records made since the
 // date of interest, `reading_groups` the readings since then, grouped by instrument,
-// channel and certificate.
-api::ReverseTrace ReverseTraceOf(std::string_view id, std::string_view certificate,
-                                 const std::vector<CalibrationRecord>& records,
+// channel and certificate. A standard or instrument whose lab-config calibration is
+// traced_to an affected one, made while that one's current calibration was in force (and
+// not before `since`, "YYYY-MM-DD" or empty), is affected too, though its calibration
+// record is not in the store.
+api::ReverseTrace ReverseTraceOf(const config::Lab& lab, std::string_view id, std::string_view certificate,
+                                 std::string_view since, const std::vector<CalibrationRecord>& records,
                                  const std::vector<api::AffectedReadings>& reading_groups);
 
 }  // namespace labtrace::workflow

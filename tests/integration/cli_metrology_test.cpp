@@ -8,31 +8,19 @@
 
 #include "labtrace/metrology.pb.h"
 #include "support/child_process.h"
+#include "support/labtrace_cli.h"
 
 namespace labtrace {
 namespace {
 
 using testing::ChildProcess;
+using testing::Labtrace;
+using testing::ParseJson;
 using namespace std::chrono_literals;
 
 double At(double value, int decimals) {
   const double scale = std::pow(10.0, decimals);
   return std::round(value * scale) / scale;
-}
-
-// Runs `labtrace ARGS…` and returns its standard output, failing the test on a non-zero exit.
-std::string Labtrace(std::vector<std::string> args, int expected_exit = 0) {
-  args.insert(args.begin(), LABTRACE_CLI_PATH);
-  ChildProcess cli(std::move(args));
-  EXPECT_EQ(cli.WaitForExit(30s), expected_exit) << cli.output();
-  return cli.output();
-}
-
-template <typename Message>
-Message ParseJson(const std::string& json) {
-  Message message;
-  EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(json, &message).ok()) << json;
-  return message;
 }
 
 TEST(CliMetrology, W1ThroughUncertainty) {

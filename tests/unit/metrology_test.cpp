@@ -212,3 +212,18 @@ TEST(Decision, RefusesWhatCannotBeDecided) {
 
 }  // namespace
 }  // namespace labtrace::metrology
+
+namespace labtrace::metrology {
+namespace {
+
+TEST(Units, SmallDifferencesAreStatedInTheUnitACertificateUses) {
+  EXPECT_EQ(UnitForDifference("kg", 0.001), "g");   // a kilogram scale read to 1 g
+  EXPECT_EQ(UnitForDifference("kg", 0.0005), "mg");  // 0.5 g is 500 mg
+  EXPECT_EQ(UnitForDifference("g", 0.00001), "µg");
+  EXPECT_EQ(UnitForDifference("g", 2), "g");        // already ≥ 1
+  EXPECT_EQ(UnitForDifference("°C", 0.01), "°C");   // offset scales stay as they are
+  EXPECT_EQ(UnitForDifference("V", 0.000002), "µV");
+}
+
+}  // namespace
+}  // namespace labtrace::metrology

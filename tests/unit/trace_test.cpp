@@ -89,6 +89,8 @@ class ReverseTraceOnStore : public ::testing::Test {
     Record(config::VERIFICATION, "scale-E", 150,
            {{"F1-SET-02", "VMI-M-2026-0420"}, {"E2-SET-01", "VMI-M-2026-0417"}});               // KD-2026-00007
     Record(config::CALIBRATION, "pipette-9", 160, {{"balance-ref", "HC-2026-00002"}});          // HC-2026-00008
+    Record(config::VERIFICATION, "scale-F", 170, {{"M1-SET-02", "HC-2026-00990"}});             // KD-2026-00009
+    Record(config::VERIFICATION, "scale-G", 171, {{"M1-SET-03", "HC-2026-00950"}});             // KD-2026-00010
 
     // Readings of the working balance under its current and its earlier calibration, and of
     // an unrelated sensor.
@@ -98,7 +100,7 @@ class ReverseTraceOnStore : public ::testing::Test {
     readings.push_back(MakeReading("climate-1", "HC-2026-00388", 100));
     store_->Append(std::move(readings));
     store_->Flush();
-    ASSERT_EQ(numbers_.size(), 8u);
+    ASSERT_EQ(numbers_.size(), 10u);
   }
   void TearDown() override {
     store_.reset();
@@ -139,12 +141,13 @@ class ReverseTraceOnStore : public ::testing::Test {
     return r;
   }
 
-  api::ReverseTrace Trace(const std::string& id, const std::string& certificate, int64_t since_ns = 0) {
+  api::ReverseTrace Trace(const std::string& id, const std::string& certificate, int64_t since_ns = 0,
+                          const std::string& since = "") {
     auto records = store_->CalibrationsSince(since_ns);
     EXPECT_TRUE(records) << records.error().message();
     auto groups = store_->ReadingGroupsSince(since_ns);
     EXPECT_TRUE(groups) << groups.error().message();
-    return ReverseTraceOf(id, certificate, *records, *groups);
+    return ReverseTraceOf(FixtureLab(), id, certificate, since, *records, *groups);
   }
 
   static std::set<std::string> Numbers(const api::ReverseTrace& trace) {
@@ -164,10 +167,17 @@ TEST_F(ReverseTraceOnStore, FindsExactlyWhatUsedTheStandardDirectlyOrThroughWhat
   const auto trace = Trace("E2-SET-01", CurrentCertificate(FixtureLab(), "E2-SET-01"));
   // E2 calibrated F1-SET-01 (1); F1 under that certificate calibrated balance-ref (2) and
   // verified scale-A (3); balance-ref under its certificate calibrated pipette-9 (8);
-  // scale-E (7) used E2 itself. Not: scale-B (F1-SET-02, another chain), scale-C (F1 under
-  // its earlier certificate), scale-D (E2 under its earlier certificate).
+  // scale-E (7) used E2 itself; M1-SET-02, calibrated against F1 (lab-config only),
+  // verified scale-F (9). Not: scale-B (F1-SET-02, another chain), scale-C (F1 under its
+  // earlier certificate), scale-D (E2 under its earlier certificate), scale-G (M1-SET-03,
+  // calibrated against F1's earlier calibration).
   EXPECT_EQ(Numbers(trace), (std::set<std::string>{"HC-2026-00001", "HC-2026-00002", "KD-2026-00003",
-                                                   "KD-2026-00007", "HC-2026-00008"}));
+                                                   "KD-2026-00007", "HC-2026-00008", "KD-2026-00009"}));
+  // The lab's equipment to withdraw: F1-SET-01, balance-ref, M1-SET-02.
+  std::set<std::string> equipment;
+  for (const auto& item : trace.equipment()) equipment.insert(item.id() + " " + item.certificate());
+  EXPECT_EQ(equipment, (std::set<std::string>{"F1-SET-01 HC-2026-00001", "balance-ref HC-2026-00002",
+                                              "M1-SET-02 HC-2026-00990"}));
   // The working balance's readings under the affected certificate, and only those.
   ASSERT_EQ(trace.readings_size(), 1);
   EXPECT_EQ(trace.readings(0).instrument(), "balance-ref");
@@ -183,7 +193,8 @@ TEST_F(ReverseTraceOnStore, FindsExactlyWhatUsedTheStandardDirectlyOrThroughWhat
 
 TEST_F(ReverseTraceOnStore, AWorkingStandardAffectsOnlyItsOwnUses) {
   const auto trace = Trace("F1-SET-01", "HC-2026-00001");
-  EXPECT_EQ(Numbers(trace), (std::set<std::string>{"HC-2026-00002", "KD-2026-00003", "HC-2026-00008"}));
+  EXPECT_EQ(Numbers(trace),
+            (std::set<std::string>{"HC-2026-00002", "KD-2026-00003", "HC-2026-00008", "KD-2026-00009"}));
   const auto other = Trace("F1-SET-02", "VMI-M-2026-0420");
   EXPECT_EQ(Numbers(other), (std::set<std::string>{"KD-2026-00004", "KD-2026-00007"}));
   EXPECT_EQ(other.readings_size(), 0);
@@ -192,9 +203,10 @@ TEST_F(ReverseTraceOnStore, AWorkingStandardAffectsOnlyItsOwnUses) {
 TEST_F(ReverseTraceOnStore, SinceTheLastGoodCheckLeavesEarlierWorkOut) {
   // E2 passed an intermediate check on day 100: F1-SET-01's calibration (day 90) stands,
   // so only what used E2 itself afterwards is affected.
-  const auto trace = Trace("E2-SET-01", "VMI-M-2026-0417", kJan1 + 100 * kDay);
+  const auto trace = Trace("E2-SET-01", "VMI-M-2026-0417", kJan1 + 100 * kDay, "2026-04-11");
   EXPECT_EQ(Numbers(trace), (std::set<std::string>{"KD-2026-00007"}));
   EXPECT_EQ(trace.readings_size(), 0);
+  EXPECT_EQ(trace.equipment_size(), 0);
 }
 
 TEST_F(ReverseTraceOnStore, AnInstrumentFoundOutOfToleranceListsItsReadingsAndWhatItCalibrated) {

@@ -1,5 +1,7 @@
 #include "cli/calibration_commands.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 
 #include <fmt/format.h>
@@ -9,6 +11,7 @@
 #include "cli/time_text.h"
 #include "config/proto_file.h"
 #include "labtrace/api.pb.h"
+#include "metrology/units.h"
 
 namespace labtrace::cli {
 
@@ -87,16 +90,30 @@ void PrintRecord(const CalibrationRecord& record) {
     std::printf("%-17s %s; MPE from %s (%s)\n", "Decision rule", RuleText(record.decision_rule()).c_str(),
                 record.mpe_table().c_str(), record.in_service() ? "in service" : "verification");
   }
-  std::printf("\n%-9s %10s %12s %12s %10s %9s %16s  %-16s %s\n", "PHASE", "NOMINAL", "REFERENCE", "INDICATION",
-              "ERROR", "MPE", "U (k)", "STATEMENT", "READING");
+  // Errors, MPE and U in the unit a certificate states them in (g for a kilogram scale
+  // read to 1 g); indications with the decimals of d.
+  const double d = uut.indication_interval_d();
+  const int decimals = d > 0 ? std::max(0, static_cast<int>(std::ceil(-std::log10(d) - 1e-9))) : 6;
+  std::string small = uut.unit().empty() ? "" : std::string(metrology::UnitForDifference(uut.unit(), d));
+  std::printf("\n%-9s %10s %12s %12s %12s %10s %14s  %-16s %s\n", "PHASE", "NOMINAL", "REFERENCE", "INDICATION",
+              ("ERROR/" + small).c_str(), ("MPE/" + small).c_str(), ("U/" + small + " (k)").c_str(), "STATEMENT",
+              "READING");
   for (const CalibrationPoint& point : record.points()) {
     const auto& budget = point.budget();
-    std::printf("%-9s %10s %12s %12s %10s %9s %16s  %-16s %s\n", point.phase() == AS_LEFT ? "as left" : "as found",
+    const auto in_small = [&](double difference) {
+      return metrology::ConvertDifference(difference, point.unit(), small).value_or(difference);
+    };
+    const int point_decimals =
+        decimals + static_cast<int>(std::lround(std::log10(metrology::ConvertDifference(1, uut.unit(), point.unit())
+                                                               .value_or(1))));
+    std::printf("%-9s %10s %12s %12s %12s %10s %14s  %-16s %s\n", point.phase() == AS_LEFT ? "as left" : "as found",
                 fmt::format("{:g} {}", point.nominal(), point.unit()).c_str(),
                 fmt::format("{:.10g}", point.reference_value()).c_str(),
-                fmt::format("{:.10g}", point.indication()).c_str(), fmt::format("{:+.6g}", point.error()).c_str(),
-                point.mpe() > 0 ? fmt::format("±{:g}", point.mpe()).c_str() : "-",
-                fmt::format("{:g} ({:.2f})", budget.expanded_uncertainty_rounded(), budget.coverage_factor()).c_str(),
+                fmt::format("{:.{}f}", point.indication(), std::max(0, point_decimals)).c_str(),
+                fmt::format("{:+.6g}", in_small(point.error())).c_str(),
+                point.mpe() > 0 ? fmt::format("±{:g}", in_small(point.mpe())).c_str() : "-",
+                fmt::format("{:g} ({:.2f})", in_small(budget.expanded_uncertainty_rounded()), budget.coverage_factor())
+                    .c_str(),
                 StatementText(point.decision().statement()).c_str(),
                 point.reading_sequence() != 0 ? std::to_string(point.reading_sequence()).c_str() : "typed in");
   }

@@ -201,7 +201,9 @@ int main(int argc, char** argv) {
   std::string server = readings.server;
   auto* calibration = app.add_subcommand("calibration", "calibration and verification records");
   calibration->require_subcommand(1);
-  calibration->add_option("--server", server, "daemon API URL (env LABTRACE_SERVER)")->capture_default_str();
+  auto add_server = [&server](CLI::App* command) {
+    command->add_option("--server", server, "daemon API URL (env LABTRACE_SERVER)")->capture_default_str();
+  };
   std::string request_path, record_number;
   bool preview = false, calibration_json = false;
   auto* submit = calibration->add_subcommand("submit", "send the points of a calibration or verification");
@@ -215,7 +217,6 @@ int main(int argc, char** argv) {
 
   auto* trace = app.add_subcommand("trace", "traceability: up to the national standard, or down to what was used");
   trace->require_subcommand(1);
-  trace->add_option("--server", server, "daemon API URL (env LABTRACE_SERVER)")->capture_default_str();
   cli::ChainOptions chain;
   auto* chain_cmd = trace->add_subcommand("chain", "the chain of calibrations above a reading, instrument or standard");
   chain_cmd->add_option("--reading", chain.reading, "a reading's sequence number");
@@ -229,6 +230,8 @@ int main(int argc, char** argv) {
   reverse->add_option("--certificate", reverse_certificate, "under this calibration (default: its current one)");
   reverse->add_option("--since", reverse_since, "only from this day, YYYY-MM-DD (its last good check)");
   reverse->add_flag("--json", reverse_json, "print the API's JSON answer");
+
+  for (CLI::App* command : {submit, report, chain_cmd, reverse}) add_server(command);
 
   CLI11_PARSE(app, argc, argv);
   if (submit->parsed()) return cli::CalibrationSubmitCommand(server, request_path, preview, calibration_json);
