@@ -8,17 +8,18 @@
 
 namespace labtrace::drivers {
 
-enum class LinkKind { kModbusTcp, kSerial };
+// The kinds of bus a driver runs on.
+enum LinkKind : unsigned { kModbusTcp = 1, kSerial = 2 };
 
 struct DriverInfo {
   std::string_view name;       // as written in lab-config: driver: "mt-sics"
   std::string_view what;       // for error messages and `labtrace` help
-  LinkKind link;               // the kind of bus it runs on
+  unsigned links;              // the kinds of bus it runs on (LinkKind bits)
 };
 
 inline constexpr std::array<DriverInfo, 2> kDrivers{{
-    {"modbus", "Modbus TCP register map (drivers/modbus)", LinkKind::kModbusTcp},
-    {"mt-sics", "Mettler Toledo MT-SICS balance (drivers/mtsics)", LinkKind::kSerial},
+    {"modbus", "Modbus register map, TCP or RTU (drivers/modbus)", kModbusTcp | kSerial},
+    {"mt-sics", "Mettler Toledo MT-SICS balance (drivers/mtsics)", kSerial},
 }};
 
 inline const DriverInfo* FindDriver(std::string_view name) {

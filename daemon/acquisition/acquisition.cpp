@@ -117,25 +117,30 @@ Result<std::unique_ptr<Acquisition>> Acquisition::Create(asio::io_context& io, c
   std::unique_ptr<Acquisition> acquisition(
       new Acquisition(io, lab, StampCalibration(lab, ObserveHealth(std::move(sink)))));
   std::map<std::string, std::vector<ModbusBus::Member>> modbus_members;
-  std::map<std::string, std::chrono::milliseconds> modbus_timeouts;
   for (const auto& instrument : lab.instruments()) {
     if (instrument.driver() != "modbus") continue;
     const config::RegisterMap* map = config::FindRegisterMap(lab, instrument.modbus().register_map());
-    auto device = modbus::ModbusDevice::Create(instrument.name(),
-                                               static_cast<uint8_t>(instrument.modbus().unit_id()), *map,
-                                               instrument.modbus().max_gap_registers());
+    auto device = modbus::ModbusDevice::Create(
+        instrument.name(), static_cast<uint8_t>(instrument.modbus().unit_id()), *map,
+        instrument.modbus().max_gap_registers(), std::chrono::milliseconds(instrument.timeout_ms()),
+        instrument.modbus().retries());
     if (!device) return Error(device.error().Annotate(fmt::format("instrument {}", instrument.name())));
     modbus_members[instrument.bus()].push_back(
         {std::move(*device), std::chrono::milliseconds(instrument.period_ms())});
-    // One link serves the bus, so it waits as long as its most patient device.
-    auto& timeout = modbus_timeouts[instrument.bus()];
-    timeout = std::max(timeout, std::chrono::milliseconds(instrument.timeout_ms()));
   }
   for (auto& [bus_name, members] : modbus_members) {
     const config::Bus* bus = config::FindBus(lab, bus_name);
-    acquisition->modbus_buses_.push_back(std::make_unique<ModbusBus>(
-        bus_name, bus->modbus_tcp().host(), static_cast<uint16_t>(bus->modbus_tcp().port()),
-        modbus_timeouts[bus_name], std::move(members), acquisition->sink_));
+    std::unique_ptr<modbus::ModbusLink> link;
+    if (bus->has_serial()) {
+      link = std::make_unique<modbus::ModbusRtuLink>(modbus::SerialSettings{
+          bus->serial().device(), bus->serial().baud(), bus->serial().parity()[0],
+          static_cast<int>(bus->serial().stop_bits())});
+    } else {
+      link = std::make_unique<modbus::ModbusTcpLink>(bus->modbus_tcp().host(),
+                                                     static_cast<uint16_t>(bus->modbus_tcp().port()));
+    }
+    acquisition->modbus_buses_.push_back(
+        std::make_unique<ModbusBus>(bus_name, std::move(link), std::move(members), acquisition->sink_));
   }
   return acquisition;
 }

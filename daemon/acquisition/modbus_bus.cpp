@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 namespace labtrace::acquisition {
@@ -14,10 +15,9 @@ int64_t NowNs() {
 }
 }  // namespace
 
-ModbusBus::ModbusBus(std::string name, std::string host, uint16_t port,
-                     std::chrono::milliseconds timeout, std::vector<Member> members,
+ModbusBus::ModbusBus(std::string name, std::unique_ptr<modbus::ModbusLink> link, std::vector<Member> members,
                      ReadingSink sink)
-    : name_(std::move(name)), link_(std::move(host), port, timeout), sink_(std::move(sink)) {
+    : name_(std::move(name)), link_(std::move(link)), sink_(std::move(sink)) {
   const auto now = Clock::now();
   for (Member& member : members) devices_.push_back({std::move(member), now});
 }
@@ -44,41 +44,63 @@ bool ModbusBus::WaitUntil(Clock::time_point when) {
   return !wake_.wait_until(lock, when, [this] { return stopping_; });
 }
 
+std::vector<Reading> ModbusBus::Serve(Scheduled& device, Clock::time_point now) {
+  if (!link_->connected() && now >= reconnect_at_) {
+    if (Status connected = link_->Connect(); connected.ok()) {
+      spdlog::info("bus {}: connected to {}", name_, link_->where());
+      reconnect_backoff_ = std::chrono::milliseconds(250);
+    } else {
+      down_reason_ = connected.message();
+      reconnect_at_ = now + reconnect_backoff_;
+      reconnect_backoff_ = std::min<std::chrono::milliseconds>(reconnect_backoff_ * 2, kMaxReconnectBackoff);
+    }
+  }
+  if (!link_->connected()) return device.member.device.Unreadable(DISCONNECTED, down_reason_, NowNs());
+  if (device.silent_polls > 0 && now < device.retry_at) {
+    // Backed off: the line's time goes to the devices that answer.
+    return device.member.device.Unreadable(
+        NO_REPLY,
+        fmt::format("not asked: silent for {} poll(s), asked again in {} ms", device.silent_polls,
+                    std::chrono::duration_cast<std::chrono::milliseconds>(device.retry_at - now).count()),
+        NowNs());
+  }
+  std::vector<Reading> readings = device.member.device.Poll(*link_);
+  if (!link_->connected()) reconnect_at_ = Clock::now();  // lost mid-poll: reopen at once
+  const bool silent = std::all_of(readings.begin(), readings.end(),
+                                  [](const Reading& r) { return r.quality() == NO_REPLY; });
+  if (!silent) {
+    if (device.silent_polls > 0) spdlog::info("bus {}: {} answers again", name_, device.member.device.instrument());
+    device.silent_polls = 0;
+    return readings;
+  }
+  ++device.silent_polls;
+  // One period (at least 250 ms), then two, four, … up to kMaxDeviceBackoff between attempts.
+  const auto base = std::max<Clock::duration>(device.member.period, std::chrono::milliseconds(250));
+  const auto backoff = std::min<Clock::duration>(base * (1LL << std::min(device.silent_polls - 1, 20)),
+                                                 kMaxDeviceBackoff);
+  device.retry_at = Clock::now() + backoff;
+  if (device.silent_polls == 2) {
+    spdlog::warn("bus {}: {} does not answer; backing it off so its neighbours keep their rate", name_,
+                 device.member.device.instrument());
+  }
+  return readings;
+}
+
 void ModbusBus::Run() {
-  spdlog::info("bus {}: polling {} device(s) at {}", name_, devices_.size(), link_.where());
-  auto backoff = std::chrono::milliseconds(250);
-  Clock::time_point reconnect_at = Clock::now();
-  std::string down_reason;
+  spdlog::info("bus {}: polling {} device(s) at {}", name_, devices_.size(), link_->where());
+  reconnect_at_ = Clock::now();
   while (!devices_.empty()) {
     // Earliest due first; ties go to the device earliest in the list, and a device goes
     // to the back of the queue once polled, so no device starves its neighbours.
     auto next = std::min_element(devices_.begin(), devices_.end(),
                                  [](const Scheduled& a, const Scheduled& b) { return a.next_due < b.next_due; });
     if (!WaitUntil(next->next_due)) break;
-    const auto now = Clock::now();
-    std::vector<Reading> readings;
-    if (!link_.connected() && now >= reconnect_at) {
-      if (Status connected = link_.Connect(); connected.ok()) {
-        spdlog::info("bus {}: connected to {}", name_, link_.where());
-        backoff = std::chrono::milliseconds(250);
-      } else {
-        down_reason = connected.message();
-        reconnect_at = now + backoff;
-        backoff = std::min<std::chrono::milliseconds>(backoff * 2, kMaxReconnectBackoff);
-      }
-    }
-    if (link_.connected()) {
-      readings = next->member.device.Poll(link_);
-      if (!link_.connected()) reconnect_at = Clock::now();  // lost mid-poll: retry at once
-    } else {
-      readings = next->member.device.Unreadable(DISCONNECTED, down_reason, NowNs());
-    }
-    sink_(std::move(readings));
+    sink_(Serve(*next, Clock::now()));
     // Keep the period's phase; after a stall, start again from now rather than burst.
     next->next_due += next->member.period;
     if (next->next_due < Clock::now()) next->next_due = Clock::now() + next->member.period;
   }
-  link_.Close();
+  link_->Close();
 }
 
 }  // namespace labtrace::acquisition

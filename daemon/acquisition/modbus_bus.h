@@ -1,16 +1,19 @@
-// One Modbus TCP bus and the devices on it, polled by the worker thread that owns the
-// libmodbus connection.
+// One Modbus bus (a TCP connection or an RS-485 line) and the devices on it, polled by
+// the worker thread that owns the libmodbus link.
 //
 // libmodbus blocks and is not thread-safe, so the bus has exactly one thread, which
 // never shares its link. Devices are polled one transaction at a time, earliest due
-// first; a dead connection is retried with exponential back-off while each device still
-// records, at its period, that its reading was due and why it has no value.
+// first, so no device starves its neighbours. A device that stops answering is backed
+// off (its polls spaced out exponentially, up to kMaxDeviceBackoff), so its timeouts do
+// not eat the line's time; while backed off it still records, at its period, that a
+// reading was due and why there is none. A dead link is reopened with back-off likewise.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -24,6 +27,7 @@ namespace labtrace::acquisition {
 using ReadingSink = std::function<void(std::vector<Reading>)>;
 
 inline constexpr auto kMaxReconnectBackoff = std::chrono::seconds(5);
+inline constexpr auto kMaxDeviceBackoff = std::chrono::seconds(30);
 
 class ModbusBus {
  public:
@@ -32,8 +36,8 @@ class ModbusBus {
     std::chrono::milliseconds period;
   };
 
-  ModbusBus(std::string name, std::string host, uint16_t port, std::chrono::milliseconds timeout,
-            std::vector<Member> members, ReadingSink sink);
+  ModbusBus(std::string name, std::unique_ptr<modbus::ModbusLink> link, std::vector<Member> members,
+            ReadingSink sink);
   ~ModbusBus();  // stops and joins
 
   void Start();
@@ -44,18 +48,26 @@ class ModbusBus {
   struct Scheduled {
     Member member;
     Clock::time_point next_due;
+    int silent_polls = 0;             // consecutive polls with no reply at all
+    Clock::time_point retry_at{};     // while backed off: when it is asked again
   };
   void Run();
   bool WaitUntil(Clock::time_point when);  // false when stopping
+  // Polls one device (or records why it is not polled) and returns its readings.
+  std::vector<Reading> Serve(Scheduled& device, Clock::time_point now);
 
   std::string name_;
-  modbus::ModbusTcpLink link_;
+  std::unique_ptr<modbus::ModbusLink> link_;
   std::vector<Scheduled> devices_;
   ReadingSink sink_;
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;
   std::thread worker_;
+  // The link's state, worker thread only.
+  std::chrono::milliseconds reconnect_backoff_{250};
+  Clock::time_point reconnect_at_{};
+  std::string down_reason_;
 };
 
 }  // namespace labtrace::acquisition

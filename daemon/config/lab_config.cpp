@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <ctime>
 #include <charconv>
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -73,6 +74,14 @@ Status ValidateBuses(const Lab& lab, const Locator& at) {
         if (bus.serial().baud() != 0 && !IsStandardBaud(bus.serial().baud())) {
           return Invalid(at.At({{"buses", i}, {"serial"}, {"baud"}}),
                          fmt::format("{} is not a standard baud rate", bus.serial().baud()));
+        }
+        if (const std::string& parity = bus.serial().parity();
+            !parity.empty() && parity != "N" && parity != "E" && parity != "O") {
+          return Invalid(at.At({{"buses", i}, {"serial"}, {"parity"}}),
+                         fmt::format("\"{}\" is not a parity; use \"N\", \"E\" or \"O\"", parity));
+        }
+        if (bus.serial().stop_bits() > 2) {
+          return Invalid(at.At({{"buses", i}, {"serial"}, {"stop_bits"}}), "stop bits are 1 or 2");
         }
         break;
       case Bus::LINK_NOT_SET:
@@ -151,13 +160,30 @@ Status ValidateInstruments(const Lab& lab, const Locator& at) {
     if (bus == nullptr) {
       return Invalid(here({{"bus"}}), fmt::format("no bus is named \"{}\"", instrument.bus()));
     }
-    const bool link_fits = (driver->link == drivers::LinkKind::kModbusTcp && bus->has_modbus_tcp()) ||
-                           (driver->link == drivers::LinkKind::kSerial && bus->has_serial());
+    const bool link_fits = ((driver->links & drivers::kModbusTcp) != 0 && bus->has_modbus_tcp()) ||
+                           ((driver->links & drivers::kSerial) != 0 && bus->has_serial());
     if (!link_fits) {
       return Invalid(here({{"bus"}}), fmt::format("driver \"{}\" cannot run on bus \"{}\" ({})",
                                                   driver->name, bus->name(),
                                                   bus->has_serial() ? "a serial line" : "Modbus TCP"));
     }
+    // One line speaks one protocol, and on a shared line each Modbus unit id is one device.
+    for (int j = 0; j < i; ++j) {
+      const Instrument& other = lab.instruments(j);
+      if (other.bus() != instrument.bus()) continue;
+      if (bus->has_serial() && other.driver() != instrument.driver()) {
+        return Invalid(here({{"driver"}}), fmt::format("bus \"{}\" already carries {} ({}); a serial line speaks "
+                                                       "one protocol",
+                                                       bus->name(), other.driver(), other.name()));
+      }
+      if (instrument.driver() == "modbus" && other.driver() == "modbus" &&
+          other.modbus().unit_id() == instrument.modbus().unit_id()) {
+        return Invalid(here({{"modbus"}, {"unit_id"}}),
+                       fmt::format("unit id {} is already {} on bus \"{}\"", instrument.modbus().unit_id(),
+                                   other.name(), bus->name()));
+      }
+    }
+
     if (instrument.period_ms() != 0 && instrument.period_ms() < 10) {
       return Invalid(here({{"period_ms"}}), "period below 10 ms; no instrument here answers that fast");
     }
@@ -202,11 +228,23 @@ Status ValidateInstruments(const Lab& lab, const Locator& at) {
 void FillDefaults(Lab& lab) {
   if (lab.api().listen().empty()) lab.mutable_api()->set_listen(std::string(kDefaultListen));
   for (Bus& bus : *lab.mutable_buses()) {
-    if (bus.has_serial() && bus.serial().baud() == 0) bus.mutable_serial()->set_baud(kDefaultBaud);
+    if (!bus.has_serial()) continue;
+    SerialLink& serial = *bus.mutable_serial();
+    if (serial.baud() == 0) serial.set_baud(kDefaultBaud);
+    if (serial.stop_bits() == 0) serial.set_stop_bits(1);
+    if (serial.parity().empty()) {
+      const bool modbus = std::any_of(lab.instruments().begin(), lab.instruments().end(), [&](const Instrument& i) {
+        return i.bus() == bus.name() && i.driver() == "modbus";
+      });
+      serial.set_parity(modbus ? "E" : "N");
+    }
   }
   for (Instrument& instrument : *lab.mutable_instruments()) {
     if (instrument.period_ms() == 0) instrument.set_period_ms(kDefaultPeriodMs);
     if (instrument.timeout_ms() == 0) instrument.set_timeout_ms(kDefaultTimeoutMs);
+    if (instrument.driver() == "modbus" && !instrument.modbus().has_retries()) {
+      instrument.mutable_modbus()->set_retries(1);
+    }
     if (instrument.driver() == "mt-sics") {
       auto* sics = instrument.mutable_mt_sics();
       if (sics->command().empty()) sics->set_command("SI");

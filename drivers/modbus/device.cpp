@@ -24,10 +24,11 @@ Quality QualityOf(const Status& status) {
 }
 
 Result<ModbusDevice> ModbusDevice::Create(std::string instrument, uint8_t unit_id,
-                                          const config::RegisterMap& map, uint32_t max_gap) {
+                                          const config::RegisterMap& map, uint32_t max_gap,
+                                          std::chrono::milliseconds timeout, uint32_t retries) {
   auto plan = PlanReads(map, max_gap);
   if (!plan) return Error(plan.error());
-  return ModbusDevice(std::move(instrument), unit_id, map, std::move(*plan));
+  return ModbusDevice(std::move(instrument), unit_id, map, std::move(*plan), timeout, retries);
 }
 
 Reading ModbusDevice::Base(int register_index, int64_t requested_at_ns) const {
@@ -41,24 +42,34 @@ Reading ModbusDevice::Base(int register_index, int64_t requested_at_ns) const {
   return reading;
 }
 
-std::vector<Reading> ModbusDevice::Poll(ModbusTcpLink& link) const {
+std::vector<Reading> ModbusDevice::Poll(ModbusLink& link) const {
   std::vector<Reading> readings;
   for (const PlannedRead& read : plan_) {
     const uint8_t function =
         read.table == config::INPUT ? kReadInputRegisters : kReadHoldingRegisters;
-    const int64_t requested_at = NowNs();
-    auto frame = link.Transact(unit_id_, EncodeReadRequest(function, read.address, read.count));
-    Status failure;
+    const auto request = EncodeReadRequest(function, read.address, read.count);
+    int64_t requested_at = 0;
+    Result<Frame> frame = Error(Internal("not sent"));
     Result<ReadResponse> response = Error(Internal("not parsed"));
-    if (!frame) {
-      failure = frame.error();
-    } else {
-      response = ParseReadResponse(frame->pdu(), function, read.count);
-      if (!response) {
-        failure = response.error();
-      } else if (response->exception) {
-        failure = Status(StatusCode::kFailedPrecondition, ExceptionName(response->exception->code));
+    Status failure;
+    for (uint32_t attempt = 0; attempt <= retries_; ++attempt) {
+      requested_at = NowNs();
+      failure = OkStatus();
+      frame = link.Transact(unit_id_, request, timeout_);
+      if (!frame) {
+        failure = frame.error();
+      } else {
+        response = ParseReadResponse(frame->pdu(), function, read.count);
+        if (!response) {
+          failure = response.error();
+        } else if (response->exception) {
+          failure = Status(StatusCode::kFailedPrecondition, ExceptionName(response->exception->code));
+        }
       }
+      const bool busy = failure.code() == StatusCode::kFailedPrecondition && response &&
+                        response->exception && response->exception->code == kServerDeviceBusy;
+      const bool damaged = failure.code() == StatusCode::kInvalidArgument;
+      if (!(busy || damaged) || !link.connected()) break;
     }
     if (!failure.ok()) {
       const Quality quality =

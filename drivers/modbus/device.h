@@ -4,6 +4,7 @@
 // on the bus worker thread that owns the link.
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -19,11 +20,16 @@ class ModbusDevice {
  public:
   // `map` must outlive the device (it lives in the loaded Lab).
   static Result<ModbusDevice> Create(std::string instrument, uint8_t unit_id,
-                                     const config::RegisterMap& map, uint32_t max_gap);
+                                     const config::RegisterMap& map, uint32_t max_gap,
+                                     std::chrono::milliseconds timeout = std::chrono::milliseconds(500),
+                                     uint32_t retries = 1);
 
   // Reads every planned request once. Each register yields one Reading, good or flagged
-  // with why not; readings of one request share its raw reply frame.
-  std::vector<Reading> Poll(ModbusTcpLink& link) const;
+  // with why not; readings of one request share its raw reply frame. A request answered
+  // "busy" (exception 6) or with a damaged frame is sent again, up to `retries` times; a
+  // request with no reply is not (the next poll is the retry, and the scheduler backs a
+  // silent device off).
+  std::vector<Reading> Poll(ModbusLink& link) const;
 
   // Readings flagged `quality` for every register, for when the bus cannot even be
   // reached: the record shows that a reading was due and why there is no value.
@@ -34,8 +40,13 @@ class ModbusDevice {
 
  private:
   ModbusDevice(std::string instrument, uint8_t unit_id, const config::RegisterMap& map,
-               std::vector<PlannedRead> plan)
-      : instrument_(std::move(instrument)), unit_id_(unit_id), map_(&map), plan_(std::move(plan)) {}
+               std::vector<PlannedRead> plan, std::chrono::milliseconds timeout, uint32_t retries)
+      : instrument_(std::move(instrument)),
+        unit_id_(unit_id),
+        map_(&map),
+        plan_(std::move(plan)),
+        timeout_(timeout),
+        retries_(retries) {}
 
   Reading Base(int register_index, int64_t requested_at_ns) const;
 
@@ -43,6 +54,8 @@ class ModbusDevice {
   uint8_t unit_id_;
   const config::RegisterMap* map_;
   std::vector<PlannedRead> plan_;
+  std::chrono::milliseconds timeout_;
+  uint32_t retries_;
 };
 
 // Maps a link or codec error to the quality flag a reading carries.

@@ -15,8 +15,12 @@ namespace {
 constexpr size_t kMbapSize = 7;
 }  // namespace
 
-ModbusTcpLink::ModbusTcpLink(std::string host, uint16_t port, std::chrono::milliseconds timeout)
-    : host_(std::move(host)), port_(port), timeout_(timeout) {}
+void SetResponseTimeout(_modbus* ctx, std::chrono::milliseconds timeout) {
+  const auto ms = timeout.count();
+  modbus_set_response_timeout(ctx, static_cast<uint32_t>(ms / 1000), static_cast<uint32_t>((ms % 1000) * 1000));
+}
+
+ModbusTcpLink::ModbusTcpLink(std::string host, uint16_t port) : host_(std::move(host)), port_(port) {}
 
 ModbusTcpLink::~ModbusTcpLink() {
   Close();
@@ -34,9 +38,6 @@ Status ModbusTcpLink::Connect() {
     return Unavailable(fmt::format("modbus tcp {}: {}", where(), modbus_strerror(errno)));
   }
   modbus_set_error_recovery(ctx_, MODBUS_ERROR_RECOVERY_NONE);
-  const auto ms = timeout_.count();
-  modbus_set_response_timeout(ctx_, static_cast<uint32_t>(ms / 1000),
-                              static_cast<uint32_t>((ms % 1000) * 1000));
   if (modbus_connect(ctx_) != 0) {
     const int err = errno;
     Close();
@@ -62,8 +63,10 @@ void ModbusTcpLink::Close() {
   connected_ = false;
 }
 
-Result<Frame> ModbusTcpLink::Transact(uint8_t unit_id, std::span<const uint8_t> request_pdu) {
+Result<Frame> ModbusTcpLink::Transact(uint8_t unit_id, std::span<const uint8_t> request_pdu,
+                                      std::chrono::milliseconds timeout) {
   if (!connected_) return Error(Unavailable(fmt::format("not connected to {}", where())));
+  SetResponseTimeout(ctx_, timeout);
   std::vector<uint8_t> request;
   request.reserve(1 + request_pdu.size());
   request.push_back(unit_id);
@@ -83,7 +86,7 @@ Result<Frame> ModbusTcpLink::Transact(uint8_t unit_id, std::span<const uint8_t> 
     const int err = errno;
     if (err == ETIMEDOUT) {
       return fail(DeadlineExceeded(fmt::format("no reply from {} unit {} within {} ms", where(),
-                                               unit_id, timeout_.count())));
+                                               unit_id, timeout.count())));
     }
     if (err >= MODBUS_ENOBASE) {
       return fail(InvalidArgument(fmt::format("bad reply from {}: {}", where(), modbus_strerror(err))));

@@ -25,6 +25,7 @@ inline constexpr uint16_t kMaxRegistersPerRead = 125;
 struct ExceptionReply {
   uint8_t code = 0;
 };
+inline constexpr uint8_t kServerDeviceBusy = 6;
 std::string ExceptionName(uint8_t code);
 
 // Request PDU: function, starting address (big-endian), quantity (big-endian).

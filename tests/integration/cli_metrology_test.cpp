@@ -6,6 +6,8 @@
 #include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 
+#include "labtrace/api.pb.h"
+#include "labtrace/config.pb.h"
 #include "labtrace/metrology.pb.h"
 #include "support/child_process.h"
 #include "support/labtrace_cli.h"
@@ -94,6 +96,22 @@ TEST(CliMetrology, BadInputIsRefusedWithExitCode2) {
   EXPECT_NE(Labtrace({"decide", "--value", "1", "--u", "2", "--rule", "guarded"}, 2).find("at least one limit"),
             std::string::npos);
   EXPECT_NE(Labtrace({"uncertainty", "/nonexistent.textproto"}, 2).find("cannot open"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace labtrace
+
+namespace labtrace {
+namespace {
+
+TEST(CliJson, ConfigCheckPrintsTheLabAsLoadedOrTheError) {
+  const auto lab = testing::ParseJson<config::Lab>(testing::Labtrace({"config", "check", LABTRACE_DEMO_LAB, "--json"}));
+  EXPECT_EQ(lab.instruments_size(), 3);
+  EXPECT_GE(lab.mpe_tables_size(), 4);  // merged from procedures/mpe-tables.textproto
+  EXPECT_EQ(lab.instruments(0).timeout_ms(), 500u);
+  const auto error = testing::ParseJson<api::ErrorResponse>(testing::Labtrace(
+      {"config", "check", LABTRACE_CONFIG_CASES "/unknown_traced_to/lab.textproto", "--json"}, 2));
+  EXPECT_NE(error.error().find("traced_to: \"E2-SET-1\" is not the id"), std::string::npos) << error.error();
 }
 
 }  // namespace

@@ -99,9 +99,9 @@ TEST(ModbusInterop, ClientReadsEveryTypeAndWordOrderFromPymodbus) {
       address += static_cast<uint32_t>(type.registers);
     }
   }
-  auto device = modbus::ModbusDevice::Create("pymodbus", 1, map, 0);
+  auto device = modbus::ModbusDevice::Create("pymodbus", 1, map, 0, 2000ms);
   ASSERT_TRUE(device.has_value()) << device.error().message();
-  modbus::ModbusTcpLink link("127.0.0.1", static_cast<uint16_t>(std::stoi((*listening)[1])), 2000ms);
+  modbus::ModbusTcpLink link("127.0.0.1", static_cast<uint16_t>(std::stoi((*listening)[1])));
   ASSERT_TRUE(link.Connect().ok());
   const auto readings = device->Poll(link);
   ASSERT_EQ(readings.size(), expected.size());

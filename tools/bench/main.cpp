@@ -5,6 +5,8 @@
 //       Merkle log) against raw SQLite: one prepared INSERT in one transaction, no hashing
 //   labtrace-bench verify [--records N] [--dir D] [--json]
 //       builds a store of N records, then times `labtrace verify`'s check of it
+//   labtrace-bench rtu [--baud 9600] [--devices 8] [--registers 10] [--seconds 10] [--json]
+//       Modbus RTU line use by the daemon's bus worker against the line's theoretical maximum
 //   labtrace-bench hash [--records N] [--json]
 //       RFC 6962 leaf hashes of 80-byte records: OpenSSL (what the store uses) against
 //       libsodium (the other candidate)
@@ -21,6 +23,7 @@
 #include <sodium.h>
 #include <sqlite3.h>
 
+#include "bench/rtu_bench.h"
 #include "store/record_store.h"
 #include "store/verifier.h"
 
@@ -224,7 +227,15 @@ int main(int argc, char** argv) {
     sub->add_option("--dir", dir, "scratch directory (on the disk to measure)");
     sub->add_flag("--json", json, "one JSON object");
   }
+  RtuBenchOptions rtu;
+  auto* rtu_cmd = app.add_subcommand("rtu", "Modbus RTU line use against the theoretical maximum");
+  rtu_cmd->add_option("--baud", rtu.baud, "line rate")->capture_default_str();
+  rtu_cmd->add_option("--devices", rtu.devices, "devices on the line")->check(CLI::Range(1, 247))->capture_default_str();
+  rtu_cmd->add_option("--registers", rtu.registers, "registers per request")->check(CLI::Range(1, 125))->capture_default_str();
+  rtu_cmd->add_option("--seconds", rtu.seconds, "how long to measure")->capture_default_str();
+  rtu_cmd->add_flag("--json", rtu.json, "one JSON object");
   CLI11_PARSE(app, argc, argv);
+  if (rtu_cmd->parsed()) return RtuBench(rtu);
   if (ingest->parsed()) return Ingest(readings, dir, json);
   if (hash->parsed()) return HashBench(hashes, json);
   return Verify(records, dir, json);

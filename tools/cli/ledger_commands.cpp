@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include <fmt/format.h>
+#include <google/protobuf/util/json_util.h>
 
 #include "store/signing_key.h"
 #include "store/proofs.h"
@@ -70,11 +71,18 @@ int VerifyCommand(const std::string& db_path, const std::string& checkpoint_path
   return report->intact ? 0 : 1;
 }
 
-int CheckpointExportCommand(const std::string& db_path) {
+int CheckpointExportCommand(const std::string& db_path, bool json) {
   auto checkpoint = store::LatestCheckpoint(db_path);
   if (!checkpoint) {
     std::fprintf(stderr, "labtrace: %s\n", checkpoint.error().message().c_str());
     return 1;
+  }
+  if (json) {
+    // protobuf's canonical JSON: the hash, key and signature in base64.
+    std::string text;
+    (void)google::protobuf::util::MessageToJsonString(*checkpoint, &text);
+    std::puts(text.c_str());
+    return 0;
   }
   std::fputs(store::FormatCheckpointFile(*checkpoint).c_str(), stdout);
   return 0;

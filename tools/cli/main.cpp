@@ -39,11 +39,28 @@ using namespace labtrace;
 
 namespace {
 
-int ConfigCheck(const std::string& path) {
+int ConfigCheck(const std::string& path, bool json) {
   auto lab = config::LoadLab(path);
   if (!lab) {
-    std::fprintf(stderr, "%s\n", lab.error().message().c_str());
+    if (json) {
+      api::ErrorResponse error;
+      error.set_error(lab.error().message());
+      std::string text;
+      (void)google::protobuf::util::MessageToJsonString(error, &text);
+      std::puts(text.c_str());
+    } else {
+      std::fprintf(stderr, "%s\n", lab.error().message().c_str());
+    }
     return 2;
+  }
+  if (json) {
+    // The lab as loaded: defaults filled in, MPE table files merged.
+    std::string text;
+    google::protobuf::util::JsonPrintOptions options;
+    options.preserve_proto_field_names = true;
+    (void)google::protobuf::util::MessageToJsonString(*lab, &text, options);
+    std::puts(text.c_str());
+    return 0;
   }
   int channels = 0;
   for (const auto& instrument : lab->instruments()) {
@@ -127,6 +144,8 @@ int main(int argc, char** argv) {
   std::string config_path;
   auto* check = config->add_subcommand("check", "validate a lab-config file without starting anything");
   check->add_option("FILE", config_path, "lab-config file")->required();
+  bool check_json = false;
+  check->add_flag("--json", check_json, "print the lab as loaded (defaults filled in), or the error, as JSON");
 
   ReadingsOptions readings;
   const char* env_server = std::getenv("LABTRACE_SERVER");
@@ -183,6 +202,8 @@ int main(int argc, char** argv) {
   checkpoint->require_subcommand(1);
   auto* checkpoint_export = checkpoint->add_subcommand("export", "print the newest signed checkpoint, to keep");
   checkpoint_export->add_option("--db", db_path, "the store file")->required();
+  bool export_json = false;
+  checkpoint_export->add_flag("--json", export_json, "print the Checkpoint as JSON instead of the checkpoint file");
 
   auto* proof = app.add_subcommand("proof", "Merkle proofs from a store file, offline");
   proof->require_subcommand(1);
@@ -240,13 +261,13 @@ int main(int argc, char** argv) {
   if (reverse->parsed()) {
     return cli::TraceReverseCommand(server, reverse_id, reverse_certificate, reverse_since, reverse_json);
   }
-  if (check->parsed()) return ConfigCheck(config_path);
+  if (check->parsed()) return ConfigCheck(config_path, check_json);
   if (inclusion->parsed()) return cli::InclusionProofCommand(db_path, proof_reading, proof_json);
   if (consistency->parsed()) return cli::ConsistencyProofCommand(db_path, proof_from, proof_to, proof_json);
   if (verify->parsed()) {
     return cli::VerifyCommand(db_path, checkpoint_path, verify_json, !no_progress && isatty(STDERR_FILENO));
   }
-  if (checkpoint_export->parsed()) return cli::CheckpointExportCommand(db_path);
+  if (checkpoint_export->parsed()) return cli::CheckpointExportCommand(db_path, export_json);
   if (readings_cmd->parsed()) return Readings(readings);
   if (uncertainty->parsed()) return cli::UncertaintyCommand(budget_path, budget_json);
   if (decide_cmd->parsed()) {

@@ -2,16 +2,46 @@
 // the test suite, and technicians learning the system.
 //
 //   labtrace-sim modbus-tcp [--host 127.0.0.1] [--port 0]
+//   labtrace-sim modbus-rtu --link PATH [--baud 9600] [--parity E] [--stop-bits 1]
+//                           [--units 1-8] [--dead 3] [--turnaround-ms 0]
+//     (type "fault 3 bad-crc" on its standard input to inject a fault)
 //   labtrace-sim mt-sics [--link PATH] [--balance xs205|ind570-30kg] [--span-error-ppm N]
 //     (type "load 20 kg" on its standard input to put weights on the pan)
 //
 // Each prints one line saying where it can be reached, then serves until SIGINT/SIGTERM.
+#include <cstdio>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
+#include "sim/modbus_rtu_sim.h"
 #include "sim/modbus_tcp_sim.h"
 #include "sim/mt_sics_sim.h"
+
+namespace {
+
+// "1-8" or "1,2,5" (or both: "1-3,7"); empty is an empty list.
+std::optional<std::vector<int>> ParseUnitList(const std::string& text) {
+  std::vector<int> ids;
+  size_t start = 0;
+  while (start < text.size()) {
+    const size_t comma = text.find(',', start);
+    const std::string part = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    int first = 0, last = 0;
+    char dash = 0;
+    const int fields = std::sscanf(part.c_str(), "%d%c%d", &first, &dash, &last);
+    if (fields == 1) last = first;
+    if ((fields != 1 && !(fields == 3 && dash == '-')) || first < 1 || last > 247 || first > last) return std::nullopt;
+    for (int id = first; id <= last; ++id) ids.push_back(id);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return ids;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"labtrace-sim: simulated instruments speaking their real protocols"};
@@ -33,7 +63,29 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   mt_sics->add_option("--span-error-ppm", span_error_ppm, "the balance's span error, for training verifications");
 
+  ModbusRtuSimOptions rtu;
+  std::string units_text = "1", dead_text, parity = "E";
+  auto* modbus_rtu = app.add_subcommand("modbus-rtu", "Modbus RTU transmitters on one line (a pseudo-terminal)");
+  modbus_rtu->add_option("--link", rtu.link, "make this path a symlink to the terminal")->required();
+  modbus_rtu->add_option("--baud", rtu.baud, "the line's rate; bytes are paced at it")->capture_default_str();
+  modbus_rtu->add_option("--parity", parity, "N, E or O")->check(CLI::IsMember({"N", "E", "O"}))->capture_default_str();
+  modbus_rtu->add_option("--stop-bits", rtu.stop_bits, "1 or 2")->check(CLI::Range(1, 2))->capture_default_str();
+  modbus_rtu->add_option("--units", units_text, "unit ids that answer: 1-8 or 1,2,5")->capture_default_str();
+  modbus_rtu->add_option("--dead", dead_text, "unit ids that never answer");
+  modbus_rtu->add_option("--turnaround-ms", rtu.turnaround_ms, "the devices' think time")->capture_default_str();
+
   CLI11_PARSE(app, argc, argv);
   if (modbus_tcp->parsed()) return RunModbusTcpSimulator(host, port);
+  if (modbus_rtu->parsed()) {
+    rtu.parity = parity[0];
+    auto ids = ParseUnitList(units_text), dead = ParseUnitList(dead_text);
+    if (!ids || !dead) {
+      std::fprintf(stderr, "labtrace-sim: --units and --dead take ids 1..247 like 1-8 or 1,2,5\n");
+      return 2;
+    }
+    rtu.units = *ids;
+    rtu.dead = *dead;
+    return RunModbusRtuSimulator(rtu);
+  }
   return RunMtSicsSimulator(link, balance, span_error_ppm);
 }

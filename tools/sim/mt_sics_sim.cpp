@@ -77,16 +77,6 @@ std::string Answer(const std::string& command, BalanceModel& balance) {
   return "ES\r\n";
 }
 
-bool WriteAll(int fd, const std::string& bytes) {
-  size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t n = write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    done += static_cast<size_t>(n);
-  }
-  return true;
-}
 
 }  // namespace
 
@@ -112,29 +102,10 @@ void Operate(const std::string& line, BalanceModel& balance) {
 
 int RunMtSicsSimulator(const std::string& link, const std::string& balance_kind, double span_error_ppm) {
   InstallStopHandlers();
-  const int master = posix_openpt(O_RDWR | O_NOCTTY);
-  if (master < 0 || grantpt(master) != 0 || unlockpt(master) != 0) {
-    std::fprintf(stderr, "labtrace-sim: cannot create a pseudo-terminal: %s\n", std::strerror(errno));
-    return 1;
-  }
-  const std::string slave_path = ptsname(master);
-  // Hold the terminal's other end open: without it the master reads EIO whenever the
-  // daemon closes the port, and its settings would revert to cooked mode (with echo).
-  const int held_slave = open(slave_path.c_str(), O_RDWR | O_NOCTTY);
-  termios raw{};
-  if (held_slave < 0 || tcgetattr(held_slave, &raw) != 0) {
-    std::fprintf(stderr, "labtrace-sim: cannot configure %s: %s\n", slave_path.c_str(), std::strerror(errno));
-    return 1;
-  }
-  cfmakeraw(&raw);
-  tcsetattr(held_slave, TCSANOW, &raw);
-  if (!link.empty()) {
-    unlink(link.c_str());
-    if (symlink(slave_path.c_str(), link.c_str()) != 0) {
-      std::fprintf(stderr, "labtrace-sim: cannot link %s: %s\n", link.c_str(), std::strerror(errno));
-      return 1;
-    }
-  }
+  const PseudoTerminal pty = OpenPseudoTerminal(link);
+  if (pty.master < 0) return 1;
+  const int master = pty.master;
+  const std::string& slave_path = pty.slave_path;
   std::printf("mt-sics on %s%s%s\n", slave_path.c_str(), link.empty() ? "" : " linked at ", link.c_str());
   std::fflush(stdout);
 
@@ -171,11 +142,10 @@ int RunMtSicsSimulator(const std::string& link, const std::string& balance_kind,
       pending.erase(0, end + 1);
       if (!command.empty() && command.back() == '\r') command.pop_back();
       if (command.empty()) continue;
-      if (!WriteAll(master, Answer(command, balance))) break;
+      const std::string answer = Answer(command, balance);
+      if (!WriteAll(master, answer.data(), answer.size())) break;
     }
   }
-  if (!link.empty()) unlink(link.c_str());
-  close(held_slave);
-  close(master);
+  ClosePseudoTerminal(pty, link);
   return 0;
 }

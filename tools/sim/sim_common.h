@@ -3,3 +3,19 @@
 
 void InstallStopHandlers();
 bool StopRequested();
+
+#include <string>
+
+// A pseudo-terminal standing in for a serial port: the simulator holds the master; the
+// daemon opens the slave, by its path or by the symlink `link` (when not empty).
+struct PseudoTerminal {
+  int master = -1;
+  int held_slave = -1;  // kept open so the terminal stays raw and the master never reads EIO
+  std::string slave_path;
+};
+// Creates it in raw mode; on failure says why on stderr and returns master = -1.
+PseudoTerminal OpenPseudoTerminal(const std::string& link);
+void ClosePseudoTerminal(const PseudoTerminal& pty, const std::string& link);
+
+// Writes all of `size` bytes, retrying after interruptions; false when the peer is gone.
+bool WriteAll(int fd, const void* data, size_t size);

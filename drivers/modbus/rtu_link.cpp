@@ -1,0 +1,102 @@
+#include <cerrno>
+
+#include <fmt/format.h>
+#include <modbus.h>
+#include <sys/select.h>
+
+#include "modbus/link.h"
+
+namespace labtrace::modbus {
+
+namespace {
+constexpr size_t kRtuOverhead = 3;  // unit id before the PDU, CRC-16 after it
+}  // namespace
+
+ModbusRtuLink::ModbusRtuLink(SerialSettings settings) : settings_(std::move(settings)) {}
+
+ModbusRtuLink::~ModbusRtuLink() {
+  Close();
+}
+
+std::string ModbusRtuLink::where() const {
+  return fmt::format("{} ({} 8{}{})", settings_.device, settings_.baud, settings_.parity, settings_.stop_bits);
+}
+
+Status ModbusRtuLink::Connect() {
+  Close();
+  ctx_ = modbus_new_rtu(settings_.device.c_str(), static_cast<int>(settings_.baud), settings_.parity, 8,
+                        settings_.stop_bits);
+  if (ctx_ == nullptr) return Unavailable(fmt::format("modbus rtu {}: {}", where(), modbus_strerror(errno)));
+  modbus_set_error_recovery(ctx_, MODBUS_ERROR_RECOVERY_NONE);
+  if (modbus_connect(ctx_) != 0) {
+    const int err = errno;
+    Close();
+    return Unavailable(fmt::format("cannot open {}: {}", where(), modbus_strerror(err)));
+  }
+  // libmodbus waits in select(): see ModbusTcpLink::Connect.
+  if (modbus_get_socket(ctx_) >= FD_SETSIZE) {
+    Close();
+    return Unavailable(fmt::format("{} got descriptor >= {}; too many open files", where(), FD_SETSIZE));
+  }
+  // Instruments keep talking while nobody listens: start from a quiet line.
+  modbus_flush(ctx_);
+  return OkStatus();
+}
+
+void ModbusRtuLink::Close() {
+  if (ctx_ != nullptr) {
+    modbus_close(ctx_);
+    modbus_free(ctx_);
+    ctx_ = nullptr;
+  }
+}
+
+Result<Frame> ModbusRtuLink::Transact(uint8_t unit_id, std::span<const uint8_t> request_pdu,
+                                      std::chrono::milliseconds timeout) {
+  if (ctx_ == nullptr) return Error(Unavailable(fmt::format("{} is not open", where())));
+  SetResponseTimeout(ctx_, timeout);
+  // libmodbus keeps only replies from the unit it is set to talk to.
+  modbus_set_slave(ctx_, unit_id);
+  std::vector<uint8_t> request;
+  request.reserve(1 + request_pdu.size());
+  request.push_back(unit_id);
+  request.insert(request.end(), request_pdu.begin(), request_pdu.end());
+  if (modbus_send_raw_request(ctx_, request.data(), static_cast<int>(request.size())) < 0) {
+    const int err = errno;
+    Close();  // the port itself failed (unplugged adapter): reopened by the scheduler
+    return Error(Unavailable(fmt::format("writing to {}: {}", where(), modbus_strerror(err))));
+  }
+  Frame frame;
+  frame.adu.resize(MODBUS_RTU_MAX_ADU_LENGTH);
+  const int length = modbus_receive_confirmation(ctx_, frame.adu.data());
+  // Whatever went wrong, drop what is left on the line so it cannot answer the next request.
+  auto fail = [this](Status status) -> Result<Frame> {
+    if (ctx_ != nullptr) modbus_flush(ctx_);
+    return Error(std::move(status));
+  };
+  if (length < 0) {
+    const int err = errno;
+    if (err == ETIMEDOUT) {
+      return fail(DeadlineExceeded(
+          fmt::format("no reply from unit {} on {} within {} ms", unit_id, settings_.device, timeout.count())));
+    }
+    if (err >= MODBUS_ENOBASE) {
+      return fail(InvalidArgument(fmt::format("bad reply from unit {} on {}: {}", unit_id, settings_.device,
+                                              modbus_strerror(err))));
+    }
+    Close();
+    return Error(Unavailable(fmt::format("{} failed: {}", where(), modbus_strerror(err))));
+  }
+  frame.adu.resize(static_cast<size_t>(length));
+  if (frame.adu.size() < kRtuOverhead + 1) {
+    return fail(InvalidArgument(fmt::format("reply of {} bytes from unit {} is too short", length, unit_id)));
+  }
+  if (frame.adu[0] != unit_id) {
+    return fail(InvalidArgument(fmt::format("reply from unit {}, asked unit {}", frame.adu[0], unit_id)));
+  }
+  frame.pdu_offset = 1;
+  frame.pdu_size = frame.adu.size() - kRtuOverhead;
+  return frame;
+}
+
+}  // namespace labtrace::modbus
