@@ -96,9 +96,11 @@ void ModbusBus::Run() {
                                  [](const Scheduled& a, const Scheduled& b) { return a.next_due < b.next_due; });
     if (!WaitUntil(next->next_due)) break;
     sink_(Serve(*next, Clock::now()));
-    // Keep the period's phase; after a stall, start again from now rather than burst.
+    // Keep the period's phase. A poll delayed by less than a period (a neighbour's
+    // timeout) is made up at once, so the device keeps its rate; after a longer stall it
+    // starts again from now rather than burst.
     next->next_due += next->member.period;
-    if (next->next_due < Clock::now()) next->next_due = Clock::now() + next->member.period;
+    if (next->next_due + next->member.period < Clock::now()) next->next_due = Clock::now() + next->member.period;
   }
   link_->Close();
 }

@@ -81,14 +81,18 @@ std::vector<Reading> ModbusDevice::Poll(ModbusLink& link) const {
         if (frame) reading.set_raw_frame(frame->adu.data(), frame->adu.size());
         readings.push_back(std::move(reading));
       }
-      // A broken connection fails every later request of this poll the same way.
-      if (!link.connected()) {
+      // A broken connection fails every later request of this poll the same way; a device
+      // that did not answer is not asked again in this poll, so a dead device costs its
+      // line one timeout, not one per request.
+      if (!link.connected() || quality == NO_REPLY) {
+        const std::string why =
+            link.connected() ? "not asked: the device did not answer this poll's previous request" : failure.message();
         for (const PlannedRead& rest : plan_) {
           if (&rest <= &read) continue;
           for (int index : rest.registers) {
             Reading reading = Base(index, requested_at);
             reading.set_quality(quality);
-            reading.set_detail(failure.message());
+            reading.set_detail(why);
             readings.push_back(std::move(reading));
           }
         }

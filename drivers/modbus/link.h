@@ -92,6 +92,9 @@ class ModbusRtuLink final : public ModbusLink {
                          std::chrono::milliseconds timeout) override;
 
  private:
+  // Drains the input until the line has been silent for a while.
+  void DrainUntilQuiet();
+
   SerialSettings settings_;
   _modbus* ctx_ = nullptr;
 };

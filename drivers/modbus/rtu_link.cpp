@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cerrno>
 
 #include <fmt/format.h>
@@ -38,9 +39,28 @@ Status ModbusRtuLink::Connect() {
     Close();
     return Unavailable(fmt::format("{} got descriptor >= {}; too many open files", where(), FD_SETSIZE));
   }
+  // A frame's bytes follow each other closely; USB adapters add a few ms of latency.
+  modbus_set_byte_timeout(ctx_, 0, 50'000);
   // Instruments keep talking while nobody listens: start from a quiet line.
-  modbus_flush(ctx_);
+  DrainUntilQuiet();
   return OkStatus();
+}
+
+void ModbusRtuLink::DrainUntilQuiet() {
+  if (ctx_ == nullptr) return;
+  // Quiet = no byte for ten characters (at least 5 ms): the tail of a damaged or late
+  // frame has then passed. Bounded, so a babbling device cannot hold the worker.
+  const double char_s = (settings_.parity == 'N' ? 9.0 : 10.0) + settings_.stop_bits;
+  const auto quiet_us = std::max<long>(5000, static_cast<long>(10 * char_s / settings_.baud * 1e6));
+  const int fd = modbus_get_socket(ctx_);
+  for (int round = 0; round < 50; ++round) {
+    modbus_flush(ctx_);
+    fd_set readable;
+    FD_ZERO(&readable);
+    FD_SET(fd, &readable);
+    timeval wait{0, quiet_us};
+    if (select(fd + 1, &readable, nullptr, nullptr, &wait) <= 0) return;
+  }
 }
 
 void ModbusRtuLink::Close() {
@@ -71,7 +91,7 @@ Result<Frame> ModbusRtuLink::Transact(uint8_t unit_id, std::span<const uint8_t> 
   const int length = modbus_receive_confirmation(ctx_, frame.adu.data());
   // Whatever went wrong, drop what is left on the line so it cannot answer the next request.
   auto fail = [this](Status status) -> Result<Frame> {
-    if (ctx_ != nullptr) modbus_flush(ctx_);
+    DrainUntilQuiet();
     return Error(std::move(status));
   };
   if (length < 0) {

@@ -1,0 +1,233 @@
+// The real labtraced on a simulated RS-485 line: labtrace-sim modbus-rtu on a
+// pseudo-terminal, paced at the line's baud rate, three transmitters on it. Faults are
+// injected through the simulator's standard input; every wait is for an event (a log
+// line, stored readings), never a sleep.
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <regex>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "cli/http_client.h"
+#include "labtrace/api.pb.h"
+#include "support/child_process.h"
+#include "support/labtrace_cli.h"
+
+namespace labtrace {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::ChildProcess;
+using testing::ParseJson;
+using namespace std::chrono_literals;
+
+constexpr auto kEventDeadline = 20s;
+constexpr int kPeriodMs = 100;
+
+class RtuLine : public ::testing::Test {
+ protected:
+  void Start(const std::string& dead) {
+    dir_ = fs::temp_directory_path() /
+           fmt::format("labtrace-rtu-{}-{}", getpid(), ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    const std::string link = (dir_ / "rs485").string();
+    std::vector<std::string> args{LABTRACE_SIM_PATH, "modbus-rtu", "--link", link, "--baud", "38400", "--units", "1-3"};
+    if (!dead.empty()) args.insert(args.end(), {"--dead", dead});
+    sim_ = std::make_unique<ChildProcess>(args);
+    ASSERT_TRUE(sim_->WaitForLine(std::regex("linked at"), kEventDeadline)) << sim_->output();
+
+    std::string config = fmt::format(R"pb(
+      buses {{ name: "rs485-1" serial {{ device: "{}" baud: 38400 }} }}
+      register_maps {{
+        name: "transmitter"
+        registers {{ name: "temperature" table: INPUT address: 0 type: FLOAT32 word_order: CDAB unit: "°C" }}
+        registers {{ name: "counter" table: HOLDING address: 100 type: UINT16 unit: "1" }}
+      }}
+    )pb", link);
+    for (int unit = 1; unit <= 3; ++unit) {
+      config += fmt::format(R"pb(
+        instruments {{
+          name: "transmitter-{0}" driver: "modbus" bus: "rs485-1" period_ms: {1} timeout_ms: 100
+          modbus {{ unit_id: {0} register_map: "transmitter" }}
+        }}
+      )pb", unit, kPeriodMs);
+    }
+    const std::string config_path = (dir_ / "lab.textproto").string();
+    std::ofstream(config_path) << config;
+    daemon_ = std::make_unique<ChildProcess>(std::vector<std::string>{
+        LABTRACED_PATH, "--config", config_path, "--data", (dir_ / "data").string(), "--listen", "127.0.0.1:0",
+        "--log-level", "debug"});
+    auto listening = daemon_->WaitForLine(std::regex(R"(api: listening on (http://127\.0\.0\.1:\d+))"), kEventDeadline);
+    ASSERT_TRUE(listening) << daemon_->output();
+    server_ = (*listening)[1];
+  }
+
+  void TearDown() override {
+    daemon_.reset();
+    sim_.reset();
+    fs::remove_all(dir_);
+  }
+
+  std::vector<Reading> Readings(const std::string& instrument, const std::string& channel) {
+    auto reply = cli::HttpGet(server_, fmt::format("/v1/readings?instrument={}&channel={}", instrument, channel));
+    if (!reply || reply->status != 200) return {};
+    auto response = ParseJson<api::ReadingsResponse>(reply->body);
+    return {response.readings().begin(), response.readings().end()};
+  }
+
+  // Waits, commit by commit, until `instrument/channel` has a reading after `after_sequence`
+  // that satisfies `done`; returns the readings after `after_sequence`.
+  template <typename Done>
+  std::vector<Reading> WaitForReadings(const std::string& instrument, const std::string& channel,
+                                       uint64_t after_sequence, Done done) {
+    const auto deadline = std::chrono::steady_clock::now() + kEventDeadline;
+    while (std::chrono::steady_clock::now() < deadline) {
+      const size_t mark = daemon_->Mark();
+      std::vector<Reading> after;
+      for (Reading& r : Readings(instrument, channel)) {
+        if (r.sequence() > after_sequence) after.push_back(std::move(r));
+      }
+      if (done(after)) return after;
+      if (!daemon_->WaitForLine(std::regex("store: committed"), kEventDeadline, mark)) break;
+    }
+    ADD_FAILURE() << "waited in vain for readings of " << instrument << "/" << channel;
+    return {};
+  }
+
+  uint64_t LastSequence(const std::string& instrument, const std::string& channel) {
+    auto readings = Readings(instrument, channel);
+    return readings.empty() ? 0 : readings.back().sequence();
+  }
+
+  fs::path dir_;
+  std::string server_;
+  std::unique_ptr<ChildProcess> sim_, daemon_;
+};
+
+// Unit n's holding register 100 holds n·1000 + 100 (tools/sim/modbus_rtu_sim.cpp).
+bool Correct(const Reading& r, int unit) { return r.quality() != GOOD || r.value() == unit * 1000 + 100; }
+
+TEST_F(RtuLine, ADeadDeviceDoesNotSlowItsNeighbours) {
+  Start("2");
+  ASSERT_TRUE(daemon_->WaitForLine(std::regex("transmitter-2 does not answer; backing it off"), kEventDeadline))
+      << daemon_->output();
+  const uint64_t from = LastSequence("transmitter-1", "counter");
+  // 40 polls of each neighbour after the back-off started.
+  const auto enough = [](const std::vector<Reading>& r) { return r.size() >= 40; };
+  for (int unit : {1, 3}) {
+    const auto readings = WaitForReadings(fmt::format("transmitter-{}", unit), "counter", from, enough);
+    ASSERT_GE(readings.size(), 40u);
+    for (const Reading& r : readings) {
+      EXPECT_EQ(r.quality(), GOOD) << r.detail();
+      EXPECT_TRUE(Correct(r, unit));
+    }
+    // Polls per period, from the daemon's own request times: at least 90 % of the rate
+    // asked for (one poll each 100 ms).
+    const double span_ms = (readings.back().requested_at_ns() - readings.front().requested_at_ns()) / 1e6;
+    const double achieved = (readings.size() - 1) / (span_ms / kPeriodMs);
+    EXPECT_GE(achieved, 0.9) << "transmitter-" << unit << " kept " << achieved << " of its rate";
+  }
+  // The dead unit is recorded at its period, flagged, without a value, and mostly not asked.
+  const auto dead = Readings("transmitter-2", "counter");
+  ASSERT_FALSE(dead.empty());
+  size_t not_asked = 0;
+  for (const Reading& r : dead) {
+    EXPECT_EQ(r.quality(), NO_REPLY);
+    EXPECT_EQ(r.value(), 0);
+    not_asked += r.detail().rfind("not asked", 0) == 0;
+  }
+  EXPECT_GT(not_asked * 2, dead.size()) << "the dead unit was asked on most polls";
+}
+
+TEST_F(RtuLine, EachFaultClassIsFlaggedAndNeverStoredAsAGoodValue) {
+  Start("");
+  ASSERT_TRUE(daemon_->WaitForLine(std::regex("instrument transmitter-3 is now GOOD"), kEventDeadline))
+      << daemon_->output();
+  struct Case {
+    std::string fault;
+    std::vector<Quality> expected;  // the quality the next readings must show (any of)
+  };
+  const std::vector<Case> cases = {
+      {"bad-crc", {BAD_FRAME}},
+      {"garbage", {BAD_FRAME, NO_REPLY}},
+      {"wrong-unit", {BAD_FRAME, NO_REPLY}},
+      {"exception 2", {DEVICE_ERROR}},
+      {"exception 4", {DEVICE_ERROR}},
+      {"exception 6 2", {DEVICE_ERROR}},  // busy twice: the retry is busy too
+      {"no-reply", {NO_REPLY}},
+      // Last: a reply later than the timeout lands in a neighbour's transaction, as it would
+      // collide on a real line; flagged there, never taken for the neighbour's answer.
+      {"delay 300", {NO_REPLY}},
+  };
+  uint64_t neighbours_checked_to = 0;
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.fault);
+    const uint64_t before = LastSequence("transmitter-3", "counter");
+    if (c.fault == "delay 300") neighbours_checked_to = std::max(LastSequence("transmitter-1", "counter"),
+                                                                 LastSequence("transmitter-2", "counter"));
+    const size_t mark = sim_->Mark();
+    sim_->Send(fmt::format("fault 3 {}\n", c.fault));
+    ASSERT_TRUE(sim_->WaitForLine(std::regex("^fault 3 "), kEventDeadline, mark));
+    const auto flagged = WaitForReadings("transmitter-3", "counter", before, [&](const std::vector<Reading>& r) {
+      return std::any_of(r.begin(), r.end(), [&](const Reading& x) {
+        return std::find(c.expected.begin(), c.expected.end(), x.quality()) != c.expected.end();
+      });
+    });
+    for (const Reading& r : flagged) {
+      EXPECT_TRUE(Correct(r, 3)) << "a bad frame was stored as " << r.value();
+      if (r.quality() != GOOD) {
+        EXPECT_EQ(r.value(), 0);
+        EXPECT_FALSE(r.detail().empty());
+      }
+    }
+    // Healed: good values again, and the neighbours never noticed.
+    const uint64_t healed_from = LastSequence("transmitter-3", "counter");
+    sim_->Send("fault 3 none\n");
+    const auto healed = WaitForReadings("transmitter-3", "counter", healed_from, [](const std::vector<Reading>& r) {
+      return !r.empty() && r.back().quality() == GOOD;
+    });
+    ASSERT_FALSE(healed.empty());
+    EXPECT_TRUE(Correct(healed.back(), 3));
+  }
+  for (int unit : {1, 2}) {
+    for (const Reading& r : Readings(fmt::format("transmitter-{}", unit), "counter")) {
+      EXPECT_TRUE(Correct(r, unit)) << "transmitter-" << unit << " stored " << r.value();
+      if (r.sequence() <= neighbours_checked_to) {
+        EXPECT_EQ(r.quality(), GOOD) << "transmitter-" << unit << ": " << r.detail();
+      }
+    }
+  }
+}
+
+TEST_F(RtuLine, BusyOnceIsRetriedAndSplitOrSlowRepliesAreRead) {
+  Start("");
+  ASSERT_TRUE(daemon_->WaitForLine(std::regex("instrument transmitter-3 is now GOOD"), kEventDeadline))
+      << daemon_->output();
+  for (const std::string fault : {"exception 6 1", "split", "delay 40"}) {
+    SCOPED_TRACE(fault);
+    const uint64_t before = LastSequence("transmitter-3", "counter");
+    const size_t mark = sim_->Mark();
+    sim_->Send(fmt::format("fault 3 {}\n", fault));
+    ASSERT_TRUE(sim_->WaitForLine(std::regex("^fault 3 "), kEventDeadline, mark));
+    const auto readings = WaitForReadings("transmitter-3", "counter", before,
+                                          [](const std::vector<Reading>& r) { return r.size() >= 5; });
+    for (const Reading& r : readings) {
+      EXPECT_EQ(r.quality(), GOOD) << r.detail();
+      EXPECT_TRUE(Correct(r, 3));
+    }
+    sim_->Send("fault 3 none\n");
+  }
+  const auto temperatures = Readings("transmitter-3", "temperature");
+  ASSERT_FALSE(temperatures.empty());
+  EXPECT_NEAR(temperatures.back().value(), 23.3, 1e-5);  // float32 CDAB, 23.0 + 0.1·unit
+}
+
+}  // namespace
+}  // namespace labtrace
