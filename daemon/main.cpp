@@ -4,6 +4,8 @@
 //
 // Exit codes: 0 after a clean stop (SIGINT/SIGTERM), 2 when the configuration is
 // refused (before any port is opened), 1 when the environment fails (store, API port).
+#include <sys/resource.h>
+
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -45,6 +47,13 @@ int main(int argc, char** argv) {
   // after "listening" killed the daemon outright; the audit test caught it.)
   asio::io_context io;
   asio::signal_set signals(io, SIGINT, SIGTERM);
+
+  // Many API clients may be connected: take every descriptor the system allows. Modbus
+  // links keep theirs below 1024 all the same (drivers/modbus/descriptor_slot.h).
+  if (rlimit files{}; getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &files);
+  }
 
   auto lab = config::LoadLab(config_path);
   if (!lab) {

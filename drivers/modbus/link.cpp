@@ -5,7 +5,13 @@
 
 #include <fmt/format.h>
 #include <modbus.h>
-#include <sys/select.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 namespace labtrace::modbus {
 
@@ -30,36 +36,80 @@ std::string ModbusTcpLink::where() const {
   return fmt::format("{}:{}", host_, port_);
 }
 
+namespace {
+
+// Connects a TCP socket with a bounded wait in poll(), which, unlike libmodbus's select(),
+// has no limit on descriptor numbers; the caller moves the socket into its slot.
+Result<int> ConnectSocket(const std::string& host, uint16_t port, std::chrono::milliseconds timeout) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  const std::string service = std::to_string(port);
+  if (int rc = getaddrinfo(host.c_str(), service.c_str(), &hints, &found); rc != 0) {
+    return Error(Unavailable(fmt::format("cannot resolve {}: {}", host, gai_strerror(rc))));
+  }
+  std::string why = "no address";
+  for (addrinfo* a = found; a != nullptr; a = a->ai_next) {
+    const int fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
+    if (fd < 0) continue;
+    int rc = connect(fd, a->ai_addr, a->ai_addrlen);
+    if (rc != 0 && errno == EINPROGRESS) {
+      pollfd writable{fd, POLLOUT, 0};
+      rc = poll(&writable, 1, static_cast<int>(timeout.count()));
+      int error = 0;
+      socklen_t size = sizeof error;
+      if (rc == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &size) == 0 && error == 0) {
+        rc = 0;
+      } else {
+        errno = rc == 0 ? ETIMEDOUT : error;
+        rc = -1;
+      }
+    }
+    if (rc == 0) {
+      freeaddrinfo(found);
+      fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+      const int one = 1;
+      setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      return fd;
+    }
+    why = std::strerror(errno);
+    close(fd);
+  }
+  freeaddrinfo(found);
+  return Error(Unavailable(why));
+}
+
+constexpr auto kConnectTimeout = std::chrono::seconds(3);
+
+}  // namespace
+
 Status ModbusTcpLink::Connect() {
   Close();
+  auto fd = ConnectSocket(host_, port_, kConnectTimeout);
+  if (!fd) return Unavailable(fmt::format("cannot connect to {}: {}", where(), fd.error().message()));
+  auto slot = slot_.Adopt(*fd);
+  if (!slot) return slot.error();
   const std::string service = std::to_string(port_);
   ctx_ = modbus_new_tcp_pi(host_.c_str(), service.c_str());
   if (ctx_ == nullptr) {
+    slot_.Release();
     return Unavailable(fmt::format("modbus tcp {}: {}", where(), modbus_strerror(errno)));
   }
   modbus_set_error_recovery(ctx_, MODBUS_ERROR_RECOVERY_NONE);
-  if (modbus_connect(ctx_) != 0) {
-    const int err = errno;
-    Close();
-    return Unavailable(fmt::format("cannot connect to {}: {}", where(), modbus_strerror(err)));
-  }
-  // libmodbus waits in select(): a descriptor at or above FD_SETSIZE would overflow its
-  // fd_set (fixed upstream only in 3.1.12). Refuse rather than corrupt memory.
-  if (modbus_get_socket(ctx_) >= FD_SETSIZE) {
-    Close();
-    return Unavailable(fmt::format("connection to {} got descriptor >= {}; too many open files",
-                                   where(), FD_SETSIZE));
-  }
+  modbus_set_socket(ctx_, *slot);
   connected_ = true;
   return OkStatus();
 }
 
 void ModbusTcpLink::Close() {
   if (ctx_ != nullptr) {
-    modbus_close(ctx_);
+    // The slot closes the socket and stays reserved; libmodbus must not close it.
+    modbus_set_socket(ctx_, -1);
     modbus_free(ctx_);
     ctx_ = nullptr;
   }
+  slot_.Release();
   connected_ = false;
 }
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "labtrace/status.h"
+#include "modbus/descriptor_slot.h"
 
 struct _modbus;
 
@@ -63,6 +64,7 @@ class ModbusTcpLink final : public ModbusLink {
  private:
   std::string host_;
   uint16_t port_;
+  DescriptorSlot slot_;
   _modbus* ctx_ = nullptr;
   bool connected_ = false;
 };
@@ -96,6 +98,7 @@ class ModbusRtuLink final : public ModbusLink {
   void DrainUntilQuiet();
 
   SerialSettings settings_;
+  DescriptorSlot slot_;
   _modbus* ctx_ = nullptr;
 };
 

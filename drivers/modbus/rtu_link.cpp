@@ -34,11 +34,14 @@ Status ModbusRtuLink::Connect() {
     Close();
     return Unavailable(fmt::format("cannot open {}: {}", where(), modbus_strerror(err)));
   }
-  // libmodbus waits in select(): see ModbusTcpLink::Connect.
-  if (modbus_get_socket(ctx_) >= FD_SETSIZE) {
+  // Into the reserved slot: libmodbus waits in select() (descriptor_slot.h).
+  auto slot = slot_.Adopt(modbus_get_socket(ctx_));
+  if (!slot) {
+    modbus_set_socket(ctx_, -1);
     Close();
-    return Unavailable(fmt::format("{} got descriptor >= {}; too many open files", where(), FD_SETSIZE));
+    return slot.error();
   }
+  modbus_set_socket(ctx_, *slot);
   // A frame's bytes follow each other closely; USB adapters add a few ms of latency.
   modbus_set_byte_timeout(ctx_, 0, 50'000);
   // Instruments keep talking while nobody listens: start from a quiet line.
@@ -65,10 +68,11 @@ void ModbusRtuLink::DrainUntilQuiet() {
 
 void ModbusRtuLink::Close() {
   if (ctx_ != nullptr) {
-    modbus_close(ctx_);
+    modbus_set_socket(ctx_, -1);  // the slot closes the port and stays reserved
     modbus_free(ctx_);
     ctx_ = nullptr;
   }
+  slot_.Release();
 }
 
 Result<Frame> ModbusRtuLink::Transact(uint8_t unit_id, std::span<const uint8_t> request_pdu,

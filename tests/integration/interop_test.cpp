@@ -57,6 +57,28 @@ TEST(ModbusInterop, MbpollReadsTheSimulatorsFloatsAndScaledInteger) {
   EXPECT_FALSE(wrong[0] > 15.0 && wrong[0] < 35.0) << "word order must matter: " << swapped.output();
 }
 
+// The RTU simulator, read by mbpoll over its pseudo-terminal: mbpoll frames, checks the
+// CRC and times the line with its own code. Unit 2 of three; unit 4 is not on the line.
+TEST(ModbusInterop, MbpollReadsTheRtuSimulatorOverItsPseudoTerminal) {
+  const std::string link = ::testing::TempDir() + "labtrace-interop-rtu";
+  ChildProcess simulator({LABTRACE_SIM_PATH, "modbus-rtu", "--link", link, "--baud", "19200", "--units", "1-3"});
+  ASSERT_TRUE(simulator.WaitForLine(std::regex("linked at"), 15s)) << simulator.output();
+  ChildProcess counters({"/usr/bin/mbpoll", "-m", "rtu", "-b", "19200", "-P", "even", "-a", "2", "-0", "-r", "100",
+                         "-c", "3", "-t", "4", "-1", link});
+  ASSERT_EQ(counters.WaitForExit(15s), 0) << counters.output();
+  EXPECT_EQ(MbpollValues(counters.output()), (std::vector<double>{2100, 2101, 2102})) << counters.output();
+  ChildProcess temperature({"/usr/bin/mbpoll", "-m", "rtu", "-b", "19200", "-P", "even", "-a", "3", "-0", "-r", "0",
+                            "-c", "1", "-t", "3:float", "-1", link});
+  ASSERT_EQ(temperature.WaitForExit(15s), 0) << temperature.output();
+  const auto value = MbpollValues(temperature.output());
+  ASSERT_EQ(value.size(), 1u) << temperature.output();
+  EXPECT_NEAR(value[0], 23.3, 1e-4);  // CDAB, which mbpoll reads by default
+  ChildProcess absent({"/usr/bin/mbpoll", "-m", "rtu", "-b", "19200", "-P", "even", "-a", "4", "-0", "-r", "0", "-c",
+                       "1", "-t", "4", "-1", "-o", "0.2", link});
+  absent.WaitForExit(15s);
+  EXPECT_TRUE(MbpollValues(absent.output()).empty()) << "unit 4 is not on the line: " << absent.output();
+}
+
 // Our client (libmodbus transport, our own codec) reads every type in every word order
 // from pymodbus, which encoded them with its own BinaryPayloadBuilder
 // (tests/interop/pymodbus_server.py; Debian's python3-pymodbus, zero_mode).
