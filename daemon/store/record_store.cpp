@@ -194,9 +194,13 @@ void RecordStore::Append(std::vector<Reading> readings) {
       return failing_ || stopping_ || pending_readings_.size() + readings.size() <= options_.max_queued_readings ||
              pending_readings_.empty();
     });
+    const bool was_empty = pending_readings_.empty();
     for (Reading& reading : readings) pending_readings_.push_back(std::move(reading));
     handed_in_ += readings.size();
     DropOverflow();
+    // The writer needs waking only to start a commit window or to end one early on a full
+    // batch; waking it for every poll of 200 devices cost a context switch each.
+    if (!was_empty && pending_readings_.size() < kMaxBatch) return;
   }
   wake_.notify_one();
 }
@@ -463,14 +467,14 @@ Status RecordStore::CommitBatch(Batch& batch, const std::string& batch_uuid, boo
   std::vector<Hash> batch_leaves;
   batch_leaves.reserve(batch.readings.size());
   int64_t first_record_id = 0;
-  std::vector<KnownChannel> new_channels;  // joins channels_ only once committed
+  std::unordered_map<std::string, int64_t> new_channels;  // joins channels_ only once committed
 
   auto channel_id = [&](const Reading& reading) -> Result<int64_t> {
-    for (const auto* known : {&channels_, &new_channels}) {
-      for (const KnownChannel& c : *known) {
-        if (c.instrument == reading.instrument() && c.channel == reading.channel()) return c.id;
-      }
-    }
+    // Length-prefixed, so no two (instrument, channel) pairs share a key whatever bytes
+    // an upload's names hold.
+    std::string key = std::to_string(reading.instrument().size()) + ':' + reading.instrument() + reading.channel();
+    if (auto found = channels_.find(key); found != channels_.end()) return found->second;
+    if (auto found = new_channels.find(key); found != new_channels.end()) return found->second;
     insert_channel->BindText(1, reading.instrument());
     insert_channel->BindText(2, reading.channel());
     if (Status s = insert_channel->Run(); !s.ok()) return Error(s);
@@ -480,7 +484,7 @@ Status RecordStore::CommitBatch(Batch& batch, const std::string& batch_uuid, boo
     if (!row) return Error(row.error());
     const int64_t id = select_channel->ColumnInt64(0);
     select_channel->Reset();
-    new_channels.push_back({reading.instrument(), reading.channel(), id});
+    new_channels.emplace(std::move(key), id);
     return id;
   };
 
@@ -701,7 +705,7 @@ Status RecordStore::CommitBatch(Batch& batch, const std::string& batch_uuid, boo
 
   if (Status s = transaction.Commit(); !s.ok()) return s;
   ledger_ = std::move(next);
-  for (KnownChannel& c : new_channels) channels_.push_back(std::move(c));
+  channels_.merge(new_channels);
   return OkStatus();
 }
 

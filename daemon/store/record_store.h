@@ -24,6 +24,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "labtrace/api.pb.h"
@@ -183,13 +184,10 @@ class RecordStore {
   SigningKey key_;
   Database db_;            // the writer's; touched only on the writer thread after Open()
   LedgerState ledger_;     // writer thread only
-  // Channel ids already committed, writer thread only. A handful per lab: a linear
-  // search by string_view costs less than building a key per reading.
-  struct KnownChannel {
-    std::string instrument, channel;
-    int64_t id;
-  };
-  std::vector<KnownChannel> channels_;
+  // Channel ids already committed, writer thread only, by "<length of instrument>:"
+  // instrument channel. A lab with 200 ten-register devices has 2 000 channels: a linear search
+  // was 4 % of the daemon's CPU in the Modbus TCP benchmark.
+  std::unordered_map<std::string, int64_t> channels_;
   std::chrono::steady_clock::time_point last_checkpoint_{};
 
   std::mutex mutex_;

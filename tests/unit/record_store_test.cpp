@@ -279,3 +279,43 @@ TEST(RecordStoreBackpressure, BurstBeyondTheQueueIsStoredWhole) {
 
 }  // namespace
 }  // namespace labtrace::store
+
+namespace labtrace::store {
+namespace {
+
+// Channels are told apart by both names, whatever bytes the names hold: "a|b" + "c" and
+// "a" + "b|c" are two channels however they would be joined.
+TEST(RecordStoreChannels, NamesThatWouldJoinAlikeStayApart) {
+  const auto dir = std::filesystem::temp_directory_path() / ("labtrace-channels-" + std::to_string(getpid()));
+  std::filesystem::remove_all(dir);
+  {
+    auto store = RecordStore::Open(dir.string());
+    ASSERT_TRUE(store) << store.error().message();
+    std::vector<Reading> readings;
+    for (const auto& [instrument, channel] : std::vector<std::pair<std::string, std::string>>{
+             {"a\x1f" "b", "c"}, {"a", "b\x1f" "c"}, {"1:ab", "c"}, {"1", ":abc"}}) {
+      Reading r;
+      r.set_instrument(instrument);
+      r.set_channel(channel);
+      r.set_unit("g");
+      r.set_quality(GOOD);
+      r.set_value(1);
+      r.set_requested_at_ns(1);
+      readings.push_back(r);
+    }
+    (*store)->Append(readings);
+    (*store)->Flush();
+    for (const Reading& sent : readings) {
+      api::ReadingsQuery query;
+      query.set_instrument(sent.instrument());
+      query.set_channel(sent.channel());
+      auto answer = (*store)->Query(query);
+      ASSERT_TRUE(answer);
+      ASSERT_EQ(answer->readings_size(), 1) << sent.instrument() << " / " << sent.channel();
+    }
+  }
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace labtrace::store

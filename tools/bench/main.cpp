@@ -7,6 +7,9 @@
 //       builds a store of N records, then times `labtrace verify`'s check of it
 //   labtrace-bench rtu [--baud 9600] [--devices 8] [--registers 10] [--seconds 10] [--json]
 //       Modbus RTU line use by the daemon's bus worker against the line's theoretical maximum
+//   labtrace-bench modbus-tcp [--devices 200] [--registers 10] [--seconds 10] [--json]
+//       the whole daemon's CPU per Modbus TCP transaction beside a bare libmodbus loop and
+//       a python3-pymodbus poller on the same simulated devices
 //   labtrace-bench hash [--records N] [--json]
 //       RFC 6962 leaf hashes of 80-byte records: OpenSSL (what the store uses) against
 //       libsodium (the other candidate)
@@ -23,6 +26,7 @@
 #include <sodium.h>
 #include <sqlite3.h>
 
+#include "bench/modbus_tcp_bench.h"
 #include "bench/rtu_bench.h"
 #include "store/record_store.h"
 #include "store/verifier.h"
@@ -234,8 +238,16 @@ int main(int argc, char** argv) {
   rtu_cmd->add_option("--registers", rtu.registers, "registers per request")->check(CLI::Range(1, 125))->capture_default_str();
   rtu_cmd->add_option("--seconds", rtu.seconds, "how long to measure")->capture_default_str();
   rtu_cmd->add_flag("--json", rtu.json, "one JSON object");
+  ModbusTcpBenchOptions tcp;
+  auto* tcp_cmd = app.add_subcommand("modbus-tcp", "daemon CPU per transaction against libmodbus and pymodbus");
+  tcp_cmd->add_option("--devices", tcp.devices, "simulated devices")->check(CLI::Range(1, 900))->capture_default_str();
+  tcp_cmd->add_option("--registers", tcp.registers, "registers per read")->check(CLI::Range(1, 100))->capture_default_str();
+  tcp_cmd->add_option("--seconds", tcp.seconds, "how long each poller is measured")->capture_default_str();
+  tcp_cmd->add_option("--dir", tcp.dir, "scratch directory for the daemon's store");
+  tcp_cmd->add_flag("--json", tcp.json, "one JSON object");
   CLI11_PARSE(app, argc, argv);
   if (rtu_cmd->parsed()) return RtuBench(rtu);
+  if (tcp_cmd->parsed()) return ModbusTcpBench(tcp);
   if (ingest->parsed()) return Ingest(readings, dir, json);
   if (hash->parsed()) return HashBench(hashes, json);
   return Verify(records, dir, json);

@@ -1,0 +1,241 @@
+// The same simulated devices (labtrace-sim modbus-tcp: one connection per device, each
+// read with one FC03 request of R registers) are polled three ways, one after the other:
+//   labtraced    the real daemon, one worker per device (each device is its own bus),
+//                period 10 ms, every reading stored durably and hashed into the ledger;
+//                CPU from /proc/<pid>/stat, transactions from the store;
+//   bare loop    libmodbus's modbus_read_registers round-robin over the devices in one
+//                thread, nothing done with the values: the floor for this design;
+//   pymodbus     tools/bench/pymodbus_poller.py on python3-pymodbus, what a lab would
+//                otherwise script.
+#include "bench/modbus_tcp_bench.h"
+
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+#include <modbus.h>
+#include <sqlite3.h>
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+struct Measured {
+  double transactions = 0, cpu_s = 0, wall_s = 0;
+  double per_s() const { return wall_s > 0 ? transactions / wall_s : 0; }
+  double cpu_per_10k() const { return transactions > 0 ? cpu_s / transactions * 10000 : 0; }
+};
+
+// Starts `args` with stdout and stderr to `log`; returns its pid.
+pid_t Spawn(const std::vector<std::string>& args, const fs::path& log) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    FILE* out = std::fopen(log.c_str(), "w");
+    if (out != nullptr) {
+      dup2(fileno(out), STDOUT_FILENO);
+      dup2(fileno(out), STDERR_FILENO);
+    }
+    std::vector<char*> argv;
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+// Waits (up to 20 s) for a line of `log` to match; returns the first group.
+std::string WaitFor(const fs::path& log, const std::regex& pattern) {
+  for (int i = 0; i < 200; ++i) {
+    std::ifstream file(log);
+    std::string line;
+    std::smatch match;
+    while (std::getline(file, line)) {
+      if (std::regex_search(line, match, pattern)) return match.size() > 1 ? match[1].str() : line;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return "";
+}
+
+double ProcessCpuSeconds(pid_t pid) {
+  std::ifstream stat(fmt::format("/proc/{}/stat", pid));
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  const size_t close = text.rfind(')');  // the command name may hold spaces
+  std::istringstream fields(text.substr(close + 2));
+  std::string field;
+  unsigned long long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && fields >> field; ++i) {
+    if (i == 14) utime = std::stoull(field);
+    if (i == 15) stime = std::stoull(field);
+  }
+  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// Good readings stored after `after` (a sequence), and the newest sequence.
+std::pair<long long, long long> GoodReadingsAfter(const fs::path& db_path, long long after) {
+  sqlite3* db = nullptr;
+  std::pair<long long, long long> result{0, after};
+  if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+    sqlite3_stmt* statement = nullptr;
+    sqlite3_prepare_v2(db, "SELECT COUNT(*), COALESCE(MAX(sequence), ?1) FROM readings WHERE sequence > ?1 AND quality = 1",
+                       -1, &statement, nullptr);
+    sqlite3_bind_int64(statement, 1, after);
+    if (sqlite3_step(statement) == SQLITE_ROW) result = {sqlite3_column_int64(statement, 0), sqlite3_column_int64(statement, 1)};
+    sqlite3_finalize(statement);
+  }
+  sqlite3_close(db);
+  return result;
+}
+
+Measured Daemon(const fs::path& build, const ModbusTcpBenchOptions& o, int port, const fs::path& dir) {
+  std::string config = fmt::format("register_maps {{ name: \"bench\" numbering: ZERO_BASED\n");
+  for (int r = 0; r < o.registers; ++r) {
+    config += fmt::format("  registers {{ name: \"r{}\" table: HOLDING address: {} type: UINT16 unit: \"1\" }}\n", r, r);
+  }
+  config += "}\n";
+  for (int d = 0; d < o.devices; ++d) {
+    config += fmt::format(
+        "buses {{ name: \"b{0}\" modbus_tcp {{ host: \"127.0.0.1\" port: {1} }} }}\n"
+        "instruments {{ name: \"device-{0}\" driver: \"modbus\" bus: \"b{0}\" period_ms: 10 timeout_ms: 1000 "
+        "modbus {{ unit_id: 1 register_map: \"bench\" }} }}\n",
+        d, port);
+  }
+  const fs::path config_path = dir / "bench-lab.textproto";
+  std::ofstream(config_path) << config;
+  const fs::path log = dir / "labtraced.log";
+  const pid_t daemon = Spawn({(build / "daemon" / "labtraced").string(), "--config", config_path.string(),
+                              "--data", (dir / "data").string(), "--listen", "127.0.0.1:0"},
+                             log);
+  Measured m;
+  if (WaitFor(log, std::regex("api: listening")).empty()) {
+    std::fprintf(stderr, "labtrace-bench: labtraced did not start; see %s\n", log.c_str());
+    kill(daemon, SIGKILL);
+    waitpid(daemon, nullptr, 0);
+    return m;
+  }
+  const fs::path db = dir / "data" / "labtrace.db";
+  std::this_thread::sleep_for(std::chrono::seconds(2));  // every bus connected, steady
+  const auto [ignored, from] = GoodReadingsAfter(db, 0);
+  const double cpu_start = ProcessCpuSeconds(daemon);
+  const auto start = Clock::now();
+  std::this_thread::sleep_for(std::chrono::duration<double>(o.seconds));
+  const double cpu_end = ProcessCpuSeconds(daemon);
+  m.wall_s = std::chrono::duration<double>(Clock::now() - start).count();
+  kill(daemon, SIGTERM);
+  waitpid(daemon, nullptr, 0);
+  // Readings requested within the window are committed by the time the daemon stops.
+  const auto [good, to] = GoodReadingsAfter(db, from);
+  (void)to;
+  m.transactions = static_cast<double>(good) / o.registers;
+  m.cpu_s = cpu_end - cpu_start;
+  return m;
+}
+
+Measured BareLoop(const ModbusTcpBenchOptions& o, int port) {
+  std::vector<modbus_t*> contexts;
+  for (int d = 0; d < o.devices; ++d) {
+    modbus_t* ctx = modbus_new_tcp("127.0.0.1", port);
+    modbus_set_slave(ctx, 1);
+    if (modbus_connect(ctx) != 0) {
+      modbus_free(ctx);
+      continue;
+    }
+    contexts.push_back(ctx);
+  }
+  std::vector<uint16_t> words(static_cast<size_t>(o.registers));
+  Measured m;
+  rusage before{}, after{};
+  getrusage(RUSAGE_THREAD, &before);
+  const auto start = Clock::now();
+  while (std::chrono::duration<double>(Clock::now() - start).count() < o.seconds) {
+    for (modbus_t* ctx : contexts) {
+      if (modbus_read_registers(ctx, 0, o.registers, words.data()) == o.registers) ++m.transactions;
+    }
+  }
+  m.wall_s = std::chrono::duration<double>(Clock::now() - start).count();
+  getrusage(RUSAGE_THREAD, &after);
+  auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec * 1e-6; };
+  m.cpu_s = seconds(after.ru_utime) - seconds(before.ru_utime) + seconds(after.ru_stime) - seconds(before.ru_stime);
+  for (modbus_t* ctx : contexts) {
+    modbus_close(ctx);
+    modbus_free(ctx);
+  }
+  return m;
+}
+
+Measured Pymodbus(const fs::path& source_dir, const ModbusTcpBenchOptions& o, int port) {
+  const std::string command =
+      fmt::format("/usr/bin/python3 {} --port {} --devices {} --registers {} --seconds {}",
+                  (source_dir / "pymodbus_poller.py").string(), port, o.devices, o.registers, o.seconds);
+  Measured m;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return m;
+  char line[512] = {};
+  const bool got = std::fgets(line, sizeof line, pipe) != nullptr;
+  pclose(pipe);
+  if (got) std::sscanf(line, "{\"transactions\": %lf, \"failed\": %*d, \"cpu_s\": %lf, \"wall_s\": %lf", &m.transactions, &m.cpu_s, &m.wall_s);
+  return m;
+}
+
+}  // namespace
+
+int ModbusTcpBench(const ModbusTcpBenchOptions& o) {
+  const fs::path self = fs::read_symlink("/proc/self/exe").parent_path();  // build/tools
+  const fs::path dir = o.dir.empty() ? fs::temp_directory_path() / fmt::format("labtrace-bench-tcp-{}", getpid())
+                                     : fs::path(o.dir);
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  rlimit files{};
+  getrlimit(RLIMIT_NOFILE, &files);
+  files.rlim_cur = files.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &files);
+
+  const fs::path sim_log = dir / "sim.log";
+  const pid_t sim = Spawn({(self / "labtrace-sim").string(), "modbus-tcp", "--port", "0"}, sim_log);
+  const std::string port_text = WaitFor(sim_log, std::regex(R"(listening on 127\.0\.0\.1:(\d+))"));
+  if (port_text.empty()) {
+    std::fprintf(stderr, "labtrace-bench: the simulator did not start\n");
+    return 1;
+  }
+  const int port = std::stoi(port_text);
+  const Measured daemon = Daemon(self.parent_path(), o, port, dir);
+  const Measured bare = BareLoop(o, port);
+  const Measured python = Pymodbus(LABTRACE_BENCH_SOURCE_DIR, o, port);
+  kill(sim, SIGTERM);
+  waitpid(sim, nullptr, 0);
+  fs::remove_all(dir);
+
+  if (o.json) {
+    std::printf(
+        "{\"devices\":%d,\"registers\":%d,\"seconds\":%.1f,\"transactions_per_s\":%.1f,\"readings_per_s\":%.1f,"
+        "\"cpu_s_per_10k\":%.3f,\"bare_transactions_per_s\":%.1f,\"bare_cpu_s_per_10k\":%.3f,"
+        "\"pymodbus_transactions_per_s\":%.1f,\"pymodbus_cpu_s_per_10k\":%.3f,\"ratio_to_bare\":%.2f,"
+        "\"pymodbus_ratio\":%.2f}\n",
+        o.devices, o.registers, o.seconds, daemon.per_s(), daemon.per_s() * o.registers, daemon.cpu_per_10k(),
+        bare.per_s(), bare.cpu_per_10k(), python.per_s(), python.cpu_per_10k(),
+        daemon.cpu_per_10k() / bare.cpu_per_10k(), python.cpu_per_10k() / daemon.cpu_per_10k());
+  } else {
+    std::printf("Modbus TCP: %d devices, %d registers per read, %.0f s each\n", o.devices, o.registers, o.seconds);
+    std::printf("  %-36s %12s %18s\n", "", "transactions/s", "CPU-s per 10 000");
+    std::printf("  %-36s %12.0f %18.3f\n", "labtraced (stored, hashed, durable)", daemon.per_s(), daemon.cpu_per_10k());
+    std::printf("  %-36s %12.0f %18.3f\n", "bare libmodbus loop", bare.per_s(), bare.cpu_per_10k());
+    std::printf("  %-36s %12.0f %18.3f\n", "pymodbus poller", python.per_s(), python.cpu_per_10k());
+    std::printf("  labtraced / bare = %.2f (goal ≤ 1.3); pymodbus / labtraced = %.2f (goal ≥ 1.5)\n",
+                daemon.cpu_per_10k() / bare.cpu_per_10k(), python.cpu_per_10k() / daemon.cpu_per_10k());
+  }
+  return 0;
+}
