@@ -104,6 +104,7 @@ Status ValidateRegisterMaps(const Lab& lab, const Locator& at) {
     struct Span {
       uint32_t first, end;
       int index;
+      int bit;  // for a BIT of a register, which one; -1 otherwise
     };
     std::map<std::string, int> names;
     std::map<RegisterTable, std::vector<Span>> used;
@@ -116,13 +117,25 @@ Status ValidateRegisterMaps(const Lab& lab, const Locator& at) {
       if (auto [it, fresh] = names.emplace(reg.name(), r); !fresh) {
         return Invalid(here("name"), fmt::format("\"{}\" is already the name of registers[{}]", reg.name(), it->second));
       }
-      if (reg.table() == REGISTER_TABLE_UNSPECIFIED) return Invalid(here("table"), "table must be HOLDING or INPUT");
+      if (reg.table() == REGISTER_TABLE_UNSPECIFIED) {
+        return Invalid(here("table"), "table must be HOLDING, INPUT, COIL or DISCRETE_INPUT");
+      }
       if (reg.type() == VALUE_TYPE_UNSPECIFIED) return Invalid(here("type"), "type is missing (INT16, FLOAT32, …)");
+      const bool bit_table = reg.table() == COIL || reg.table() == DISCRETE_INPUT;
+      if (bit_table && reg.type() != BIT) {
+        return Invalid(here("type"), "coils and discrete inputs are single bits: type must be BIT");
+      }
+      if (reg.type() == BIT && reg.bit() > 15) {
+        return Invalid(here("bit"), fmt::format("bit {} is not in 0..15 (0 is the least significant)", reg.bit()));
+      }
+      const int bit = reg.type() == BIT && !bit_table ? static_cast<int>(reg.bit()) : -1;
       if (reg.unit().empty()) return Invalid(here("unit"), "unit is missing (write \"1\" for a dimensionless value)");
       auto address = modbus::WireAddress(map, reg);
       if (!address) return Invalid(here("address"), address.error().message());
       const uint32_t first = *address, end = first + modbus::RegisterCount(reg.type());
       for (const Span& other : used[reg.table()]) {
+        // Bits of one register may be named apart; the same bit twice may not.
+        if (bit >= 0 && other.bit >= 0 && bit != other.bit) continue;
         if (first < other.end && other.first < end) {
           const Register& o = map.registers(other.index);
           const uint32_t shown = reg.address() - first;  // 0 or 1, back to the map's numbering
@@ -131,7 +144,7 @@ Status ValidateRegisterMaps(const Lab& lab, const Locator& at) {
                                      other.first + shown, other.end - 1 + shown));
         }
       }
-      used[reg.table()].push_back({first, end, r});
+      used[reg.table()].push_back({first, end, r, bit});
     }
   }
   return OkStatus();

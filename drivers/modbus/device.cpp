@@ -45,8 +45,7 @@ Reading ModbusDevice::Base(int register_index, int64_t requested_at_ns) const {
 std::vector<Reading> ModbusDevice::Poll(ModbusLink& link) const {
   std::vector<Reading> readings;
   for (const PlannedRead& read : plan_) {
-    const uint8_t function =
-        read.table == config::INPUT ? kReadInputRegisters : kReadHoldingRegisters;
+    const uint8_t function = ReadFunction(read.table);
     const auto request = EncodeReadRequest(function, read.address, read.count);
     int64_t requested_at = 0;
     Result<Frame> frame = Error(Internal("not sent"));

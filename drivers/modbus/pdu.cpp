@@ -20,6 +20,8 @@ std::string ExceptionName(uint8_t code) {
   }
 }
 
+bool IsBitFunction(uint8_t function) { return function == kReadCoils || function == kReadDiscreteInputs; }
+
 std::vector<uint8_t> EncodeReadRequest(uint8_t function, uint16_t address, uint16_t count) {
   return {function, static_cast<uint8_t>(address >> 8), static_cast<uint8_t>(address & 0xFF),
           static_cast<uint8_t>(count >> 8), static_cast<uint8_t>(count & 0xFF)};
@@ -39,10 +41,12 @@ Result<ReadResponse> ParseReadResponse(std::span<const uint8_t> pdu, uint8_t fun
         fmt::format("reply to function {:#04x} has function {:#04x}", function, pdu[0])));
   }
   if (pdu.size() < 2) return Error(InvalidArgument("reply has no byte count"));
-  const size_t expected_bytes = 2u * count;
+  const bool bits = IsBitFunction(function);
+  // §6.1: coils and inputs are packed eight to a byte, the first in the lowest bit.
+  const size_t expected_bytes = bits ? (count + 7u) / 8u : 2u * count;
   if (pdu[1] != expected_bytes) {
-    return Error(InvalidArgument(
-        fmt::format("byte count {} for {} registers, expected {}", pdu[1], count, expected_bytes)));
+    return Error(InvalidArgument(fmt::format("byte count {} for {} {}, expected {}", pdu[1], count,
+                                             bits ? "bits" : "registers", expected_bytes)));
   }
   if (pdu.size() != 2 + expected_bytes) {
     return Error(InvalidArgument(
@@ -50,6 +54,10 @@ Result<ReadResponse> ParseReadResponse(std::span<const uint8_t> pdu, uint8_t fun
   }
   ReadResponse response;
   response.words.reserve(count);
+  if (bits) {
+    for (size_t i = 0; i < count; ++i) response.words.push_back((pdu[2 + i / 8] >> (i % 8)) & 1);
+    return response;
+  }
   for (size_t i = 0; i < count; ++i) {
     response.words.push_back(static_cast<uint16_t>(pdu[2 + 2 * i] << 8 | pdu[3 + 2 * i]));
   }

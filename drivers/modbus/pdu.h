@@ -15,10 +15,15 @@
 
 namespace labtrace::modbus {
 
+inline constexpr uint8_t kReadCoils = 0x01;
+inline constexpr uint8_t kReadDiscreteInputs = 0x02;
 inline constexpr uint8_t kReadHoldingRegisters = 0x03;
 inline constexpr uint8_t kReadInputRegisters = 0x04;
-// §6.3: quantity of registers 1..125 (0x7D).
+// §6.3: quantity of registers 1..125 (0x7D); §6.1, §6.2: quantity of bits 1..2000.
 inline constexpr uint16_t kMaxRegistersPerRead = 125;
+inline constexpr uint16_t kMaxBitsPerRead = 2000;
+
+bool IsBitFunction(uint8_t function);
 
 // An exception reply from the device (function | 0x80, code). Kept apart from other
 // errors so the scheduler can retry code 6 (server device busy).
@@ -33,12 +38,13 @@ std::vector<uint8_t> EncodeReadRequest(uint8_t function, uint16_t address, uint1
 
 // What a read response PDU held: register words, or the device's exception.
 struct ReadResponse {
-  std::vector<uint16_t> words;          // empty when `exception` is set
+  std::vector<uint16_t> words;          // empty when `exception` is set; one per bit for 01/02
   std::optional<ExceptionReply> exception;
 };
 
 // Parses a response PDU (function code first, no unit id, no CRC/MBAP) to the request
-// (function, count). Any mismatch of function or byte count is a bad frame.
+// (function, count). Any mismatch of function or byte count is a bad frame. For coils and
+// discrete inputs (01, 02) each bit becomes one word, 0 or 1, in address order.
 Result<ReadResponse> ParseReadResponse(std::span<const uint8_t> pdu, uint8_t function,
                                        uint16_t count);
 

@@ -52,7 +52,8 @@ Result<std::vector<PlannedRead>> PlanReads(const config::RegisterMap& map, uint3
       const uint32_t last_end = last.address + last.count;
       const bool same_table = last.table == slot.table;
       const bool close = slot.first <= last_end + max_gap;
-      const bool fits = slot.end - last.address <= kMaxRegistersPerRead;
+      const bool bit_table = slot.table == config::COIL || slot.table == config::DISCRETE_INPUT;
+      const bool fits = slot.end - last.address <= (bit_table ? kMaxBitsPerRead : kMaxRegistersPerRead);
       if (same_table && close && fits) {
         last.count = static_cast<uint16_t>(std::max(last_end, slot.end) - last.address);
         last.registers.push_back(slot.index);
@@ -78,6 +79,13 @@ std::vector<DecodedRegister> DecodeRead(const config::RegisterMap& map, const Pl
       decoded.push_back({index, Error(InvalidArgument("reply shorter than the planned read"))});
       continue;
     }
+    if (reg.type() == config::BIT) {
+      // A coil or discrete input arrives as one word 0/1; a register bit is picked out.
+      const bool bit_table = reg.table() == config::COIL || reg.table() == config::DISCRETE_INPUT;
+      const uint16_t word = words[offset];
+      decoded.push_back({index, static_cast<double>(bit_table ? (word & 1) : ((word >> reg.bit()) & 1))});
+      continue;
+    }
     auto raw = DecodeValue(words.subspan(offset, width), reg.type(), reg.word_order());
     if (raw) {
       const double scale = reg.scale() == 0 ? 1.0 : reg.scale();
@@ -95,7 +103,17 @@ std::vector<DecodedRegister> DecodeRead(const config::RegisterMap& map, const Pl
   return decoded;
 }
 
+uint8_t ReadFunction(config::RegisterTable table) {
+  switch (table) {
+    case config::COIL: return kReadCoils;
+    case config::DISCRETE_INPUT: return kReadDiscreteInputs;
+    case config::INPUT: return kReadInputRegisters;
+    default: return kReadHoldingRegisters;
+  }
+}
+
 int RegisterDecimals(const config::Register& reg) {
+  if (reg.type() == config::BIT) return 0;
   if (reg.type() == config::FLOAT32 || reg.type() == config::FLOAT64) return -1;
   const double scale = reg.scale() == 0 ? 1.0 : std::abs(reg.scale());
   if (scale >= 1) return 0;

@@ -4,7 +4,8 @@
 // The biggest lever on a serial bus is reading adjacent registers in one request
 // (protocols.md: at 115 200 baud one register alone costs 4.9 ms, inside a 125-register
 // read 0.23 ms), so registers of one table are merged when the gap between them is at
-// most `max_gap` registers and the merged read stays within 125 registers.
+// most `max_gap` registers and the merged read stays within 125 registers (2 000 coils
+// or discrete inputs). BIT fields of one register share its read.
 #pragma once
 
 #include <cstdint>
@@ -40,6 +41,9 @@ struct DecodedRegister {
 // Splits the words of one planned read into the values of its registers.
 std::vector<DecodedRegister> DecodeRead(const config::RegisterMap& map, const PlannedRead& read,
                                         std::span<const uint16_t> words);
+
+// The read function of a table: 01 coils, 02 discrete inputs, 03 holding, 04 input.
+uint8_t ReadFunction(config::RegisterTable table);
 
 // Decimal places a scaled integer register shows (scale 0.1 → 1), or -1 for floats.
 int RegisterDecimals(const config::Register& reg);

@@ -11,7 +11,8 @@ namespace labtrace::modbus {
 int RegisterCount(config::ValueType type) {
   switch (type) {
     case config::INT16:
-    case config::UINT16: return 1;
+    case config::UINT16:
+    case config::BIT: return 1;
     case config::INT32:
     case config::UINT32:
     case config::FLOAT32: return 2;
@@ -68,6 +69,7 @@ Result<double> DecodeValue(std::span<const uint16_t> words, config::ValueType ty
     return Error(InvalidArgument(
         fmt::format("{} needs {} registers, got {}", config::ValueType_Name(type), needed, words.size())));
   }
+  if (type == config::BIT) return Error(InvalidArgument("a BIT is decoded with its bit number (DecodeRead)"));
   const uint64_t bits = AssembleBigEndian(words, order);
   switch (type) {
     case config::INT16: return static_cast<double>(static_cast<int16_t>(bits));

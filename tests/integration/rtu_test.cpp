@@ -8,14 +8,19 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <regex>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <google/protobuf/text_format.h>
+
 #include "cli/http_client.h"
 #include "labtrace/api.pb.h"
+#include "modbus/device.h"
+#include "modbus/link.h"
 #include "support/child_process.h"
 #include "support/labtrace_cli.h"
 
@@ -227,6 +232,37 @@ TEST_F(RtuLine, BusyOnceIsRetriedAndSplitOrSlowRepliesAreRead) {
   const auto temperatures = Readings("transmitter-3", "temperature");
   ASSERT_FALSE(temperatures.empty());
   EXPECT_NEAR(temperatures.back().value(), 23.3, 1e-5);  // float32 CDAB, 23.0 + 0.1·unit
+}
+
+// Coils, discrete inputs and register bits, read from the RTU simulator by the daemon's
+// device code: coil n is 1 when n is a multiple of 3, discrete input n when n + unit is
+// odd, holding register n holds unit·1000 + n.
+TEST(RtuDevice, ReadsCoilsDiscreteInputsAndRegisterBits) {
+  const std::string link = ::testing::TempDir() + "labtrace-rtu-bits";
+  ChildProcess sim({LABTRACE_SIM_PATH, "modbus-rtu", "--link", link, "--baud", "115200", "--units", "5"});
+  ASSERT_TRUE(sim.WaitForLine(std::regex("linked at"), kEventDeadline)) << sim.output();
+  config::RegisterMap map;
+  ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(R"pb(
+    name: "bits"
+    registers { name: "coil_3" table: COIL address: 3 type: BIT unit: "1" }
+    registers { name: "coil_4" table: COIL address: 4 type: BIT unit: "1" }
+    registers { name: "input_0" table: DISCRETE_INPUT address: 0 type: BIT unit: "1" }
+    registers { name: "input_1" table: DISCRETE_INPUT address: 1 type: BIT unit: "1" }
+    registers { name: "bit_2" table: HOLDING address: 100 type: BIT bit: 2 unit: "1" }
+    registers { name: "bit_4" table: HOLDING address: 100 type: BIT bit: 4 unit: "1" }
+  )pb", &map));
+  auto device = modbus::ModbusDevice::Create("bits", 5, map, 0, 500ms);
+  ASSERT_TRUE(device);
+  modbus::ModbusRtuLink line({link, 115200, 'E', 1});
+  ASSERT_TRUE(line.Connect().ok());
+  std::map<std::string, double> values;
+  for (const Reading& r : device->Poll(line)) {
+    EXPECT_EQ(r.quality(), GOOD) << r.channel() << ": " << r.detail();
+    values[r.channel()] = r.value();
+  }
+  // Holding 100 of unit 5 is 5100 = 0b1_0011_1110_1100: bit 2 set, bit 4 clear.
+  EXPECT_EQ(values, (std::map<std::string, double>{{"coil_3", 1}, {"coil_4", 0}, {"input_0", 1}, {"input_1", 0},
+                                                   {"bit_2", 1}, {"bit_4", 0}}));
 }
 
 }  // namespace

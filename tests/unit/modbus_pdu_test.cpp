@@ -48,3 +48,37 @@ TEST(ModbusPdu, RejectsMalformedReplies) {
 
 }  // namespace
 }  // namespace labtrace::modbus
+
+namespace labtrace::modbus {
+namespace {
+
+// Modbus Application Protocol v1.1b3 §6.1: read coils 20–38 (19 coils); the response
+// bytes CD 6B 05 hold coils 27…20, 35…28 and 38…36, each byte's lowest bit first.
+TEST(ModbusPdu, ParsesTheSpecExampleCoilResponse) {
+  const std::vector<uint8_t> pdu{0x01, 0x03, 0xCD, 0x6B, 0x05};
+  auto response = ParseReadResponse(pdu, kReadCoils, 19);
+  ASSERT_TRUE(response) << response.error().message();
+  const std::vector<uint16_t> expected{1, 0, 1, 1, 0, 0, 1, 1,   // 0xCD: coils 20..27
+                                       1, 1, 0, 1, 0, 1, 1, 0,   // 0x6B: coils 28..35
+                                       1, 0, 1};                 // 0x05: coils 36..38
+  EXPECT_EQ(response->words, expected);
+}
+
+// §6.2: read discrete inputs 197–218 (22 inputs); response AC DB 35.
+TEST(ModbusPdu, ParsesTheSpecExampleDiscreteInputResponse) {
+  const std::vector<uint8_t> pdu{0x02, 0x03, 0xAC, 0xDB, 0x35};
+  auto response = ParseReadResponse(pdu, kReadDiscreteInputs, 22);
+  ASSERT_TRUE(response) << response.error().message();
+  ASSERT_EQ(response->words.size(), 22u);
+  EXPECT_EQ(response->words[0], 0);   // input 197: bit 0 of 0xAC
+  EXPECT_EQ(response->words[2], 1);   // input 199
+  EXPECT_EQ(response->words[7], 1);   // input 204: bit 7 of 0xAC
+  EXPECT_EQ(response->words[8], 1);   // input 205: bit 0 of 0xDB
+  EXPECT_EQ(response->words[21], 1);  // input 218: bit 5 of 0x35 (0011 0101), "third from the left"
+  EXPECT_EQ(response->words[20], 1);  // input 217: bit 4 of 0x35
+  // A byte count that does not fit the number of bits asked is a bad frame.
+  EXPECT_FALSE(ParseReadResponse(std::vector<uint8_t>{0x02, 0x02, 0xAC, 0xDB}, kReadDiscreteInputs, 22));
+}
+
+}  // namespace
+}  // namespace labtrace::modbus

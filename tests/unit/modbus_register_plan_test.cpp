@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 #include <google/protobuf/text_format.h>
 
+#include "modbus/pdu.h"
 #include "modbus/register_plan.h"
 
 namespace labtrace::modbus {
@@ -94,6 +95,39 @@ TEST(RegisterPlan, NonFiniteFloatIsABadFrameNotAValue) {
   ASSERT_FALSE(decoded[0].value.has_value());
   EXPECT_NE(decoded[0].value.error().message().find("NaN"), std::string::npos);
   EXPECT_FALSE(decoded[1].value.has_value());
+}
+
+}  // namespace
+}  // namespace labtrace::modbus
+
+namespace labtrace::modbus {
+namespace {
+
+TEST(RegisterPlan, BitFieldsShareTheirRegisterAndCoilsMergeUpTo2000) {
+  auto map = Map(R"pb(
+    registers { name: "door_open" table: HOLDING address: 7 type: BIT bit: 0 unit: "1" }
+    registers { name: "alarm" table: HOLDING address: 7 type: BIT bit: 15 unit: "1" }
+    registers { name: "heater" table: COIL address: 0 type: BIT unit: "1" }
+    registers { name: "fan" table: COIL address: 1999 type: BIT unit: "1" }
+    registers { name: "lamp" table: COIL address: 2000 type: BIT unit: "1" }
+  )pb");
+  auto plan = PlanReads(map, 2000);
+  ASSERT_TRUE(plan.has_value());
+  ASSERT_EQ(plan->size(), 3u);
+  EXPECT_EQ((*plan)[0].table, config::HOLDING);
+  EXPECT_EQ((*plan)[0].count, 1);
+  EXPECT_EQ((*plan)[0].registers, (std::vector<int>{0, 1}));
+  EXPECT_EQ((*plan)[1].table, config::COIL);
+  EXPECT_EQ((*plan)[1].count, 2000);  // coils 0..1999 in one FC01 read
+  EXPECT_EQ((*plan)[2].address, 2000);
+  EXPECT_EQ(ReadFunction(config::COIL), kReadCoils);
+  EXPECT_EQ(ReadFunction(config::DISCRETE_INPUT), kReadDiscreteInputs);
+
+  const std::vector<uint16_t> word{0x8000};  // only bit 15 set
+  const auto bits = DecodeRead(map, (*plan)[0], word);
+  ASSERT_EQ(bits.size(), 2u);
+  EXPECT_EQ(*bits[0].value, 0);  // door_open, bit 0
+  EXPECT_EQ(*bits[1].value, 1);  // alarm, bit 15
 }
 
 }  // namespace

@@ -4,7 +4,8 @@
 // Each unit is a climate transmitter with a long register bank (0-based addresses):
 //   input 0..1    temperature, °C, float32 CDAB      input 2..3   humidity, %RH, float32 CDAB
 //   input n ≥ 4   unit·1000 + n                      holding n    unit·1000 + n (writable, FC06)
-// Functions 03, 04 and 06; anything else gets exception 1, an address beyond the bank 2.
+//   coil n        1 when n is a multiple of 3        discrete input n   1 when n + unit is odd
+// Functions 01–04 and 06; anything else gets exception 1, an address beyond the bank 2.
 //
 // A pseudo-terminal moves bytes instantly, so the simulator paces the line itself: it
 // keeps the time at which the line is next free and answers a request only when the
@@ -126,6 +127,19 @@ std::vector<uint8_t> Answer(const std::vector<uint8_t>& request, Unit& unit) {
   const uint8_t id = request[0], function = request[1];
   const uint16_t address = static_cast<uint16_t>(request[2] << 8 | request[3]);
   const uint16_t value = static_cast<uint16_t>(request[4] << 8 | request[5]);
+  if (function == 0x01 || function == 0x02) {
+    if (value < 1 || value > 2000) return Exception(id, function, 3);
+    if (address + value > kBankSize) return Exception(id, function, 2);
+    std::vector<uint8_t> reply{id, function, static_cast<uint8_t>((value + 7) / 8)};
+    reply.resize(3 + reply[2], 0);
+    for (uint16_t i = 0; i < value; ++i) {
+      const unsigned n = address + i;
+      const bool on = function == 0x01 ? n % 3 == 0 : (n + id) % 2 == 1;
+      if (on) reply[3 + i / 8] = static_cast<uint8_t>(reply[3 + i / 8] | (1u << (i % 8)));
+    }
+    AppendCrc(reply);
+    return reply;
+  }
   if (function == 0x03 || function == 0x04) {
     if (value < 1 || value > 125) return Exception(id, function, 3);
     if (address + value > kBankSize) return Exception(id, function, 2);
