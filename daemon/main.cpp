@@ -130,6 +130,8 @@ int main(int argc, char** argv) {
     return 1;
   }
 
+  (*api)->SetHealthSource([&acquisition = **acquisition] { return acquisition.Health(); });
+
   asio::steady_timer grace(io);
   signals.async_wait([&](const boost::system::error_code& error, int signal) {
     if (error) return;

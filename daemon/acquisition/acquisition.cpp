@@ -89,21 +89,20 @@ ReadingSink StampCalibration(const config::Lab& lab, ReadingSink inner) {
   };
 }
 
-// Logs each instrument's change between good and not good, whichever driver or thread
-// the readings come from, after the calibration check has had its say.
-ReadingSink ObserveHealth(ReadingSink inner) {
-  struct Healths {
-    std::mutex mutex;
-    std::map<std::string, InstrumentHealth, std::less<>> by_instrument;
-  };
-  auto healths = std::make_shared<Healths>();
-  return [healths, inner = std::move(inner)](std::vector<Reading> readings) {
+// Logs each instrument's change between good and not good, and keeps its health counts,
+// whichever driver or thread the readings come from, after the calibration check has had
+// its say.
+ReadingSink ObserveHealth(std::shared_ptr<HealthBoard> board, ReadingSink inner) {
+  return [board, inner = std::move(inner)](std::vector<Reading> readings) {
     if (!readings.empty()) {
-      std::lock_guard lock(healths->mutex);
+      const int64_t now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                 .count();
+      std::lock_guard lock(board->mutex);
       const std::string& name = readings.front().instrument();
-      auto found = healths->by_instrument.find(name);
-      if (found == healths->by_instrument.end()) found = healths->by_instrument.emplace(name, InstrumentHealth(name)).first;
-      found->second.Observe(readings);
+      auto found = board->by_instrument.find(name);
+      if (found == board->by_instrument.end()) found = board->by_instrument.emplace(name, InstrumentHealth(name)).first;
+      found->second.Observe(readings, now_ns);
     }
     inner(std::move(readings));
   };
@@ -114,8 +113,9 @@ ReadingSink ObserveHealth(ReadingSink inner) {
 Result<std::unique_ptr<Acquisition>> Acquisition::Create(asio::io_context& io, const config::Lab& lab,
                                                          ReadingSink sink) {
   // Every reading passes: calibration stamp and check → health log → the store.
+  auto board = std::make_shared<HealthBoard>();
   std::unique_ptr<Acquisition> acquisition(
-      new Acquisition(io, lab, StampCalibration(lab, ObserveHealth(std::move(sink)))));
+      new Acquisition(io, lab, StampCalibration(lab, ObserveHealth(board, std::move(sink))), board));
   std::map<std::string, std::vector<ModbusBus::Member>> modbus_members;
   for (const auto& instrument : lab.instruments()) {
     if (instrument.driver() != "modbus") continue;
@@ -143,6 +143,13 @@ Result<std::unique_ptr<Acquisition>> Acquisition::Create(asio::io_context& io, c
         std::make_unique<ModbusBus>(bus_name, std::move(link), std::move(members), acquisition->sink_));
   }
   return acquisition;
+}
+
+api::HealthResponse Acquisition::Health() const {
+  api::HealthResponse response;
+  std::lock_guard lock(health_->mutex);
+  for (const auto& [name, health] : health_->by_instrument) *response.add_instruments() = health.status();
+  return response;
 }
 
 Acquisition::~Acquisition() {

@@ -5,7 +5,10 @@
 // coroutines on the daemon's io_context. Created and stopped on the io_context thread.
 #pragma once
 
+#include <map>
 #include <memory>
+#include <mutex>
+#include <string>
 #include <vector>
 
 #include <boost/asio/cancellation_signal.hpp>
@@ -13,10 +16,18 @@
 
 #include "acquisition/instrument_health.h"
 #include "acquisition/modbus_bus.h"
+#include "labtrace/api.pb.h"
 #include "labtrace/config.pb.h"
 #include "labtrace/status.h"
 
 namespace labtrace::acquisition {
+
+// Every instrument's health, shared by the sink chain (which fills it from any thread)
+// and the API (which reads it).
+struct HealthBoard {
+  std::mutex mutex;
+  std::map<std::string, InstrumentHealth, std::less<>> by_instrument;
+};
 
 class Acquisition {
  public:
@@ -26,17 +37,21 @@ class Acquisition {
   ~Acquisition();
 
   void Start();
+  // Thread-safe: each instrument's health since the start, by name.
+  api::HealthResponse Health() const;
   // Cancels the serial pollers and joins the bus workers. Readings already handed to
   // the sink are unaffected.
   void Stop();
 
  private:
-  Acquisition(boost::asio::io_context& io, const config::Lab& lab, ReadingSink sink)
-      : io_(io), lab_(lab), sink_(std::move(sink)) {}
+  Acquisition(boost::asio::io_context& io, const config::Lab& lab, ReadingSink sink,
+              std::shared_ptr<HealthBoard> health)
+      : io_(io), lab_(lab), sink_(std::move(sink)), health_(std::move(health)) {}
 
   boost::asio::io_context& io_;
   const config::Lab& lab_;
   ReadingSink sink_;
+  std::shared_ptr<HealthBoard> health_;
   std::vector<std::unique_ptr<ModbusBus>> modbus_buses_;
   std::vector<std::unique_ptr<boost::asio::cancellation_signal>> serial_pollers_;
 };

@@ -142,8 +142,7 @@ asio::awaitable<http::response<http::string_body>> ApiServer::Answer(
                         : ErrorReply(request, http::status::service_unavailable, answer.error().message());
     }
   } else if (path == "/v1/health") {
-    ErrorResponse ok;  // an empty error says all is well
-    response = Reply(request, http::status::ok, ok);
+    response = Reply(request, http::status::ok, health_ ? health_() : HealthResponse());
   } else if (path == "/v1/readings") {
     auto query = ParseReadingsQuery(target);
     if (!query) {

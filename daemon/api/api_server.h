@@ -5,6 +5,7 @@
 // a worker thread so a slow query never stalls acquisition or other clients.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -35,6 +36,8 @@ class ApiServer {
 
   void Start();
   void Stop();
+  // Where GET /v1/health gets the instruments' health (thread-safe); none: no instruments.
+  void SetHealthSource(std::function<HealthResponse()> source) { health_ = std::move(source); }
 
  private:
   ApiServer(boost::asio::io_context& io, store::RecordStore& store, const config::Lab& lab)
@@ -64,6 +67,7 @@ class ApiServer {
   boost::asio::ip::tcp::acceptor acceptor_;
   store::RecordStore& store_;
   const config::Lab& lab_;
+  std::function<HealthResponse()> health_;
   boost::asio::thread_pool queries_{1};
 };
 

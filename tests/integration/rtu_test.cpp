@@ -149,6 +149,21 @@ TEST_F(RtuLine, ADeadDeviceDoesNotSlowItsNeighbours) {
     not_asked += r.detail().rfind("not asked", 0) == 0;
   }
   EXPECT_GT(not_asked * 2, dead.size()) << "the dead unit was asked on most polls";
+
+  // Per-device health, as `labtrace health` shows it.
+  const auto health = ParseJson<api::HealthResponse>(
+      testing::Labtrace({"health", "--json", "--server", server_}));
+  std::map<std::string, api::InstrumentStatus> by_name;
+  for (const auto& status : health.instruments()) by_name[status.instrument()] = status;
+  ASSERT_EQ(by_name.size(), 3u);
+  EXPECT_TRUE(by_name["transmitter-1"].good());
+  EXPECT_GT(by_name["transmitter-1"].last_good_at_ns(), 0);
+  EXPECT_GT(by_name["transmitter-1"].io_ms_mean(), 0.0);
+  EXPECT_EQ(by_name["transmitter-1"].flagged_polls_size(), 0);
+  EXPECT_FALSE(by_name["transmitter-2"].good());
+  EXPECT_EQ(by_name["transmitter-2"].last_good_at_ns(), 0);
+  EXPECT_EQ(by_name["transmitter-2"].good_polls(), 0u);
+  EXPECT_EQ(by_name["transmitter-2"].flagged_polls().at("NO_REPLY"), by_name["transmitter-2"].polls());
 }
 
 TEST_F(RtuLine, EachFaultClassIsFlaggedAndNeverStoredAsAGoodValue) {

@@ -10,6 +10,7 @@
 //   labtrace checkpoint export --db FILE
 //   labtrace proof inclusion --db FILE --reading N
 //   labtrace proof consistency --db FILE --from M --to N
+//   labtrace health [--json]
 //   labtrace calibration submit REQUEST-FILE [--preview] [--json]
 //   labtrace calibration report NUMBER [--json]
 //   labtrace trace chain (--reading N | --instrument ID | --standard ID) [--json]
@@ -133,6 +134,31 @@ int Readings(const ReadingsOptions& options) {
   return 0;
 }
 
+int Health(const std::string& server, bool json) {
+  api::HealthResponse health;
+  std::string answer_json;
+  if (int code = cli::CallApi(server, "/v1/health", nullptr, health, &answer_json); code != 0) return code;
+  if (json) {
+    std::fputs(answer_json.c_str(), stdout);
+    return 0;
+  }
+  std::printf("%-18s %-9s %-24s %8s %8s %9s %9s  %s\n", "INSTRUMENT", "STATE", "LAST GOOD (UTC)", "POLLS", "GOOD",
+              "IO MEAN", "IO MAX", "FLAGGED");
+  for (const auto& status : health.instruments()) {
+    std::string flagged;
+    for (const auto& [quality, count] : status.flagged_polls()) {
+      flagged += fmt::format("{}{} {}", flagged.empty() ? "" : ", ", quality, count);
+    }
+    std::printf("%-18s %-9s %-24s %8llu %8llu %6.1f ms %6.1f ms  %s\n", status.instrument().c_str(),
+                status.good() ? "good" : "NOT GOOD",
+                status.last_good_at_ns() ? cli::FormatUtc(status.last_good_at_ns()).c_str() : "never",
+                static_cast<unsigned long long>(status.polls()), static_cast<unsigned long long>(status.good_polls()),
+                status.io_ms_mean(), status.io_ms_max(), flagged.empty() ? "-" : flagged.c_str());
+    if (!status.good() && !status.last_problem().empty()) std::printf("%-18s   %s\n", "", status.last_problem().c_str());
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -220,6 +246,9 @@ int main(int argc, char** argv) {
   consistency->add_flag("--json", proof_json, "print JSON");
 
   std::string server = readings.server;
+  bool health_json = false;
+  auto* health = app.add_subcommand("health", "how each instrument has been doing since the daemon started");
+  health->add_flag("--json", health_json, "print the API's JSON answer");
   auto* calibration = app.add_subcommand("calibration", "calibration and verification records");
   calibration->require_subcommand(1);
   auto add_server = [&server](CLI::App* command) {
@@ -252,9 +281,10 @@ int main(int argc, char** argv) {
   reverse->add_option("--since", reverse_since, "only from this day, YYYY-MM-DD (its last good check)");
   reverse->add_flag("--json", reverse_json, "print the API's JSON answer");
 
-  for (CLI::App* command : {submit, report, chain_cmd, reverse}) add_server(command);
+  for (CLI::App* command : {health, submit, report, chain_cmd, reverse}) add_server(command);
 
   CLI11_PARSE(app, argc, argv);
+  if (health->parsed()) return Health(server, health_json);
   if (submit->parsed()) return cli::CalibrationSubmitCommand(server, request_path, preview, calibration_json);
   if (report->parsed()) return cli::CalibrationReportCommand(server, record_number, calibration_json);
   if (chain_cmd->parsed()) return cli::TraceChainCommand(server, chain);
