@@ -244,25 +244,13 @@ int RunModbusRtuSimulator(const ModbusRtuSimOptions& options) {
   Line line(options);
   std::mt19937 random{std::random_device{}()};
   std::vector<uint8_t> pending;
-  std::string typed;
-  bool operator_present = true;
+  OperatorInput operator_input;
   while (!StopRequested()) {
-    pollfd ready[2] = {{pty.master, POLLIN, 0}, {operator_present ? STDIN_FILENO : -1, POLLIN, 0}};
+    pollfd ready[2] = {{pty.master, POLLIN, 0}, {operator_input.fd(), POLLIN, 0}};
     const int n = poll(ready, 2, 100);
     if (n < 0 && errno != EINTR) break;
     if (n <= 0) continue;
-    if (ready[1].revents != 0) {
-      char chunk[256];
-      const ssize_t got = read(STDIN_FILENO, chunk, sizeof chunk);
-      if (got <= 0) {
-        operator_present = false;
-      } else {
-        typed.append(chunk, static_cast<size_t>(got));
-        for (size_t end; (end = typed.find('\n')) != std::string::npos; typed.erase(0, end + 1)) {
-          Operate(typed.substr(0, end), units);
-        }
-      }
-    }
+    if (ready[1].revents != 0) operator_input.Read([&](const std::string& line) { Operate(line, units); });
     if ((ready[0].revents & POLLIN) == 0) continue;
     uint8_t chunk[512];
     const ssize_t got = read(pty.master, chunk, sizeof chunk);

@@ -111,26 +111,14 @@ int RunMtSicsSimulator(const std::string& link, const std::string& balance_kind,
 
   BalanceModel balance = balance_kind == "ind570-30kg" ? Ind570Platform() : Xs205();
   balance.span_error_ppm = span_error_ppm;
-  std::string pending, typed;
-  bool operator_present = true;
+  std::string pending;
+  OperatorInput operator_input;
   while (!StopRequested()) {
-    pollfd ready[2] = {{master, POLLIN, 0}, {operator_present ? STDIN_FILENO : -1, POLLIN, 0}};
+    pollfd ready[2] = {{master, POLLIN, 0}, {operator_input.fd(), POLLIN, 0}};
     const int n = poll(ready, 2, 100);
     if (n < 0 && errno != EINTR) break;
     if (n <= 0) continue;
-    if (ready[1].revents != 0) {
-      char chunk[256];
-      const ssize_t got = read(STDIN_FILENO, chunk, sizeof chunk);
-      if (got <= 0) {
-        operator_present = false;  // stdin closed (a demo in the background): the pan stays as it is
-      } else {
-        typed.append(chunk, static_cast<size_t>(got));
-        for (size_t end; (end = typed.find('\n')) != std::string::npos;) {
-          Operate(typed.substr(0, end), balance);
-          typed.erase(0, end + 1);
-        }
-      }
-    }
+    if (ready[1].revents != 0) operator_input.Read([&](const std::string& line) { Operate(line, balance); });
     if ((ready[0].revents & POLLIN) == 0) continue;
     char chunk[256];
     const ssize_t got = read(master, chunk, sizeof chunk);

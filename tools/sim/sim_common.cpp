@@ -74,3 +74,18 @@ bool WriteAll(int fd, const void* data, size_t size) {
   }
   return true;
 }
+
+int OperatorInput::fd() const { return present_ ? STDIN_FILENO : -1; }
+
+void OperatorInput::Read(const std::function<void(const std::string&)>& operate) {
+  char chunk[256];
+  const ssize_t got = read(STDIN_FILENO, chunk, sizeof chunk);
+  if (got <= 0) {
+    present_ = false;
+    return;
+  }
+  typed_.append(chunk, static_cast<size_t>(got));
+  for (size_t end; (end = typed_.find('\n')) != std::string::npos; typed_.erase(0, end + 1)) {
+    operate(typed_.substr(0, end));
+  }
+}

@@ -19,3 +19,19 @@ void ClosePseudoTerminal(const PseudoTerminal& pty, const std::string& link);
 
 // Writes all of `size` bytes, retrying after interruptions; false when the peer is gone.
 bool WriteAll(int fd, const void* data, size_t size);
+
+#include <functional>
+
+// The operator's standard input: lines typed there ("load 20 kg", "fault 3 bad-crc").
+// When it is closed (a demo run in the background), it is simply no longer watched.
+class OperatorInput {
+ public:
+  // The descriptor to poll for input, or -1 once closed.
+  int fd() const;
+  // Reads what is there and hands each complete line to `operate`.
+  void Read(const std::function<void(const std::string&)>& operate);
+
+ private:
+  bool present_ = true;
+  std::string typed_;
+};
