@@ -249,6 +249,10 @@ TEST_F(PlatformScaleVerification, ClassIIIScaleFromWeighingsToStampedCertificate
   EXPECT_EQ(upstream.equipment_size(), 2);
   ASSERT_GE(upstream.readings_size(), 1);
   EXPECT_EQ(upstream.readings(0).instrument(), "balance-xs205");
+  const std::string upstream_text = Labtrace({"trace", "reverse", "E2-SET-01", "--server", server_});
+  for (const char* expected : {"withdraw and recalibrate", "M1-SET-01 ", "HC-2026-00412", receipt.certificate_number().c_str()}) {
+    EXPECT_NE(upstream_text.find(expected), std::string::npos) << expected << "\n" << upstream_text;
+  }
 
   // The records are in the ledger like readings: the store verifies, and the audit trail
   // holds who made the record.

@@ -221,6 +221,11 @@ int TraceReverseCommand(const std::string& server, const std::string& id, const 
                 StatementText(record.verdict()).c_str(), record.via().c_str());
   }
   if (trace.records().empty()) std::printf("(no calibration or verification record)\n");
+  std::printf("\n%-16s %-18s %s\n", "EQUIPMENT", "CERTIFICATE", "VIA (withdraw and recalibrate)");
+  for (const api::AffectedEquipment& item : trace.equipment()) {
+    std::printf("%-16s %-18s %s\n", item.id().c_str(), item.certificate().c_str(), item.via().c_str());
+  }
+  if (trace.equipment().empty()) std::printf("(none of the lab's standards or instruments)\n");
   std::printf("\n%-16s %-14s %-18s %10s  %s\n", "INSTRUMENT", "CHANNEL", "CERTIFICATE", "READINGS", "SEQUENCES");
   for (const api::AffectedReadings& group : trace.readings()) {
     std::printf("%-16s %-14s %-18s %10llu  %llu..%llu (%s .. %s)\n", group.instrument().c_str(),
