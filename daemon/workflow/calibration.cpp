@@ -333,13 +333,19 @@ Result<CalibrationRecord> BuildCalibrationRecord(const config::Lab& lab, const a
                                                sent.unit());
       if (!reference) return Error(reference.error().Annotate(where));
       point->set_reference_value(*reference);
-      const bool listed = std::any_of(record.standards().begin(), record.standards().end(),
-                                      [&](const StandardUsed& s) { return s.id() == standard->id(); });
-      if (!listed) {
-        auto used = UseStandard(*standard, request, now_ns);
-        if (!used) return Error(used.error());
-        *record.add_standards() = *used;
+      auto listed = std::find_if(record.mutable_standards()->begin(), record.mutable_standards()->end(),
+                                 [&](const StandardUsed& s) { return s.id() == standard->id(); });
+      StandardUsed* used = listed != record.mutable_standards()->end() ? &*listed : nullptr;
+      if (used == nullptr) {
+        auto frozen = UseStandard(*standard, request, now_ns);
+        if (!frozen) return Error(frozen.error());
+        used = record.add_standards();
+        *used = *frozen;
       }
+      const bool value_listed = std::any_of(used->values().begin(), used->values().end(), [&](const auto& v) {
+        return v.nominal() == certified->nominal() && v.unit() == certified->unit();
+      });
+      if (!value_listed) *used->add_values() = *certified;
     }
 
     auto indication = Indication(sent, *uut, evidence, where);

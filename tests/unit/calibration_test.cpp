@@ -114,6 +114,13 @@ TEST_F(VerificationRecord, PassingScaleGetsErrorsMpeUncertaintyStampAndDueDate) 
   EXPECT_EQ(record->next_due_date(), "2027-11-25");  // 12 months, less one day
   ASSERT_EQ(record->standards_size(), 1);
   EXPECT_EQ(record->standards(0).certificate(), "HC-2026-00412");
+  EXPECT_EQ(record->standards(0).issuer(), "Trung tâm Kỹ thuật TĐC (this lab)");
+  EXPECT_EQ(record->standards(0).valid_until(), "2027-06-14");
+  // The certified values used, with U and k, as lab-config states them for M1-SET-01.
+  ASSERT_EQ(record->standards(0).values_size(), 3);
+  EXPECT_DOUBLE_EQ(record->standards(0).values(1).nominal(), 20);
+  EXPECT_DOUBLE_EQ(record->standards(0).values(1).expanded_uncertainty(), 0.0003);
+  EXPECT_DOUBLE_EQ(record->standards(0).values(1).coverage_factor(), 2);
   EXPECT_EQ(record->unit_under_test().manufacturer(), "Mettler Toledo");  // from the lab-config
   ASSERT_EQ(record->environment_size(), 2);
   EXPECT_EQ(record->environment(0).source(), "climate-1/temperature");

@@ -81,6 +81,11 @@ void PrintRecord(const CalibrationRecord& record) {
                 &standard == &record.standards(0) ? "Standards" : "", standard.id().c_str(),
                 standard.description().c_str(), standard.certificate().c_str(), standard.issuer().c_str(),
                 standard.valid_until().c_str());
+    for (const auto& value : standard.values()) {
+      std::printf("%-17s   %g %s: correction %+g %s, U = %g %s (k = %g)\n", "", value.nominal(), value.unit().c_str(),
+                  value.correction(), value.unit().c_str(), value.expanded_uncertainty(), value.unit().c_str(),
+                  value.coverage_factor() == 0 ? 2.0 : value.coverage_factor());
+    }
     if (!standard.override_approved_by().empty()) {
       std::printf("%-17s   used past its validity, approved by %s: %s\n", "", standard.override_approved_by().c_str(),
                   standard.override_reason().c_str());
