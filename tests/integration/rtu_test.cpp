@@ -22,6 +22,7 @@
 #include "modbus/device.h"
 #include "modbus/link.h"
 #include "support/child_process.h"
+#include "support/daemon_process.h"
 #include "support/labtrace_cli.h"
 
 namespace labtrace {
@@ -66,12 +67,10 @@ class RtuLine : public ::testing::Test {
     }
     const std::string config_path = (dir_ / "lab.textproto").string();
     std::ofstream(config_path) << config;
-    daemon_ = std::make_unique<ChildProcess>(std::vector<std::string>{
-        LABTRACED_PATH, "--config", config_path, "--data", (dir_ / "data").string(), "--listen", "127.0.0.1:0",
-        "--log-level", "debug"});
-    auto listening = daemon_->WaitForLine(std::regex(R"(api: listening on (http://127\.0\.0\.1:\d+))"), kEventDeadline);
-    ASSERT_TRUE(listening) << daemon_->output();
-    server_ = (*listening)[1];
+    auto daemon = testing::StartDaemon(config_path, (dir_ / "data").string(), kEventDeadline);
+    daemon_ = std::move(daemon.process);
+    server_ = daemon.server;
+    ASSERT_FALSE(server_.empty());
   }
 
   void TearDown() override {

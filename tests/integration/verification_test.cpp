@@ -23,6 +23,7 @@
 #include "cli/http_client.h"
 #include "labtrace/api.pb.h"
 #include "support/child_process.h"
+#include "support/daemon_process.h"
 #include "support/labtrace_cli.h"
 
 namespace labtrace {
@@ -79,12 +80,10 @@ class PlatformScaleVerification : public ::testing::Test {
     const std::string config_path = (dir_ / "lab.textproto").string();
     std::ofstream(config_path) << config;
 
-    daemon_ = std::make_unique<ChildProcess>(std::vector<std::string>{
-        LABTRACED_PATH, "--config", config_path, "--data", (dir_ / "data").string(), "--listen", "127.0.0.1:0",
-        "--log-level", "debug"});
-    auto listening = daemon_->WaitForLine(std::regex(R"(api: listening on (http://127\.0\.0\.1:\d+))"), kEventDeadline);
-    ASSERT_TRUE(listening) << daemon_->output();
-    server_ = (*listening)[1];
+    auto daemon = testing::StartDaemon(config_path, (dir_ / "data").string(), kEventDeadline);
+    daemon_ = std::move(daemon.process);
+    server_ = daemon.server;
+    ASSERT_FALSE(server_.empty());
     ASSERT_TRUE(daemon_->WaitForLine(std::regex("instrument climate-1 is now GOOD"), kEventDeadline)) << daemon_->output();
     ASSERT_TRUE(daemon_->WaitForLine(std::regex("instrument platform-scale is now GOOD"), kEventDeadline))
         << daemon_->output();
