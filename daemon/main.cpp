@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 
 #include <chrono>
+#include <map>
 #include <csignal>
 #include <cstdio>
 #include <string>
@@ -123,8 +124,26 @@ int main(int argc, char** argv) {
   const auto endpoint = (*api)->endpoint();
   spdlog::info("api: listening on http://{}:{}", endpoint.address().to_string(), endpoint.port());
 
+  // What an instrument says it is (model, serial number, firmware) goes on the audit trail
+  // as part of its equipment record (ISO/IEC 17025 §6.4.13), at the first connect of each
+  // run and whenever it changes: a swapped instrument or a firmware update is on record.
   auto acquisition = acquisition::Acquisition::Create(
-      io, *lab, [&store = **store](std::vector<Reading> readings) { store.Append(std::move(readings)); });
+      io, *lab, [&store = **store](std::vector<Reading> readings) { store.Append(std::move(readings)); },
+      [&store = **store, previous = std::map<std::string, std::string>()](
+          const std::string& instrument, const InstrumentIdentity& identity) mutable {
+        const std::string said = fmt::format("manufacturer {}; model {}; serial number {}; firmware {}",
+                                             identity.manufacturer(), identity.model(), identity.serial_number(),
+                                             identity.firmware());
+        AuditEvent event;
+        event.set_actor("labtraced");
+        event.set_action("identify");
+        event.set_entity("instrument:" + instrument);
+        event.set_old_value(previous[instrument]);
+        event.set_new_value(said);
+        event.set_reason("read from the instrument at connect");
+        previous[instrument] = said;
+        store.RecordAudit(std::move(event));
+      });
   if (!acquisition) {
     spdlog::critical("{}", acquisition.error().message());
     return 1;

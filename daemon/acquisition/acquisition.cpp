@@ -13,42 +13,11 @@
 #include <spdlog/spdlog.h>
 
 #include "config/lab_config.h"
-#include "mtsics/balance.h"
+#include "acquisition/text_instruments.h"
 
 namespace labtrace::acquisition {
 
 namespace asio = boost::asio;
-
-namespace {
-
-// Polls one balance at its period for as long as the coroutine is not cancelled. A
-// balance that cannot be reached is retried with back-off, and every attempt is
-// recorded as a reading flagged with why there is no value.
-asio::awaitable<void> PollBalance(std::shared_ptr<mtsics::MtSicsBalance> balance,
-                                  std::chrono::milliseconds period, ReadingSink sink,
-                                  std::string instrument) {
-  asio::steady_timer timer(co_await asio::this_coro::executor);
-  auto next = std::chrono::steady_clock::now();
-  auto backoff = period;
-  std::string identified;
-  for (;;) {
-    Reading reading = co_await balance->Weigh();
-    if (!balance->identification().empty() && balance->identification() != identified) {
-      identified = balance->identification();
-      spdlog::info("instrument {}: balance identifies as {}", instrument, identified);
-    }
-    const bool reachable = reading.quality() != DISCONNECTED;
-    sink({std::move(reading)});
-    backoff = reachable ? period : std::min<std::chrono::milliseconds>(backoff * 2, kMaxReconnectBackoff);
-    next += reachable ? period : backoff;
-    const auto now = std::chrono::steady_clock::now();
-    if (next < now) next = now + (reachable ? period : backoff);
-    timer.expires_at(next);
-    co_await timer.async_wait(asio::use_awaitable);
-  }
-}
-
-}  // namespace
 
 namespace {
 
@@ -110,12 +79,42 @@ ReadingSink ObserveHealth(std::shared_ptr<HealthBoard> board, ReadingSink inner)
 
 }  // namespace
 
+// Puts what an instrument says it is on its health record, warns when it is not the one
+// the lab-config's equipment record describes, and passes it on (to the audit trail).
+IdentitySink NoteIdentity(const config::Lab& lab, std::shared_ptr<HealthBoard> board, IdentitySink inner) {
+  return [&lab, board, inner = std::move(inner)](const std::string& name, const InstrumentIdentity& identity) {
+    spdlog::info("instrument {}: identifies as {} {}, serial number {}, firmware {}", name, identity.manufacturer(),
+                 identity.model(), identity.serial_number(), identity.firmware());
+    const config::Instrument* record = config::FindInstrumentConfig(lab, name);
+    if (record != nullptr && !record->serial_number().empty() && !identity.serial_number().empty() &&
+        record->serial_number() != identity.serial_number()) {
+      spdlog::warn("instrument {}: reports serial number {}, but lab-config's equipment record says {}: is this the "
+                   "instrument the record and its calibration are for?",
+                   name, identity.serial_number(), record->serial_number());
+    }
+    {
+      std::lock_guard lock(board->mutex);
+      auto found = board->by_instrument.try_emplace(name, InstrumentHealth(name)).first;
+      found->second.Identified(identity);
+    }
+    inner(name, identity);
+  };
+}
+
 Result<std::unique_ptr<Acquisition>> Acquisition::Create(asio::io_context& io, const config::Lab& lab,
-                                                         ReadingSink sink) {
+                                                         ReadingSink sink, IdentitySink identified) {
   // Every reading passes: calibration stamp and check → health log → the store.
   auto board = std::make_shared<HealthBoard>();
   std::unique_ptr<Acquisition> acquisition(
       new Acquisition(io, lab, StampCalibration(lab, ObserveHealth(board, std::move(sink))), board));
+  acquisition->identified_ = NoteIdentity(lab, board, std::move(identified));
+  for (const auto& instrument : lab.instruments()) {
+    if (!IsTextDriver(instrument.driver())) continue;
+    auto driver = MakeTextInstrument(io.get_executor(), lab, instrument);
+    if (!driver) return Error(driver.error());
+    acquisition->text_instruments_.push_back(
+        {std::move(*driver), std::chrono::milliseconds(instrument.period_ms()), instrument.driver()});
+  }
   std::map<std::string, std::vector<ModbusBus::Member>> modbus_members;
   for (const auto& instrument : lab.instruments()) {
     if (instrument.driver() != "modbus") continue;
@@ -158,22 +157,11 @@ Acquisition::~Acquisition() {
 
 void Acquisition::Start() {
   for (auto& bus : modbus_buses_) bus->Start();
-  for (const auto& instrument : lab_.instruments()) {
-    if (instrument.driver() != "mt-sics") continue;
-    const config::Bus* bus = config::FindBus(lab_, instrument.bus());
-    mtsics::BalanceSettings settings;
-    settings.instrument = instrument.name();
-    settings.channel = instrument.mt_sics().channel();
-    settings.command = instrument.mt_sics().command();
-    settings.timeout = std::chrono::milliseconds(instrument.timeout_ms());
-    auto balance = std::make_shared<mtsics::MtSicsBalance>(io_.get_executor(), std::move(settings),
-                                                           bus->serial().device(), bus->serial().baud());
-    spdlog::info("instrument {}: MT-SICS balance on {} every {} ms", instrument.name(),
-                 bus->serial().device(), instrument.period_ms());
+  for (auto& [instrument, period, driver] : text_instruments_) {
+    spdlog::info("instrument {}: {} on {}{}", instrument->instrument(), driver, instrument->where(),
+                 instrument->pushed() ? ", listening for what it prints" : fmt::format(" every {} ms", period.count()));
     auto& signal = serial_pollers_.emplace_back(std::make_unique<asio::cancellation_signal>());
-    asio::co_spawn(io_,
-                   PollBalance(balance, std::chrono::milliseconds(instrument.period_ms()), sink_,
-                               instrument.name()),
+    asio::co_spawn(io_, RunTextInstrument(instrument, period, sink_, identified_),
                    asio::bind_cancellation_slot(signal->slot(), asio::detached));
   }
 }

@@ -1,8 +1,8 @@
 // Acquisition: turns the lab configuration into running pollers and hands every reading
 // to the store.
 //
-// Modbus buses each get a worker thread (libmodbus blocks); serial instruments run as
-// coroutines on the daemon's io_context. Created and stopped on the io_context thread.
+// Modbus buses each get a worker thread (libmodbus blocks); text instruments (MT-SICS,
+// SBI, SCPI, line) run as coroutines on the daemon's io_context. Created and stopped on the io_context thread.
 #pragma once
 
 #include <map>
@@ -16,6 +16,7 @@
 
 #include "acquisition/instrument_health.h"
 #include "acquisition/modbus_bus.h"
+#include "acquisition/text_instruments.h"
 #include "labtrace/api.pb.h"
 #include "labtrace/config.pb.h"
 #include "labtrace/status.h"
@@ -32,8 +33,10 @@ struct HealthBoard {
 class Acquisition {
  public:
   // `lab` must outlive the Acquisition (register maps are borrowed from it).
-  static Result<std::unique_ptr<Acquisition>> Create(boost::asio::io_context& io,
-                                                     const config::Lab& lab, ReadingSink sink);
+  // `identified` hears what each text instrument says it is (the daemon puts it on the
+  // audit trail).
+  static Result<std::unique_ptr<Acquisition>> Create(boost::asio::io_context& io, const config::Lab& lab,
+                                                     ReadingSink sink, IdentitySink identified);
   ~Acquisition();
 
   void Start();
@@ -53,6 +56,13 @@ class Acquisition {
   ReadingSink sink_;
   std::shared_ptr<HealthBoard> health_;
   std::vector<std::unique_ptr<ModbusBus>> modbus_buses_;
+  IdentitySink identified_;
+  struct TextPoller {
+    std::shared_ptr<text::TextInstrument> instrument;
+    std::chrono::milliseconds period;
+    std::string driver;
+  };
+  std::vector<TextPoller> text_instruments_;
   std::vector<std::unique_ptr<boost::asio::cancellation_signal>> serial_pollers_;
 };
 

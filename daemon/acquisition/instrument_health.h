@@ -26,6 +26,7 @@ class InstrumentHealth {
   // Looks at one poll's readings, handed on at `now_ns`; logs "instrument X is now GOOD"
   // or "instrument X is now NOT GOOD (QUALITY: detail)" when the state changes.
   void Observe(const std::vector<Reading>& readings, int64_t now_ns);
+  void Identified(const InstrumentIdentity& identity) { *status_.mutable_identity() = identity; }
   bool good() const { return good_.value_or(false); }
   const api::InstrumentStatus& status() const { return status_; }
 

@@ -84,9 +84,17 @@ Status ValidateBuses(const Lab& lab, const Locator& at) {
           return Invalid(at.At({{"buses", i}, {"serial"}, {"stop_bits"}}), "stop bits are 1 or 2");
         }
         break;
+      case Bus::kTcp:
+        if (bus.tcp().host().empty()) return Invalid(at.At({{"buses", i}, {"tcp"}, {"host"}}), "host is empty");
+        if (bus.tcp().port() == 0 || bus.tcp().port() > 65535) {
+          return Invalid(at.At({{"buses", i}, {"tcp"}, {"port"}}),
+                         fmt::format("port {} is not in 1..65535 (SCPI instruments use 5025)", bus.tcp().port()));
+        }
+        break;
       case Bus::LINK_NOT_SET:
         return Invalid(at.At({{"buses", i}}),
-                       fmt::format("bus \"{}\" has no link: add modbus_tcp {{…}} or serial {{…}}", bus.name()));
+                       fmt::format("bus \"{}\" has no link: add modbus_tcp {{…}}, serial {{…}} or tcp {{…}}",
+                                   bus.name()));
     }
   }
   return OkStatus();
@@ -174,16 +182,24 @@ Status ValidateInstruments(const Lab& lab, const Locator& at) {
       return Invalid(here({{"bus"}}), fmt::format("no bus is named \"{}\"", instrument.bus()));
     }
     const bool link_fits = ((driver->links & drivers::kModbusTcp) != 0 && bus->has_modbus_tcp()) ||
-                           ((driver->links & drivers::kSerial) != 0 && bus->has_serial());
+                           ((driver->links & drivers::kSerial) != 0 && bus->has_serial()) ||
+                           ((driver->links & drivers::kTcp) != 0 && bus->has_tcp());
     if (!link_fits) {
       return Invalid(here({{"bus"}}), fmt::format("driver \"{}\" cannot run on bus \"{}\" ({})",
                                                   driver->name, bus->name(),
-                                                  bus->has_serial() ? "a serial line" : "Modbus TCP"));
+                                                  bus->has_serial() ? "a serial line"
+                                                  : bus->has_tcp()  ? "a raw TCP socket"
+                                                                    : "Modbus TCP"));
     }
     // One line speaks one protocol, and on a shared line each Modbus unit id is one device.
     for (int j = 0; j < i; ++j) {
       const Instrument& other = lab.instruments(j);
       if (other.bus() != instrument.bus()) continue;
+      if (drivers::OwnsItsBus(instrument.driver()) || drivers::OwnsItsBus(other.driver())) {
+        return Invalid(here({{"bus"}}), fmt::format("bus \"{}\" already carries {} ({}); a {} instrument needs "
+                                                    "a line of its own",
+                                                    bus->name(), other.name(), other.driver(), instrument.driver()));
+      }
       if (bus->has_serial() && other.driver() != instrument.driver()) {
         return Invalid(here({{"driver"}}), fmt::format("bus \"{}\" already carries {} ({}); a serial line speaks "
                                                        "one protocol",
@@ -227,13 +243,7 @@ Status ValidateInstruments(const Lab& lab, const Locator& at) {
                        "an override of an expired calibration needs approved_by and reason");
       }
     }
-    if (driver->name == "mt-sics") {
-      const std::string& command = instrument.mt_sics().command();
-      if (!command.empty() && command != "S" && command != "SI") {
-        return Invalid(here({{"mt_sics"}, {"command"}}),
-                       fmt::format("\"{}\" is not a weighing command; use \"S\" or \"SI\"", command));
-      }
-    }
+    if (Status settings = ValidateTextDriver(instrument, here); !settings.ok()) return settings;
   }
   return OkStatus();
 }
@@ -258,11 +268,7 @@ void FillDefaults(Lab& lab) {
     if (instrument.driver() == "modbus" && !instrument.modbus().has_retries()) {
       instrument.mutable_modbus()->set_retries(1);
     }
-    if (instrument.driver() == "mt-sics") {
-      auto* sics = instrument.mutable_mt_sics();
-      if (sics->command().empty()) sics->set_command("SI");
-      if (sics->channel().empty()) sics->set_channel("mass");
-    }
+    FillTextDriverDefaults(instrument);
   }
 }
 

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cassert>
+#include <functional>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -84,5 +86,12 @@ inline Status Invalid(const std::string& where, std::string_view what) {
 // Validation of the lab's metrology: reference standards, procedures, MPE tables and
 // environment sensors (metrology_config.cpp).
 Status ValidateMetrology(const Lab& lab, const Locator& at);
+
+// Validation and defaults of the text drivers' blocks (mt_sics, sbi, scpi, line) of one
+// instrument (text_driver_config.cpp). `here` turns a path below the instrument into
+// the "file:line:column: instruments[i].…" prefix.
+using PlaceInInstrument = std::function<std::string(std::initializer_list<Step>)>;
+Status ValidateTextDriver(const Instrument& instrument, const PlaceInInstrument& here);
+void FillTextDriverDefaults(Instrument& instrument);
 
 }  // namespace labtrace::config

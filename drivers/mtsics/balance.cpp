@@ -1,7 +1,6 @@
 #include "mtsics/balance.h"
 
-#include <fmt/format.h>
-
+#include "labtrace/clock.h"
 #include "mtsics/codec.h"
 
 namespace labtrace::mtsics {
@@ -9,62 +8,79 @@ namespace labtrace::mtsics {
 namespace asio = boost::asio;
 
 namespace {
-int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
+
+// The first field of a line: the command a reply answers ("S", "I2") or a general error.
+std::string ReplyCommand(const std::string& text) {
+  const size_t start = text.find_first_not_of(' ');
+  if (start == std::string::npos) return {};
+  return text.substr(start, text.find(' ', start) - start);
 }
+
+bool IsGeneralError(const std::string& command) { return command == "ES" || command == "ET" || command == "EL"; }
+
 }  // namespace
 
-MtSicsBalance::MtSicsBalance(asio::any_io_executor executor, BalanceSettings settings,
-                             std::string device, unsigned baud)
-    : settings_(std::move(settings)), line_(std::move(executor), std::move(device), baud) {}
+MtSicsBalance::MtSicsBalance(asio::any_io_executor executor, text::Endpoint endpoint, std::string instrument,
+                             BalanceSettings settings, std::chrono::milliseconds timeout)
+    : TextInstrument(std::move(executor), std::move(endpoint), std::move(instrument), {settings.channel}, timeout),
+      settings_(std::move(settings)) {}
+
+asio::awaitable<Result<text::Line>> MtSicsBalance::Ask(const std::string& command, const std::string& reply_command) {
+  // Polled, anything waiting is stale. Pushed, it may be a printed weight: keep reading.
+  if (!settings_.pushed) link_.DropStaleInput();
+  const Status sent = co_await link_.Send(command + "\r\n");
+  if (!sent.ok()) co_return Error(sent);
+  const auto deadline = std::chrono::steady_clock::now() + timeout_;
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto line = co_await link_.ReadLine(std::max(left, std::chrono::milliseconds(0)));
+    if (!line) co_return line;
+    const std::string answered = ReplyCommand(line->text);
+    if (answered == reply_command || IsGeneralError(answered)) co_return line;
+    if (settings_.pushed && answered == "S") printed_.push_back(std::move(*line));
+  }
+}
 
 asio::awaitable<void> MtSicsBalance::Identify() {
   // I2: model and capacity, I3: software version, I4: serial number (MT-SICS level 0).
   std::string parts[3];
   const char* commands[3] = {"I2", "I3", "I4"};
-  for (int i = 0; i < 3; ++i) {
-    auto line = co_await line_.Transact(commands[i], settings_.timeout);
+  for (int i = 0; i < 3 && link_.is_open(); ++i) {
+    auto line = co_await Ask(commands[i], commands[i]);
     if (!line) continue;
     auto reply = ParseSicsLine(line->text);
     if (reply && reply->kind == SicsReply::Kind::kIdentification) parts[i] = reply->text;
   }
-  identification_ = fmt::format("{}, software {}, serial number {}", parts[0], parts[1], parts[2]);
+  identity_.set_manufacturer("Mettler Toledo");
+  identity_.set_model(parts[0]);
+  identity_.set_firmware(parts[1]);
+  identity_.set_serial_number(parts[2]);
 }
 
-asio::awaitable<Reading> MtSicsBalance::Weigh() {
+Reading MtSicsBalance::FromLine(const text::Line& line) const {
   Reading reading;
-  if (!line_.is_open()) {
-    const int64_t at = NowNs();
-    if (Status opened = line_.Open(); !opened.ok()) {
-      reading.set_quality(DISCONNECTED);
-      reading.set_detail(opened.message());
-      reading.set_requested_at_ns(at);
-    } else {
-      co_await Identify();
-    }
+  if (auto reply = ParseSicsLine(line.text); !reply) {
+    reading.set_quality(BAD_FRAME);
+    reading.set_detail(reply.error().message());
+    reading.set_decimals(-1);
+  } else {
+    reading = ToReading(*reply);
   }
-  if (line_.is_open()) {
-    const int64_t at = NowNs();
-    auto line = co_await line_.Transact(settings_.command, settings_.timeout);
-    if (!line) {
-      reading.set_quality(line.error().code() == StatusCode::kDeadlineExceeded ? NO_REPLY
-                                                                                 : DISCONNECTED);
-      reading.set_detail(line.error().message());
-    } else if (auto reply = ParseSicsLine(line->text); !reply) {
-      reading.set_quality(BAD_FRAME);
-      reading.set_detail(reply.error().message());
-    } else {
-      reading = ToReading(*reply);
-    }
-    if (line) reading.set_raw_frame(line->raw);
-    reading.set_requested_at_ns(at);
-  }
-  reading.set_instrument(settings_.instrument);
+  reading.set_raw_frame(line.raw);
   reading.set_channel(settings_.channel);
   if (reading.unit().empty()) reading.set_unit("g");
-  co_return reading;
+  return reading;
+}
+
+asio::awaitable<std::vector<Reading>> MtSicsBalance::Poll() {
+  if (settings_.pushed) co_return co_await NextPrinted();
+  const int64_t at = NowNs();
+  // Weighing commands (S, SI) are answered by "S …" lines.
+  auto line = co_await Ask(settings_.command, settings_.command.substr(0, 1));
+  if (!line) co_return FlagAll(QualityOf(line.error()), line.error().message(), at);
+  Reading reading = FromLine(*line);
+  reading.set_requested_at_ns(at);
+  co_return std::vector<Reading>{std::move(reading)};
 }
 
 }  // namespace labtrace::mtsics

@@ -1,44 +1,40 @@
-// A Mettler Toledo balance read with MT-SICS over a serial line: opens the line,
-// identifies the balance, and turns each weighing reply into a Reading.
+// A Mettler Toledo balance read with MT-SICS over a serial line (or a serial-to-Ethernet
+// converter): identifies the balance at connect (I2, I3, I4) and turns each weighing
+// reply, asked for or printed by the balance itself, into a Reading.
 //
 // Owned by the acquisition's poller for this instrument; runs on the io_context thread.
 #pragma once
 
-#include <chrono>
 #include <string>
 
-#include <boost/asio/awaitable.hpp>
-
-#include "labtrace/reading.pb.h"
-#include "serial_line/serial_line.h"
+#include "text_link/text_instrument.h"
 
 namespace labtrace::mtsics {
 
 struct BalanceSettings {
-  std::string instrument;     // the lab's name for it
   std::string channel = "mass";
   std::string command = "SI";  // "S" waits for stability, "SI" answers at once
-  std::chrono::milliseconds timeout{500};
+  bool pushed = false;         // the balance prints by itself; nothing is asked
 };
 
-class MtSicsBalance {
+class MtSicsBalance : public text::TextInstrument {
  public:
-  MtSicsBalance(boost::asio::any_io_executor executor, BalanceSettings settings,
-                std::string device, unsigned baud);
+  MtSicsBalance(boost::asio::any_io_executor executor, text::Endpoint endpoint, std::string instrument,
+                BalanceSettings settings, std::chrono::milliseconds timeout);
+  bool pushed() const override { return settings_.pushed; }
 
-  // One weighing. Opens the line first when it is closed (and identifies the balance);
-  // a line that cannot be opened yields a DISCONNECTED reading, never a wait.
-  boost::asio::awaitable<Reading> Weigh();
-
-  // "XS205DU 220 g, SW 2.10, SN 1234567", once the balance has answered I2/I3/I4.
-  const std::string& identification() const { return identification_; }
+ protected:
+  boost::asio::awaitable<void> Identify() override;
+  boost::asio::awaitable<std::vector<Reading>> Poll() override;
+  Reading FromLine(const text::Line& line) const override;
 
  private:
-  boost::asio::awaitable<void> Identify();
+  // Sends `command` and waits for the reply that names it (or a general error). Replies
+  // to other commands are stale and dropped; weights the balance prints meanwhile are
+  // kept for Poll when pushed. Errors as TextLink::ReadLine.
+  boost::asio::awaitable<Result<text::Line>> Ask(const std::string& command, const std::string& reply_command);
 
   BalanceSettings settings_;
-  serial::SerialLine line_;
-  std::string identification_;
 };
 
 }  // namespace labtrace::mtsics

@@ -1,9 +1,10 @@
 #include "mtsics/codec.h"
 
-#include <charconv>
 #include <vector>
 
 #include <fmt/format.h>
+
+#include "text_link/printed_number.h"
 
 namespace labtrace::mtsics {
 
@@ -28,45 +29,11 @@ std::vector<std::string_view> SplitFields(std::string_view line) {
   return fields;
 }
 
-// A weight field: optional sign, digits, optional decimal point and digits.
-Result<std::pair<double, int>> ParseWeightValue(std::string_view field) {
-  size_t i = 0;
-  if (i < field.size() && (field[i] == '-' || field[i] == '+')) ++i;
-  size_t digits = 0, decimals = 0;
-  bool point = false;
-  for (; i < field.size(); ++i) {
-    const char c = field[i];
-    if (c >= '0' && c <= '9') {
-      ++digits;
-      if (point) ++decimals;
-    } else if (c == '.' && !point) {
-      point = true;
-    } else {
-      return Error(InvalidArgument(fmt::format("weight \"{}\" is not a number", field)));
-    }
-  }
-  if (digits == 0) return Error(InvalidArgument(fmt::format("weight \"{}\" has no digits", field)));
-  std::string_view number = field;
-  if (!number.empty() && number[0] == '+') number.remove_prefix(1);
-  double value = 0;
-  auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), value);
-  if (ec != std::errc() || end != number.data() + number.size()) {
-    return Error(InvalidArgument(fmt::format("weight \"{}\" is not a number", field)));
-  }
-  return std::pair{value, static_cast<int>(decimals)};
-}
-
-bool IsPrintable(std::string_view line) {
-  for (unsigned char c : line) {
-    if (c < 0x20 || c > 0x7E) return false;
-  }
-  return true;
-}
 
 }  // namespace
 
 Result<SicsReply> ParseSicsLine(std::string_view line) {
-  if (!IsPrintable(line)) {
+  if (!text::IsPrintableAscii(line)) {
     return Error(InvalidArgument("reply holds control or non-ASCII bytes (noise or wrong baud rate?)"));
   }
   const auto fields = SplitFields(line);
@@ -101,12 +68,12 @@ Result<SicsReply> ParseSicsLine(std::string_view line) {
     if (fields.size() != 4) {
       return Error(InvalidArgument(fmt::format("weighing reply \"{}\" needs a value and a unit", line)));
     }
-    auto value = ParseWeightValue(fields[2]);
-    if (!value) return Error(value.error());
+    auto value = text::ParsePrintedNumber(fields[2]);
+    if (!value) return Error(value.error().Annotate("weight"));
     reply.kind = SicsReply::Kind::kWeight;
     reply.stable = status == "S";
-    reply.value = value->first;
-    reply.decimals = value->second;
+    reply.value = value->value;
+    reply.decimals = value->decimals;
     reply.unit = std::string(fields[3]);
     return reply;
   }

@@ -1,0 +1,67 @@
+#include "sbi/balance.h"
+
+#include "labtrace/clock.h"
+#include "sbi/codec.h"
+
+namespace labtrace::sbi {
+
+namespace asio = boost::asio;
+
+SbiBalance::SbiBalance(asio::any_io_executor executor, text::Endpoint endpoint, std::string instrument,
+                       BalanceSettings settings, std::chrono::milliseconds timeout)
+    : TextInstrument(std::move(executor), std::move(endpoint), std::move(instrument), {settings.channel}, timeout),
+      settings_(std::move(settings)) {}
+
+asio::awaitable<void> SbiBalance::Identify() {
+  // The answers carry no tag, so a line that parses as a print line is a weight the
+  // balance printed meanwhile (kept when pushed), and the first other line is the answer.
+  std::string answers[3];
+  const std::string_view commands[3] = {kAskModel, kAskSerialNumber, kAskSoftwareVersion};
+  for (int i = 0; i < 3 && link_.is_open(); ++i) {
+    if (!settings_.pushed) link_.DropStaleInput();
+    const Status sent = co_await link_.Send(std::string(commands[i]));
+    if (!sent.ok()) break;
+    for (;;) {
+      auto line = co_await link_.ReadLine(timeout_);
+      if (!line) break;
+      if (ParseSbiLine(line->text)) {
+        if (settings_.pushed) printed_.push_back(std::move(*line));
+        continue;
+      }
+      const size_t start = line->text.find_first_not_of(' ');
+      answers[i] = start == std::string::npos ? "" : line->text.substr(start, line->text.find_last_not_of(' ') + 1 - start);
+      break;
+    }
+  }
+  identity_.set_manufacturer("Sartorius");
+  identity_.set_model(answers[0]);
+  identity_.set_serial_number(answers[1]);
+  identity_.set_firmware(answers[2]);
+}
+
+Reading SbiBalance::FromLine(const text::Line& line) const {
+  Reading reading;
+  if (auto parsed = ParseSbiLine(line.text); !parsed) {
+    reading.set_quality(BAD_FRAME);
+    reading.set_detail(parsed.error().message());
+    reading.set_decimals(-1);
+    reading.set_unit("g");
+  } else {
+    reading = ToReading(*parsed, "g");
+  }
+  reading.set_raw_frame(line.raw);
+  reading.set_channel(settings_.channel);
+  return reading;
+}
+
+asio::awaitable<std::vector<Reading>> SbiBalance::Poll() {
+  if (settings_.pushed) co_return co_await NextPrinted();
+  const int64_t at = NowNs();
+  auto line = co_await link_.Transact(std::string(kPrint), timeout_);
+  if (!line) co_return FlagAll(QualityOf(line.error()), line.error().message(), at);
+  Reading reading = FromLine(*line);
+  reading.set_requested_at_ns(at);
+  co_return std::vector<Reading>{std::move(reading)};
+}
+
+}  // namespace labtrace::sbi
