@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
 
@@ -79,6 +80,8 @@ asio::awaitable<void> RunTextInstrument(std::shared_ptr<text::TextInstrument> in
   std::string last_identity;
   for (;;) {
     std::vector<Reading> readings = co_await instrument->Read();
+    // Stopping cancels the read under way: that is no news about the instrument.
+    if ((co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none) co_return;
     if (const std::string said = instrument->identity().SerializeAsString(); !said.empty() && said != last_identity) {
       last_identity = said;
       identified(instrument->instrument(), instrument->identity());

@@ -35,6 +35,9 @@ asio::awaitable<Result<text::Line>> MtSicsBalance::Ask(const std::string& comman
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     auto line = co_await link_.ReadLine(std::max(left, std::chrono::milliseconds(0)));
     if (!line) co_return line;
+    // A line that is no MT-SICS reply at all is noise: the caller flags it as a bad frame.
+    // A reply to another command is stale (late, or printed) and is not the answer.
+    if (!ParseSicsLine(line->text)) co_return line;
     const std::string answered = ReplyCommand(line->text);
     if (answered == reply_command || IsGeneralError(answered)) co_return line;
     if (settings_.pushed && answered == "S") printed_.push_back(std::move(*line));

@@ -1,5 +1,7 @@
 #include "text_link/text_instrument.h"
 
+#include <spdlog/spdlog.h>
+
 #include "labtrace/clock.h"
 
 namespace labtrace::text {
@@ -23,6 +25,7 @@ asio::awaitable<std::vector<Reading>> TextInstrument::Read() {
     identity_.Clear();
     co_await Identify();
     if (!link_.is_open()) co_return FlagAll(DISCONNECTED, "lost the link while identifying the instrument", at);
+    spdlog::info("instrument {}: connected on {}", instrument_, link_.where());
   }
   std::vector<Reading> readings = co_await Poll();
   for (Reading& reading : readings) reading.set_instrument(instrument_);

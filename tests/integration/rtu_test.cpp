@@ -24,6 +24,7 @@
 #include "support/child_process.h"
 #include "support/daemon_process.h"
 #include "support/labtrace_cli.h"
+#include "support/readings.h"
 
 namespace labtrace {
 namespace {
@@ -80,34 +81,15 @@ class RtuLine : public ::testing::Test {
   }
 
   std::vector<Reading> Readings(const std::string& instrument, const std::string& channel) {
-    auto reply = cli::HttpGet(server_, fmt::format("/v1/readings?instrument={}&channel={}", instrument, channel));
-    if (!reply || reply->status != 200) return {};
-    auto response = ParseJson<api::ReadingsResponse>(reply->body);
-    return {response.readings().begin(), response.readings().end()};
+    return testing::StoredReadings(server_, instrument, channel);
   }
-
-  // Waits, commit by commit, until `instrument/channel` has a reading after `after_sequence`
-  // that satisfies `done`; returns the readings after `after_sequence`.
   template <typename Done>
   std::vector<Reading> WaitForReadings(const std::string& instrument, const std::string& channel,
                                        uint64_t after_sequence, Done done) {
-    const auto deadline = std::chrono::steady_clock::now() + kEventDeadline;
-    while (std::chrono::steady_clock::now() < deadline) {
-      const size_t mark = daemon_->Mark();
-      std::vector<Reading> after;
-      for (Reading& r : Readings(instrument, channel)) {
-        if (r.sequence() > after_sequence) after.push_back(std::move(r));
-      }
-      if (done(after)) return after;
-      if (!daemon_->WaitForLine(std::regex("store: committed"), kEventDeadline, mark)) break;
-    }
-    ADD_FAILURE() << "waited in vain for readings of " << instrument << "/" << channel;
-    return {};
+    return testing::WaitForReadings(*daemon_, server_, instrument, channel, after_sequence, done, kEventDeadline);
   }
-
   uint64_t LastSequence(const std::string& instrument, const std::string& channel) {
-    auto readings = Readings(instrument, channel);
-    return readings.empty() ? 0 : readings.back().sequence();
+    return testing::LastSequence(server_, instrument, channel);
   }
 
   fs::path dir_;

@@ -5,8 +5,13 @@
 //   labtrace-sim modbus-rtu --link PATH [--baud 9600] [--parity E] [--stop-bits 1]
 //                           [--units 1-8] [--dead 3] [--turnaround-ms 0]
 //     (type "fault 3 bad-crc" on its standard input to inject a fault)
-//   labtrace-sim mt-sics [--link PATH] [--balance xs205|ind570-30kg] [--span-error-ppm N]
+//   labtrace-sim mt-sics [--balance xs205|ind570-30kg] [--span-error-ppm N] WHERE
 //     (type "load 20 kg" on its standard input to put weights on the pan)
+//   labtrace-sim sbi WHERE            Sartorius balance, SBI
+//   labtrace-sim scpi WHERE           digital multimeter, SCPI
+//   labtrace-sim printer WHERE        thermometer that prints lines, for the line driver
+//     WHERE: --link PATH (a pseudo-terminal) or --tcp [--port N]; --print-interval-ms N
+//     prints by itself; type "fault garbage 2", "print", … (sim/text_sim.h)
 //
 // Each prints one line saying where it can be reached, then serves until SIGINT/SIGTERM.
 #include <cstdio>
@@ -19,6 +24,9 @@
 #include "sim/modbus_rtu_sim.h"
 #include "sim/modbus_tcp_sim.h"
 #include "sim/mt_sics_sim.h"
+#include "sim/printer_sim.h"
+#include "sim/sbi_sim.h"
+#include "sim/scpi_sim.h"
 
 namespace {
 
@@ -53,15 +61,29 @@ int main(int argc, char** argv) {
   modbus_tcp->add_option("--host", host, "address to listen on")->capture_default_str();
   modbus_tcp->add_option("--port", port, "port to listen on; 0 picks a free one")->capture_default_str();
 
-  std::string link;
-  auto* mt_sics = app.add_subcommand("mt-sics", "Mettler Toledo MT-SICS balance on a pseudo-terminal");
-  mt_sics->add_option("--link", link, "make this path a symlink to the terminal");
+  // The text instruments: where they are served, and whether they print by themselves.
+  TextSimOptions text;
+  auto add_text_options = [&text](CLI::App* command) {
+    command->add_option("--link", text.link, "serve on a pseudo-terminal and make this path a symlink to it");
+    command->add_flag("--tcp", text.tcp, "serve on a TCP port instead (see --port)");
+    command->add_option("--port", text.port, "TCP port; 0 picks a free one")->capture_default_str();
+    command->add_option("--print-interval-ms", text.print_interval_ms, "print by itself at this interval (auto print)");
+  };
+  auto* mt_sics = app.add_subcommand("mt-sics", "Mettler Toledo MT-SICS balance");
+  add_text_options(mt_sics);
   std::string balance = "xs205";
   double span_error_ppm = 0;
   mt_sics->add_option("--balance", balance, "xs205 (analytical, 100 g on the pan) or ind570-30kg (class III platform)")
       ->check(CLI::IsMember({"xs205", "ind570-30kg"}))
       ->capture_default_str();
   mt_sics->add_option("--span-error-ppm", span_error_ppm, "the balance's span error, for training verifications");
+
+  auto* sbi = app.add_subcommand("sbi", "Sartorius SBI balance");
+  add_text_options(sbi);
+  auto* scpi = app.add_subcommand("scpi", "SCPI digital multimeter");
+  add_text_options(scpi);
+  auto* printer = app.add_subcommand("printer", "thermometer that prints lines (generic line driver)");
+  add_text_options(printer);
 
   ModbusRtuSimOptions rtu;
   std::string units_text = "1", dead_text, parity = "E";
@@ -87,5 +109,12 @@ int main(int argc, char** argv) {
     rtu.dead = *dead;
     return RunModbusRtuSimulator(rtu);
   }
-  return RunMtSicsSimulator(link, balance, span_error_ppm);
+  if (!text.tcp && text.link.empty()) {
+    std::fprintf(stderr, "labtrace-sim: say where to serve: --link PATH (a pseudo-terminal) or --tcp\n");
+    return 2;
+  }
+  if (sbi->parsed()) return RunSbiSimulator(text.Named("sbi"));
+  if (scpi->parsed()) return RunScpiSimulator(text.Named("scpi"));
+  if (printer->parsed()) return RunPrinterSimulator(text.Named("printer"));
+  return RunMtSicsSimulator(text.Named("mt-sics"), balance, span_error_ppm);
 }

@@ -8,23 +8,19 @@
 // weight is right-aligned in a 10-character field, as the balance pads it.
 //
 // The load on the pan is set by typing on the simulator's standard input, as a
-// technician puts weights on a real one:  load 20.0002 kg
+// technician puts weights on a real one:  load 20.0002 kg. "motion on" makes the weight
+// dynamic (SI answers S D, S answers S I); a load beyond capacity reads S +, a negative
+// one (pan lifted) S -. With --print-interval-ms, or "print" typed, it prints by itself
+// as in auto-print; faults as every text simulator (sim/text_sim.h).
 #include "sim/mt_sics_sim.h"
 
-#include <fcntl.h>
-#include <poll.h>
-#include <termios.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <string>
 
-#include "sim/sim_common.h"
+#include "sim/text_sim.h"
 
 namespace {
 
@@ -33,10 +29,12 @@ namespace {
 struct BalanceModel {
   std::string model, firmware, serial, unit;
   int decimals = 5;
+  double capacity = 0;       // in `unit`; beyond it the balance shows overload
   double load = 0;           // in `unit`
   double tare = 0;
   double noise = 0;          // standard deviation, in `unit`
   double span_error_ppm = 0;
+  bool motion = false;       // the weight is not settling
   std::mt19937 random{std::random_device{}()};
   double Indication() {
     std::normal_distribution<double> wander(0.0, noise);
@@ -48,92 +46,84 @@ struct BalanceModel {
 
 // A 100 g reference weight on the pan of a 0.01 mg balance: the indication wanders by a
 // few hundredths of a milligram, as it does on a real bench.
-BalanceModel Xs205() { return {"XS205DU 220 g", "3.2.11", "B312345678", "g", 5, 100.0, 0, 0.00002, 0}; }
+BalanceModel Xs205() { return {"XS205DU 220 g", "3.2.11", "B312345678", "g", 5, 220.0, 100.0, 0, 0.00002, 0}; }
 // An IND570 terminal on a 30 kg platform, class III, e = 10 g, shown in its expanded
 // (service) mode with d = 1 g, as a verification reads it (OIML R76-2 A.4.4.3). Empty pan.
-BalanceModel Ind570Platform() { return {"IND570 30 kg", "2.4.0", "C271834560", "kg", 3, 0, 0, 0, 0}; }
+BalanceModel Ind570Platform() { return {"IND570 30 kg", "2.4.0", "C271834560", "kg", 3, 30.0, 0, 0, 0, 0}; }
 
-std::string WeightReply(const char* status, double value, const BalanceModel& balance) {
-  char reply[64];
-  std::snprintf(reply, sizeof reply, "S %s %10.*f %s\r\n", status, balance.decimals, value, balance.unit.c_str());
-  return reply;
-}
+class MtSicsDevice : public TextDevice {
+ public:
+  explicit MtSicsDevice(BalanceModel balance) : balance_(std::move(balance)) {}
 
-std::string Answer(const std::string& command, BalanceModel& balance) {
-  if (command == "S" || command == "SI") return WeightReply("S", balance.Indication(), balance);
-  if (command == "I2") return "I2 A \"" + balance.model + "\"\r\n";
-  if (command == "I3") return "I3 A \"" + balance.firmware + "\"\r\n";
-  if (command == "I4") return "I4 A \"" + balance.serial + "\"\r\n";
-  if (command == "Z") {
-    balance.tare = balance.load;
-    return "Z A\r\n";
+  std::string Answer(const std::string& command) override {
+    if (command == "S" || command == "SI") return Weight(command == "S");
+    if (command == "I2") return "I2 A \"" + balance_.model + "\"\r\n";
+    if (command == "I3") return "I3 A \"" + balance_.firmware + "\"\r\n";
+    if (command == "I4") return "I4 A \"" + balance_.serial + "\"\r\n";
+    if (command == "Z") {
+      balance_.tare = balance_.load;
+      return "Z A\r\n";
+    }
+    if (command == "T") {
+      balance_.tare = balance_.load;
+      return Format("T S", balance_.load);
+    }
+    return "ES\r\n";
   }
-  if (command == "T") {
-    balance.tare = balance.load;
+
+  // The print key, or auto print: what SI would say.
+  std::string Print() override { return Weight(false); }
+
+  // "load 20.0002 kg" puts that mass on the pan; "span-error 300" sets the span error in
+  // ppm; "motion on|off" makes the weight unsettled.
+  bool Operate(const std::string& line) override {
+    char word[32] = {}, unit[16] = {};
+    double value = 0;
+    const int fields = std::sscanf(line.c_str(), "%31s %lf %15s", word, &value, unit);
+    if (fields >= 2 && std::strcmp(word, "load") == 0) {
+      if (fields == 3 && balance_.unit == "kg" && std::strcmp(unit, "g") == 0) value /= 1000;
+      if (fields == 3 && balance_.unit == "g" && std::strcmp(unit, "kg") == 0) value *= 1000;
+      balance_.load = value;
+      std::printf("load %.6f %s on the pan\n", balance_.load, balance_.unit.c_str());
+      return true;
+    }
+    if (fields >= 2 && std::strcmp(word, "span-error") == 0) {
+      balance_.span_error_ppm = value;
+      std::printf("span error %g ppm\n", value);
+      return true;
+    }
+    if (std::sscanf(line.c_str(), "motion %15s", unit) == 1) {
+      balance_.motion = std::strcmp(unit, "on") == 0;
+      std::printf("motion %s\n", balance_.motion ? "on" : "off");
+      return true;
+    }
+    return false;
+  }
+  std::string Usage() const override { return "load <mass> [g|kg], span-error <ppm>, motion on|off"; }
+
+ private:
+  // The weight field is right-aligned in 10 characters, as the balance pads it.
+  std::string Format(const char* head, double value) const {
     char reply[64];
-    std::snprintf(reply, sizeof reply, "T S %10.*f %s\r\n", balance.decimals, balance.load, balance.unit.c_str());
+    std::snprintf(reply, sizeof reply, "%s %10.*f %s\r\n", head, balance_.decimals, value, balance_.unit.c_str());
     return reply;
   }
-  return "ES\r\n";
-}
+  // `wait_for_stability`: S waits and gives up with S I; SI answers S D at once.
+  std::string Weight(bool wait_for_stability) {
+    if (balance_.load - balance_.tare > balance_.capacity * 1.02) return "S +\r\n";
+    if (balance_.load < 0) return "S -\r\n";
+    if (balance_.motion) return wait_for_stability ? "S I\r\n" : Format("S D", balance_.Indication());
+    return Format("S S", balance_.Indication());
+  }
 
+  BalanceModel balance_;
+};
 
 }  // namespace
 
-// A line typed on standard input: "load 20.0002 kg" puts that mass on the pan;
-// "span-error 300" sets the span error in ppm. Answers on standard output.
-void Operate(const std::string& line, BalanceModel& balance) {
-  char word[32] = {}, unit[16] = {};
-  double value = 0;
-  const int fields = std::sscanf(line.c_str(), "%31s %lf %15s", word, &value, unit);
-  if (fields >= 2 && std::strcmp(word, "load") == 0) {
-    if (fields == 3 && balance.unit == "kg" && std::strcmp(unit, "g") == 0) value /= 1000;
-    if (fields == 3 && balance.unit == "g" && std::strcmp(unit, "kg") == 0) value *= 1000;
-    balance.load = value;
-    std::printf("load %.6f %s on the pan\n", balance.load, balance.unit.c_str());
-  } else if (fields >= 2 && std::strcmp(word, "span-error") == 0) {
-    balance.span_error_ppm = value;
-    std::printf("span error %g ppm\n", value);
-  } else {
-    std::printf("commands: load <mass> [g|kg], span-error <ppm>\n");
-  }
-  std::fflush(stdout);
-}
-
-int RunMtSicsSimulator(const std::string& link, const std::string& balance_kind, double span_error_ppm) {
-  InstallStopHandlers();
-  const PseudoTerminal pty = OpenPseudoTerminal(link);
-  if (pty.master < 0) return 1;
-  const int master = pty.master;
-  const std::string& slave_path = pty.slave_path;
-  std::printf("mt-sics on %s%s%s\n", slave_path.c_str(), link.empty() ? "" : " linked at ", link.c_str());
-  std::fflush(stdout);
-
+int RunMtSicsSimulator(const TextSimOptions& options, const std::string& balance_kind, double span_error_ppm) {
   BalanceModel balance = balance_kind == "ind570-30kg" ? Ind570Platform() : Xs205();
   balance.span_error_ppm = span_error_ppm;
-  std::string pending;
-  OperatorInput operator_input;
-  while (!StopRequested()) {
-    pollfd ready[2] = {{master, POLLIN, 0}, {operator_input.fd(), POLLIN, 0}};
-    const int n = poll(ready, 2, 100);
-    if (n < 0 && errno != EINTR) break;
-    if (n <= 0) continue;
-    if (ready[1].revents != 0) operator_input.Read([&](const std::string& line) { Operate(line, balance); });
-    if ((ready[0].revents & POLLIN) == 0) continue;
-    char chunk[256];
-    const ssize_t got = read(master, chunk, sizeof chunk);
-    if (got <= 0) continue;
-    pending.append(chunk, static_cast<size_t>(got));
-    // Commands end with CR LF; a bare LF is accepted too, as real balances do.
-    for (size_t end; (end = pending.find('\n')) != std::string::npos;) {
-      std::string command = pending.substr(0, end);
-      pending.erase(0, end + 1);
-      if (!command.empty() && command.back() == '\r') command.pop_back();
-      if (command.empty()) continue;
-      const std::string answer = Answer(command, balance);
-      if (!WriteAll(master, answer.data(), answer.size())) break;
-    }
-  }
-  ClosePseudoTerminal(pty, link);
-  return 0;
+  MtSicsDevice device(std::move(balance));
+  return ServeTextDevice(device, options);
 }

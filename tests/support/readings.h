@@ -1,0 +1,53 @@
+// Reading what a running labtraced stored, through its API, and waiting for it commit by
+// commit ("store: committed" log lines), never by sleeping.
+#pragma once
+
+#include <chrono>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "cli/http_client.h"
+#include "labtrace/api.pb.h"
+#include "support/child_process.h"
+#include "support/labtrace_cli.h"
+
+namespace labtrace::testing {
+
+inline std::vector<Reading> StoredReadings(const std::string& server, const std::string& instrument,
+                                           const std::string& channel) {
+  auto reply = cli::HttpGet(server, fmt::format("/v1/readings?instrument={}&channel={}", instrument, channel));
+  if (!reply || reply->status != 200) return {};
+  auto response = ParseJson<api::ReadingsResponse>(reply->body);
+  return {response.readings().begin(), response.readings().end()};
+}
+
+inline uint64_t LastSequence(const std::string& server, const std::string& instrument, const std::string& channel) {
+  auto readings = StoredReadings(server, instrument, channel);
+  return readings.empty() ? 0 : readings.back().sequence();
+}
+
+// Waits until `instrument/channel` has readings after `after_sequence` that satisfy
+// `done`, and returns those readings; fails the test after `deadline`.
+template <typename Done>
+std::vector<Reading> WaitForReadings(ChildProcess& daemon, const std::string& server, const std::string& instrument,
+                                     const std::string& channel, uint64_t after_sequence, Done done,
+                                     std::chrono::milliseconds deadline = std::chrono::seconds(20)) {
+  const auto until = std::chrono::steady_clock::now() + deadline;
+  while (std::chrono::steady_clock::now() < until) {
+    const size_t mark = daemon.Mark();
+    std::vector<Reading> after;
+    for (Reading& r : StoredReadings(server, instrument, channel)) {
+      if (r.sequence() > after_sequence) after.push_back(std::move(r));
+    }
+    if (done(after)) return after;
+    if (!daemon.WaitForLine(std::regex("store: committed"), deadline, mark)) break;
+  }
+  ADD_FAILURE() << "waited in vain for readings of " << instrument << "/" << channel;
+  return {};
+}
+
+}  // namespace labtrace::testing
