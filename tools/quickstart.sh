@@ -86,9 +86,13 @@ demo() {
   start sim-modbus-tcp build/tools/labtrace-sim modbus-tcp --port 15020
   start sim-mt-sics build/tools/labtrace-sim mt-sics --link /tmp/labtrace-demo/balance-xs205
   start_platform_scale
+  start sim-scpi build/tools/labtrace-sim scpi --tcp --port 15025
+  start sim-printer build/tools/labtrace-sim printer --link /tmp/labtrace-demo/thermometer
   wait_for_line "$DEMO/sim-modbus-tcp.log" "listening on"
   wait_for_line "$DEMO/sim-mt-sics.log" "linked at"
   wait_for_line "$DEMO/sim-platform-scale.log" "linked at"
+  wait_for_line "$DEMO/sim-scpi.log" "listening on"
+  wait_for_line "$DEMO/sim-printer.log" "linked at"
   say "starting labtraced on lab-config/demo-lab.textproto"
   start labtraced build/daemon/labtraced --config lab-config/demo-lab.textproto --data "$ROOT/data"
   wait_for_line "$DEMO/labtraced.log" "api: listening on"
@@ -101,7 +105,8 @@ demo() {
   cat <<EOT
 
 labtraced is running on the demo lab: a climate controller (Modbus TCP), an analytical
-balance and a customer's class III platform scale (MT-SICS), all simulated. Readings
+balance and a customer's class III platform scale (MT-SICS), a multimeter (SCPI) and a
+printing thermometer (line driver), all simulated. Readings
 are stored in $ROOT/data/labtrace.db.
 
   See the readings:       $cli readings --last 5
