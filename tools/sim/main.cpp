@@ -1,7 +1,8 @@
 // labtrace-sim: instrument simulators that speak the real protocols, for the demo lab,
 // the test suite, and technicians learning the system.
 //
-//   labtrace-sim modbus-tcp [--host 127.0.0.1] [--port 0]
+//   labtrace-sim modbus-tcp [--host 127.0.0.1] [--port 0] [--units 1-3 (a gateway)]
+//     (type "fault disconnect" to drop every connection)
 //   labtrace-sim modbus-rtu --link PATH [--baud 9600] [--parity E] [--stop-bits 1]
 //                           [--units 1-8] [--dead 3] [--turnaround-ms 0]
 //     (type "fault 3 bad-crc" on its standard input to inject a fault)
@@ -60,6 +61,8 @@ int main(int argc, char** argv) {
   auto* modbus_tcp = app.add_subcommand("modbus-tcp", "climate controller on Modbus TCP");
   modbus_tcp->add_option("--host", host, "address to listen on")->capture_default_str();
   modbus_tcp->add_option("--port", port, "port to listen on; 0 picks a free one")->capture_default_str();
+  std::string gateway_units;
+  modbus_tcp->add_option("--units", gateway_units, "play a gateway with these unit ids behind it: 1-3 or 1,2,5");
 
   // The text instruments: where they are served, and whether they print by themselves.
   TextSimOptions text;
@@ -97,7 +100,14 @@ int main(int argc, char** argv) {
   modbus_rtu->add_option("--turnaround-ms", rtu.turnaround_ms, "the devices' think time")->capture_default_str();
 
   CLI11_PARSE(app, argc, argv);
-  if (modbus_tcp->parsed()) return RunModbusTcpSimulator(host, port);
+  if (modbus_tcp->parsed()) {
+    auto units = ParseUnitList(gateway_units);
+    if (!units) {
+      std::fprintf(stderr, "labtrace-sim: --units takes ids 1..247 like 1-3 or 1,2,5\n");
+      return 2;
+    }
+    return RunModbusTcpSimulator(host, port, *units);
+  }
   if (modbus_rtu->parsed()) {
     rtu.parity = parity[0];
     auto ids = ParseUnitList(units_text), dead = ParseUnitList(dead_text);

@@ -6,6 +6,15 @@
 //   holding 0     temperature set point, int16, 0.1 °C per count
 // Built on libmodbus's server side; the float encoding below is written out by hand and
 // does not share the client's codec, so a word-order mistake on one side cannot hide.
+//
+// With --units it plays a Modbus TCP to RTU gateway: each listed unit id is a controller
+// of its own (unit n has its set point, holding register 0, at (20 + n) °C), and a request for any other
+// unit gets exception 11 (gateway target device failed to respond), as a gateway
+// answers for a device that stays silent behind it. Without --units it is one device
+// that answers every unit id.
+//
+// Typed on standard input: "fault disconnect" closes every client connection (a
+// gateway rebooting, a cable pulled); the clients must connect again.
 #include "sim/modbus_tcp_sim.h"
 
 #include <arpa/inet.h>
@@ -16,6 +25,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <random>
 #include <vector>
 
@@ -54,10 +64,19 @@ struct ClimateModel {
 
 }  // namespace
 
-int RunModbusTcpSimulator(const std::string& host, int port) {
+int RunModbusTcpSimulator(const std::string& host, int port, const std::vector<int>& units) {
   InstallStopHandlers();
   modbus_t* ctx = modbus_new_tcp(host.c_str(), port);
   modbus_mapping_t* mapping = modbus_mapping_new(0, 0, 100, 100);
+  // Behind a gateway: a controller per unit id, each with its own registers.
+  std::map<int, std::pair<ClimateModel, modbus_mapping_t*>> behind;
+  for (int unit : units) {
+    auto& [model, unit_mapping] = behind[unit];
+    model.setpoint_counts = static_cast<int16_t>(200 + 10 * unit);  // unit n is set to (20 + n) °C
+    model.temperature_c = model.setpoint_counts / 10.0;
+    unit_mapping = modbus_mapping_new(0, 0, 100, 100);
+    model.Publish(unit_mapping);
+  }
   if (ctx == nullptr || mapping == nullptr) {
     std::fprintf(stderr, "labtrace-sim: cannot create Modbus context: %s\n", modbus_strerror(errno));
     return 1;
@@ -71,17 +90,20 @@ int RunModbusTcpSimulator(const std::string& host, int port) {
   sockaddr_in bound{};
   socklen_t bound_size = sizeof bound;
   getsockname(listener, reinterpret_cast<sockaddr*>(&bound), &bound_size);
-  std::printf("modbus-tcp listening on %s:%d\n", host.c_str(), ntohs(bound.sin_port));
+  std::printf("modbus-tcp listening on %s:%d%s\n", host.c_str(), ntohs(bound.sin_port),
+              units.empty() ? "" : " (a gateway)");
   std::fflush(stdout);
 
   ClimateModel model;
   model.Publish(mapping);
   std::vector<int> clients;
+  OperatorInput operator_input;
   while (!StopRequested()) {
     fd_set readable;
     FD_ZERO(&readable);
     FD_SET(listener, &readable);
     int highest = listener;
+    if (operator_input.fd() >= 0) FD_SET(operator_input.fd(), &readable);
     for (int fd : clients) {
       FD_SET(fd, &readable);
       highest = std::max(highest, fd);
@@ -91,6 +113,19 @@ int RunModbusTcpSimulator(const std::string& host, int port) {
     if (ready < 0) {
       if (errno == EINTR) continue;
       break;
+    }
+    if (operator_input.fd() >= 0 && FD_ISSET(operator_input.fd(), &readable)) {
+      operator_input.Read([&clients](const std::string& line) {
+        if (line.rfind("fault disconnect", 0) == 0) {
+          for (int fd : clients) close(fd);
+          std::printf("fault disconnect: closed %zu connection(s)\n", clients.size());
+          clients.clear();
+        } else {
+          std::printf("commands: fault disconnect\n");
+        }
+        std::fflush(stdout);
+      });
+      continue;
     }
     if (FD_ISSET(listener, &readable)) {
       const int client = accept(listener, nullptr, nullptr);
@@ -105,7 +140,18 @@ int RunModbusTcpSimulator(const std::string& host, int port) {
       modbus_set_socket(ctx, clients[i]);
       uint8_t query[MODBUS_TCP_MAX_ADU_LENGTH];
       const int length = modbus_receive(ctx, query);
-      if (length > 0) {
+      if (length > 0 && !behind.empty()) {
+        const int unit = query[6];  // the MBAP header's unit identifier
+        auto found = behind.find(unit);
+        if (found == behind.end()) {
+          modbus_reply_exception(ctx, query, MODBUS_EXCEPTION_GATEWAY_TARGET);
+        } else {
+          found->second.first.Step();
+          found->second.first.Publish(found->second.second);
+          modbus_reply(ctx, query, length, found->second.second);
+        }
+        ++i;
+      } else if (length > 0) {
         model.Step();
         model.Publish(mapping);
         modbus_reply(ctx, query, length, mapping);
@@ -121,6 +167,7 @@ int RunModbusTcpSimulator(const std::string& host, int port) {
   for (int fd : clients) close(fd);
   close(listener);
   modbus_mapping_free(mapping);
+  for (auto& [unit, controller] : behind) modbus_mapping_free(controller.second);
   modbus_free(ctx);
   return 0;
 }

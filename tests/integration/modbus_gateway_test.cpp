@@ -1,0 +1,107 @@
+// The real labtraced on a Modbus TCP to RTU gateway (labtrace-sim modbus-tcp --units):
+// several devices behind one connection, told apart by unit id; a unit that is not
+// there answers through the gateway with exception 11 without holding up the others; and
+// a gateway that drops the connection is reconnected to.
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <regex>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "support/child_process.h"
+#include "support/daemon_process.h"
+#include "support/readings.h"
+
+namespace labtrace {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::ChildProcess;
+using namespace std::chrono_literals;
+
+constexpr auto kEventDeadline = 20s;
+
+bool Any(const std::vector<Reading>& readings, std::initializer_list<Quality> qualities) {
+  return std::any_of(readings.begin(), readings.end(), [&](const Reading& r) {
+    return std::find(qualities.begin(), qualities.end(), r.quality()) != qualities.end();
+  });
+}
+
+TEST(ModbusGateway, UnitsBehindOneConnectionAreReadApartAndReconnected) {
+  const fs::path dir = fs::temp_directory_path() / fmt::format("labtrace-gateway-{}", getpid());
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  ChildProcess gateway({LABTRACE_SIM_PATH, "modbus-tcp", "--port", "0", "--units", "1,2"});
+  auto port = gateway.WaitForLine(std::regex(R"(listening on 127\.0\.0\.1:(\d+))"), kEventDeadline);
+  ASSERT_TRUE(port) << gateway.output();
+
+  std::string config = fmt::format(R"pb(
+    buses {{ name: "gw" modbus_tcp {{ host: "127.0.0.1" port: {} }} }}
+    register_maps {{
+      name: "climate-th"
+      registers {{ name: "setpoint" table: HOLDING address: 0 type: INT16 scale: 0.1 unit: "°C" }}
+    }}
+  )pb", (*port)[1]);
+  for (int unit = 1; unit <= 3; ++unit) {
+    config += fmt::format(R"pb(
+      instruments {{ name: "chamber-{0}" driver: "modbus" bus: "gw" period_ms: 100 modbus {{ unit_id: {0} register_map: "climate-th" }} }}
+    )pb", unit);
+  }
+  std::ofstream(dir / "lab.textproto") << config;
+  auto daemon = testing::StartDaemon((dir / "lab.textproto").string(), (dir / "data").string(), kEventDeadline);
+  ASSERT_FALSE(daemon.server.empty());
+  ChildProcess& labtraced = *daemon.process;
+
+  // Each unit's own set point: (20 + n) °C.
+  for (int unit : {1, 2}) {
+    const std::string name = fmt::format("chamber-{}", unit);
+    const auto good = testing::WaitForReadings(labtraced, daemon.server, name, "setpoint", 0,
+                                               [](const auto& r) { return Any(r, {GOOD}); });
+    ASSERT_FALSE(good.empty());
+    EXPECT_DOUBLE_EQ(good.back().value(), 20.0 + unit) << name;
+  }
+  // The absent unit: the gateway's exception 11, while the others keep answering.
+  const auto absent = testing::WaitForReadings(labtraced, daemon.server, "chamber-3", "setpoint", 0,
+                                               [](const auto& r) { return r.size() >= 5; });
+  for (const Reading& r : absent) {
+    EXPECT_EQ(r.quality(), DEVICE_ERROR);
+    EXPECT_NE(r.detail().find("exception 11 (gateway target failed to respond)"), std::string::npos) << r.detail();
+  }
+  const uint64_t after_absent = testing::LastSequence(daemon.server, "chamber-1", "setpoint");
+  const auto still = testing::WaitForReadings(labtraced, daemon.server, "chamber-1", "setpoint", after_absent,
+                                              [](const auto& r) { return r.size() >= 5; });
+  for (const Reading& r : still) EXPECT_EQ(r.quality(), GOOD) << r.detail();
+
+  // The gateway drops every connection: the one request that meets the closed connection
+  // is flagged (whichever unit's turn it was), then all are read on a new connection.
+  std::map<int, uint64_t> before;
+  for (int unit = 1; unit <= 3; ++unit) {
+    before[unit] = testing::LastSequence(daemon.server, fmt::format("chamber-{}", unit), "setpoint");
+  }
+  const size_t mark = gateway.Mark(), daemon_mark = labtraced.Mark();
+  gateway.Send("fault disconnect\n");
+  ASSERT_TRUE(gateway.WaitForLine(std::regex("fault disconnect: closed 1 connection"), kEventDeadline, mark))
+      << gateway.output();
+  ASSERT_TRUE(labtraced.WaitForLine(std::regex("bus gw: connected to"), kEventDeadline, daemon_mark))
+      << labtraced.output();
+  bool flagged = false;
+  for (int unit = 1; unit <= 3; ++unit) {
+    const std::string name = fmt::format("chamber-{}", unit);
+    const auto after = testing::WaitForReadings(labtraced, daemon.server, name, "setpoint", before[unit],
+                                                [unit](const auto& r) { return unit == 3 ? !r.empty() : Any(r, {GOOD}); });
+    flagged |= Any(after, {DISCONNECTED, NO_REPLY});
+    if (unit != 3) EXPECT_DOUBLE_EQ(after.back().value(), 20.0 + unit);
+  }
+  EXPECT_TRUE(flagged) << "the request that met the dropped connection was not recorded";
+  daemon.process.reset();
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace labtrace
