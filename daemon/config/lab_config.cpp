@@ -137,10 +137,24 @@ Status ValidateRegisterMaps(const Lab& lab, const Locator& at) {
         return Invalid(here("bit"), fmt::format("bit {} is not in 0..15 (0 is the least significant)", reg.bit()));
       }
       const int bit = reg.type() == BIT && !bit_table ? static_cast<int>(reg.bit()) : -1;
-      if (reg.unit().empty()) return Invalid(here("unit"), "unit is missing (write \"1\" for a dimensionless value)");
+      if (reg.type() == STRING) {
+        if (reg.length() == 0 || reg.length() > 125) {
+          return Invalid(here("length"), fmt::format("a STRING takes 1..125 registers (two characters each), not {}",
+                                                     reg.length()));
+        }
+        if (bit_table) return Invalid(here("table"), "a STRING is in HOLDING or INPUT registers");
+        if (reg.word_order() != WORD_ORDER_UNSPECIFIED && reg.word_order() != ABCD && reg.word_order() != BADC) {
+          return Invalid(here("word_order"), "a STRING's characters are ABCD (high byte first) or BADC (low byte first)");
+        }
+        if (reg.scale() != 0 || reg.offset() != 0) return Invalid(here("scale"), "a STRING has no scale or offset");
+      } else if (reg.length() != 0) {
+        return Invalid(here("length"), "length is for STRING registers; the type sets the others' width");
+      } else if (reg.unit().empty()) {
+        return Invalid(here("unit"), "unit is missing (write \"1\" for a dimensionless value)");
+      }
       auto address = modbus::WireAddress(map, reg);
       if (!address) return Invalid(here("address"), address.error().message());
-      const uint32_t first = *address, end = first + modbus::RegisterCount(reg.type());
+      const uint32_t first = *address, end = first + modbus::RegisterCount(reg);
       for (const Span& other : used[reg.table()]) {
         // Bits of one register may be named apart; the same bit twice may not.
         if (bit >= 0 && other.bit >= 0 && bit != other.bit) continue;

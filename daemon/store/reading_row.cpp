@@ -19,6 +19,7 @@ Reading ReadingFromRow(const Statement& row, int first) {
   reading.set_supersedes_sequence(static_cast<uint64_t>(row.ColumnInt64(first + 10)));
   reading.set_calibration_certificate(row.ColumnText(first + 11));
   reading.set_calibration_due_date(row.ColumnText(first + 12));
+  reading.set_text(row.ColumnText(first + 13));
   return reading;
 }
 
@@ -43,6 +44,7 @@ void BindReading(Statement& insert, int64_t channel_id, const Reading& reading) 
   }
   insert.BindTextUncopied(10, reading.calibration_certificate());
   insert.BindTextUncopied(11, reading.calibration_due_date());
+  insert.BindTextUncopied(12, reading.text());
 }
 
 }  // namespace labtrace::store

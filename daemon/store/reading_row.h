@@ -10,12 +10,12 @@
 
 namespace labtrace::store {
 
-// A macro so that it can be pasted into constexpr SQL literals; 13 columns, `r` being
+// A macro so that it can be pasted into constexpr SQL literals; 14 columns, `r` being
 // readings and `c` channels.
 #define LABTRACE_READING_COLUMNS                                                                   \
   "r.sequence, c.instrument, c.channel, r.value, r.unit, r.quality, r.requested_at_ns, r.raw_frame, " \
-  "r.detail, r.decimals, r.supersedes, r.calibration_certificate, r.calibration_due_date"
-inline constexpr int kReadingColumnCount = 13;
+  "r.detail, r.decimals, r.supersedes, r.calibration_certificate, r.calibration_due_date, r.text"
+inline constexpr int kReadingColumnCount = 14;
 
 // Decodes LABTRACE_READING_COLUMNS starting at column `first`.
 Reading ReadingFromRow(const Statement& row, int first = 0);
@@ -23,8 +23,8 @@ Reading ReadingFromRow(const Statement& row, int first = 0);
 // The INSERT of one reading: columns after `channel_id`, in this order.
 #define LABTRACE_READING_INSERT                                                                  \
   "INSERT INTO readings (channel_id, value, unit, quality, requested_at_ns, raw_frame, detail, " \
-  "decimals, supersedes, calibration_certificate, calibration_due_date) "                        \
-  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+  "decimals, supersedes, calibration_certificate, calibration_due_date, text) "                  \
+  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
 // Binds a canonical reading to LABTRACE_READING_INSERT without copying its strings: the
 // reading must outlive the statement's next reset.

@@ -105,6 +105,11 @@ CREATE TABLE calibration_records (
 );
 )sql",
      {"calibration_records"}},
+    // 3: the text of string fields (Modbus STRING registers).
+    {R"sql(
+ALTER TABLE readings ADD COLUMN text TEXT NOT NULL DEFAULT '';
+)sql",
+     {}},
 };
 
 }  // namespace

@@ -105,6 +105,7 @@ std::vector<Reading> ModbusDevice::Poll(ModbusLink& link) const {
       if (decoded.value) {
         reading.set_quality(GOOD);
         reading.set_value(*decoded.value);
+        reading.set_text(decoded.text);
       } else {
         reading.set_quality(BAD_FRAME);
         reading.set_detail(decoded.value.error().message());

@@ -18,7 +18,7 @@ Result<uint16_t> WireAddress(const config::RegisterMap& map, const config::Regis
     }
     address -= 1;
   }
-  const int width = RegisterCount(reg.type());
+  const int width = RegisterCount(reg);
   if (address + static_cast<uint64_t>(std::max(width, 1)) > 65536) {
     return Error(InvalidArgument(fmt::format("address {} is beyond the 65536 registers of a table", reg.address())));
   }
@@ -37,7 +37,7 @@ Result<std::vector<PlannedRead>> PlanReads(const config::RegisterMap& map, uint3
     const auto& reg = map.registers(i);
     auto address = WireAddress(map, reg);
     if (!address) return Error(address.error().Annotate(fmt::format("register \"{}\"", reg.name())));
-    const int width = RegisterCount(reg.type());
+    const int width = RegisterCount(reg);
     if (width == 0) return Error(InvalidArgument(fmt::format("register \"{}\" has no type", reg.name())));
     slots.push_back({reg.table(), *address, *address + static_cast<uint32_t>(width), i});
   }
@@ -74,16 +74,25 @@ std::vector<DecodedRegister> DecodeRead(const config::RegisterMap& map, const Pl
     const auto& reg = map.registers(index);
     const uint16_t address = WireAddress(map, reg).value_or(0);
     const size_t offset = address - read.address;
-    const size_t width = static_cast<size_t>(RegisterCount(reg.type()));
+    const size_t width = static_cast<size_t>(RegisterCount(reg));
     if (offset + width > words.size()) {
-      decoded.push_back({index, Error(InvalidArgument("reply shorter than the planned read"))});
+      decoded.push_back({index, Error(InvalidArgument("reply shorter than the planned read")), {}});
       continue;
     }
     if (reg.type() == config::BIT) {
       // A coil or discrete input arrives as one word 0/1; a register bit is picked out.
       const bool bit_table = reg.table() == config::COIL || reg.table() == config::DISCRETE_INPUT;
       const uint16_t word = words[offset];
-      decoded.push_back({index, static_cast<double>(bit_table ? (word & 1) : ((word >> reg.bit()) & 1))});
+      decoded.push_back({index, static_cast<double>(bit_table ? (word & 1) : ((word >> reg.bit()) & 1)), {}});
+      continue;
+    }
+    if (reg.type() == config::STRING) {
+      auto text = DecodeText(words.subspan(offset, width), reg.word_order());
+      if (!text) {
+        decoded.push_back({index, Error(text.error().Annotate(fmt::format("register \"{}\"", reg.name()))), {}});
+      } else {
+        decoded.push_back({index, 0.0, std::move(*text)});
+      }
       continue;
     }
     auto raw = DecodeValue(words.subspan(offset, width), reg.type(), reg.word_order());
@@ -98,7 +107,7 @@ std::vector<DecodedRegister> DecodeRead(const config::RegisterMap& map, const Pl
                                                 reg.name(), std::isnan(*raw) ? "NaN" : "infinity")));
       }
     }
-    decoded.push_back({index, std::move(raw)});
+    decoded.push_back({index, std::move(raw), {}});
   }
   return decoded;
 }
@@ -114,6 +123,7 @@ uint8_t ReadFunction(config::RegisterTable table) {
 
 int RegisterDecimals(const config::Register& reg) {
   if (reg.type() == config::BIT) return 0;
+  if (reg.type() == config::STRING) return -1;
   if (reg.type() == config::FLOAT32 || reg.type() == config::FLOAT64) return -1;
   const double scale = reg.scale() == 0 ? 1.0 : std::abs(reg.scale());
   if (scale >= 1) return 0;

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "labtrace/config.pb.h"
@@ -36,6 +37,7 @@ struct DecodedRegister {
   int register_index = 0;
   // raw * scale + offset, or why it could not be decoded.
   Result<double> value;
+  std::string text;  // a STRING's text (value is then 0)
 };
 
 // Splits the words of one planned read into the values of its registers.

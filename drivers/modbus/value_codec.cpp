@@ -23,6 +23,27 @@ int RegisterCount(config::ValueType type) {
   }
 }
 
+int RegisterCount(const config::Register& reg) {
+  return reg.type() == config::STRING ? static_cast<int>(reg.length()) : RegisterCount(reg.type());
+}
+
+Result<std::string> DecodeText(std::span<const uint16_t> words, config::WordOrder order) {
+  std::string text;
+  for (const uint16_t word : words) {
+    const char high = static_cast<char>(word >> 8), low = static_cast<char>(word & 0xFF);
+    text += order == config::BADC ? low : high;
+    text += order == config::BADC ? high : low;
+  }
+  if (const size_t nul = text.find('\0'); nul != std::string::npos) text.resize(nul);
+  while (!text.empty() && text.back() == ' ') text.pop_back();
+  for (const unsigned char c : text) {
+    if (c < 0x20 || c > 0x7E) {
+      return Error(InvalidArgument(fmt::format("byte 0x{:02X} in a string field is not printable ASCII", c)));
+    }
+  }
+  return text;
+}
+
 namespace {
 
 // Puts the wire bytes of `words` into most-significant-first order (A B C D …).

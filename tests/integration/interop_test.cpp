@@ -82,7 +82,7 @@ TEST(ModbusInterop, MbpollReadsTheRtuSimulatorOverItsPseudoTerminal) {
 // Our client (libmodbus transport, our own codec) reads every type in every word order
 // from pymodbus, which encoded them with its own BinaryPayloadBuilder
 // (tests/interop/pymodbus_server.py; Debian's python3-pymodbus, zero_mode).
-TEST(ModbusInterop, ClientReadsEveryTypeAndWordOrderFromPymodbus) {
+TEST(ModbusInterop, ClientReadsEveryTypeAndWordOrderFromPymodbus) {  // strings included
   ChildProcess server({"/usr/bin/python3", LABTRACE_INTEROP_DIR "/pymodbus_server.py"});
   auto listening = server.WaitForLine(std::regex(R"(pymodbus listening on 127\.0\.0\.1:(\d+))"), 30s);
   ASSERT_TRUE(listening) << server.output();
@@ -121,15 +121,30 @@ TEST(ModbusInterop, ClientReadsEveryTypeAndWordOrderFromPymodbus) {
       address += static_cast<uint32_t>(type.registers);
     }
   }
+  // Then the server's TEXT, in both byte orders of a string.
+  for (config::WordOrder order : {config::ABCD, config::BADC}) {
+    config::Register* reg = map.add_registers();
+    reg->set_name("STRING_" + config::WordOrder_Name(order));
+    reg->set_table(config::HOLDING);
+    reg->set_address(address);
+    reg->set_type(config::STRING);
+    reg->set_length(7);
+    reg->set_word_order(order);
+    address += 7;
+  }
   auto device = modbus::ModbusDevice::Create("pymodbus", 1, map, 0, 2000ms);
   ASSERT_TRUE(device.has_value()) << device.error().message();
   modbus::ModbusTcpLink link("127.0.0.1", static_cast<uint16_t>(std::stoi((*listening)[1])));
   ASSERT_TRUE(link.Connect().ok());
   const auto readings = device->Poll(link);
-  ASSERT_EQ(readings.size(), expected.size());
+  ASSERT_EQ(readings.size(), expected.size() + 2);
   for (const Reading& reading : readings) {
     EXPECT_EQ(reading.quality(), GOOD) << reading.channel() << ": " << reading.detail();
-    EXPECT_EQ(reading.value(), expected[reading.channel()]) << reading.channel();
+    if (reading.channel().rfind("STRING_", 0) == 0) {
+      EXPECT_EQ(reading.text(), "LT-2026 SN0042") << reading.channel();
+    } else {
+      EXPECT_EQ(reading.value(), expected[reading.channel()]) << reading.channel();
+    }
   }
 }
 

@@ -110,7 +110,7 @@ TEST_F(Tampering, UntouchedStoreIsIntact) {
 
 TEST_F(Tampering, RandomSingleByteEditsAreEachNamed) {
   std::mt19937 random(20261125);
-  const char* columns[] = {"raw_frame", "unit", "detail", "requested_at_ns", "value", "quality", "decimals"};
+  const char* columns[] = {"raw_frame", "unit", "detail", "requested_at_ns", "value", "quality", "decimals", "text"};
   for (int round = 0; round < 12; ++round) {
     SetUp();
     const int sequence = std::uniform_int_distribution<int>(1, kPolled + kUploaded)(random);
@@ -118,7 +118,7 @@ TEST_F(Tampering, RandomSingleByteEditsAreEachNamed) {
     std::string change;
     if (column == "raw_frame") {  // one byte of the frame, "S S  100.00012 g": the 8th
       change = "raw_frame = CAST(substr(CAST(raw_frame AS TEXT), 1, 7) || 'X' || substr(CAST(raw_frame AS TEXT), 9) AS BLOB)";
-    } else if (column == "unit" || column == "detail") {
+    } else if (column == "unit" || column == "detail" || column == "text") {
       change = column + " = " + column + " || 'x'";
     } else if (column == "value") {
       change = "value = value + 0.00001";

@@ -37,6 +37,12 @@ ORDERS = [
 ]
 
 
+# Then one string, high byte first (ABCD) and low byte first (BADC). pymodbus 3.0's
+# add_string ignores byteorder (always high byte first), so the BADC copy swaps each
+# register's bytes here.
+TEXT = "LT-2026 SN0042"
+
+
 def registers():
     out = []
     for _, method, value in TYPES:
@@ -44,6 +50,11 @@ def registers():
             builder = BinaryPayloadBuilder(byteorder=byteorder, wordorder=wordorder)
             getattr(builder, method)(value)
             out.extend(builder.to_registers())
+    builder = BinaryPayloadBuilder(byteorder=Endian.Big, wordorder=Endian.Big)
+    builder.add_string(TEXT)
+    text = builder.to_registers()
+    out.extend(text)
+    out.extend(((word & 0xFF) << 8) | (word >> 8) for word in text)
     return out
 
 

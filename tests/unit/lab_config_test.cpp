@@ -41,7 +41,7 @@ TEST(LabConfig, EveryErrorCaseIsRefusedWithItsMessage) {
 TEST(LabConfig, DemoLabIsValidAndGetsDefaults) {
   auto lab = LoadLab(LABTRACE_DEMO_LAB);
   ASSERT_TRUE(lab.has_value()) << lab.error().message();
-  EXPECT_EQ(lab->instruments_size(), 3);
+  EXPECT_EQ(lab->instruments_size(), 5);
   // The MPE tables file joined the lab, so its procedures can name them.
   EXPECT_GE(lab->mpe_tables_size(), 4);
   EXPECT_EQ(lab->procedures(0).mpe_table(), "oiml-r76-class-III");

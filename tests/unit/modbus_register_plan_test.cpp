@@ -81,6 +81,25 @@ TEST(RegisterPlan, DecodesScaledValuesAcrossAMergedRead) {
   EXPECT_EQ(RegisterDecimals(map.registers(1)), -1);
 }
 
+TEST(RegisterPlan, AStringTakesItsLengthAndMergesWithItsNeighbours) {
+  auto map = Map(R"pb(
+    registers { name: "t" table: HOLDING address: 0 type: INT16 unit: "1" }
+    registers { name: "program" table: HOLDING address: 1 type: STRING length: 3 }
+    registers { name: "after" table: HOLDING address: 4 type: INT16 unit: "1" }
+  )pb");
+  auto plan = PlanReads(map, 0);
+  ASSERT_TRUE(plan.has_value()) << plan.error().message();
+  ASSERT_EQ(plan->size(), 1u);
+  EXPECT_EQ((*plan)[0].count, 5);
+  const std::vector<uint16_t> words{7, 0x5354, 0x4550, 0x2031, 9};  // 7, "STEP 1", 9
+  auto decoded = DecodeRead(map, (*plan)[0], words);
+  ASSERT_EQ(decoded.size(), 3u);
+  EXPECT_EQ(*decoded[0].value, 7);
+  ASSERT_TRUE(decoded[1].value.has_value());
+  EXPECT_EQ(decoded[1].text, "STEP 1");
+  EXPECT_EQ(*decoded[2].value, 9);
+}
+
 TEST(RegisterPlan, NonFiniteFloatIsABadFrameNotAValue) {
   // A first version passed NaN through as a GOOD reading; SQLite then stored NULL and the
   // ledger saw an altered record.

@@ -75,5 +75,21 @@ TEST(ModbusValueCodec, WrongRegisterCountIsAnError) {
   EXPECT_FALSE(DecodeValue(one, config::VALUE_TYPE_UNSPECIFIED, config::ABCD).has_value());
 }
 
+TEST(ModbusValueCodec, StringsInBothByteOrders) {
+  // "LT-2026" in four registers, padded with a NUL: 'L' = 0x4C, 'T' = 0x54, …
+  const std::vector<uint16_t> abcd{0x4C54, 0x2D32, 0x3032, 0x3600};
+  EXPECT_EQ(*DecodeText(abcd, config::ABCD), "LT-2026");
+  EXPECT_EQ(*DecodeText(abcd, config::WORD_ORDER_UNSPECIFIED), "LT-2026");
+  const std::vector<uint16_t> badc{0x544C, 0x322D, 0x3230, 0x0036};
+  EXPECT_EQ(*DecodeText(badc, config::BADC), "LT-2026");
+  // Space padding is dropped; everything after the first NUL is not part of the text.
+  EXPECT_EQ(*DecodeText(std::vector<uint16_t>{0x4142, 0x2020}, config::ABCD), "AB");
+  EXPECT_EQ(*DecodeText(std::vector<uint16_t>{0x4100, 0x4243}, config::ABCD), "A");
+  EXPECT_EQ(*DecodeText(std::vector<uint16_t>{0x0000}, config::ABCD), "");
+  // Not text: a control or 8-bit byte.
+  EXPECT_FALSE(DecodeText(std::vector<uint16_t>{0x4101}, config::ABCD).has_value());
+  EXPECT_FALSE(DecodeText(std::vector<uint16_t>{0xC341}, config::ABCD).has_value());
+}
+
 }  // namespace
 }  // namespace labtrace::modbus

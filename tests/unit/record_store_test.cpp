@@ -56,6 +56,26 @@ TEST_F(RecordStoreTest, CommittedReadingsComeBackWhole) {
   EXPECT_FALSE(answer->truncated());
 }
 
+TEST_F(RecordStoreTest, TheTextOfAStringFieldIsStoredAndVerified) {
+  auto store = RecordStore::Open(dir_.string());
+  ASSERT_TRUE(store.has_value()) << store.error().message();
+  Reading text = Make("chamber-1", "program", 0, 1000);
+  text.set_text("STEP 1");
+  text.set_unit("");
+  (*store)->Append({text});
+  (*store)->Flush();
+  auto answer = (*store)->Query({});
+  ASSERT_TRUE(answer.has_value());
+  ASSERT_EQ(answer->readings_size(), 1);
+  EXPECT_EQ(answer->readings(0).text(), "STEP 1");
+  const std::string path = (*store)->path();
+  store->reset();
+  auto report = VerifyStore(path, {});
+  ASSERT_TRUE(report.has_value()) << report.error().message();
+  EXPECT_TRUE(report->intact) << report->problem;
+  EXPECT_EQ(report->records, 1u);
+}
+
 TEST_F(RecordStoreTest, LastIsPerChannelAndSinceBoundsTime) {
   auto store = RecordStore::Open(dir_.string());
   ASSERT_TRUE(store.has_value());

@@ -78,6 +78,7 @@ int ConfigCheck(const std::string& path, bool json) {
 
 std::string FormatValue(const Reading& reading) {
   if (reading.quality() != GOOD && reading.quality() != UNSTABLE) return "-";
+  if (!reading.text().empty()) return "\"" + reading.text() + "\"";
   if (reading.decimals() >= 0) return fmt::format("{:.{}f}", reading.value(), reading.decimals());
   return fmt::format("{:.6g}", reading.value());
 }
