@@ -150,6 +150,16 @@ int main(int argc, char** argv) {
   }
 
   (*api)->SetHealthSource([&acquisition = **acquisition] { return acquisition.Health(); });
+  (*api)->SetModbusWriter([&acquisition = **acquisition](const api::ModbusWriteRequest& request,
+                                                          std::function<void(Result<std::string>)> done) {
+    acquisition::RegisterWrite write;
+    write.unit_id = static_cast<uint8_t>(request.unit_id());
+    write.address = static_cast<uint16_t>(request.address());
+    write.values.assign(request.values().begin(), request.values().end());
+    write.timeout = std::chrono::milliseconds(request.timeout_ms() != 0 ? request.timeout_ms()
+                                              : request.unit_id() == 0 ? 100 : 500);
+    acquisition.Write(request.bus(), std::move(write), std::move(done));
+  });
 
   asio::steady_timer grace(io);
   signals.async_wait([&](const boost::system::error_code& error, int signal) {

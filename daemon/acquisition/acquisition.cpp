@@ -144,6 +144,13 @@ Result<std::unique_ptr<Acquisition>> Acquisition::Create(asio::io_context& io, c
   return acquisition;
 }
 
+void Acquisition::Write(const std::string& bus, RegisterWrite write, WriteDone done) {
+  for (auto& modbus_bus : modbus_buses_) {
+    if (modbus_bus->name() == bus) return modbus_bus->Write(std::move(write), std::move(done));
+  }
+  done(Error(NotFound(fmt::format("no Modbus bus is named \"{}\"", bus))));
+}
+
 api::HealthResponse Acquisition::Health() const {
   api::HealthResponse response;
   std::lock_guard lock(health_->mutex);

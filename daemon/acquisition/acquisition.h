@@ -40,6 +40,9 @@ class Acquisition {
   ~Acquisition();
 
   void Start();
+  // Thread-safe: queues a register write on the Modbus bus named `bus`; `done` runs on the
+  // bus's worker (or at once, when there is no such bus).
+  void Write(const std::string& bus, RegisterWrite write, WriteDone done);
   // Thread-safe: each instrument's health since the start, by name.
   api::HealthResponse Health() const;
   // Cancels the serial pollers and joins the bus workers. Readings already handed to

@@ -5,15 +5,11 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "labtrace/clock.h"
+#include "modbus/pdu.h"
+
 namespace labtrace::acquisition {
 
-namespace {
-int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-}  // namespace
 
 ModbusBus::ModbusBus(std::string name, std::unique_ptr<modbus::ModbusLink> link, std::vector<Member> members,
                      ReadingSink sink)
@@ -41,10 +37,58 @@ void ModbusBus::Stop() {
 
 bool ModbusBus::WaitUntil(Clock::time_point when) {
   std::unique_lock lock(mutex_);
-  return !wake_.wait_until(lock, when, [this] { return stopping_; });
+  return !wake_.wait_until(lock, when, [this] { return stopping_ || !writes_.empty(); }) || !stopping_;
 }
 
-std::vector<Reading> ModbusBus::Serve(Scheduled& device, Clock::time_point now) {
+void ModbusBus::Write(RegisterWrite write, WriteDone done) {
+  {
+    std::lock_guard lock(mutex_);
+    writes_.emplace_back(std::move(write), std::move(done));
+  }
+  wake_.notify_all();
+}
+
+void ModbusBus::RunWrites() {
+  for (;;) {
+    std::pair<RegisterWrite, WriteDone> job;
+    {
+      std::lock_guard lock(mutex_);
+      if (writes_.empty()) return;
+      job = std::move(writes_.front());
+      writes_.pop_front();
+    }
+    const RegisterWrite& write = job.first;
+    const auto target = write.unit_id == 0 ? std::string("every unit") : fmt::format("unit {}", write.unit_id);
+    if (!EnsureConnected(Clock::now())) {
+      job.second(Error(Unavailable(fmt::format("bus {} is down: {}", name_, down_reason_))));
+      continue;
+    }
+    const std::vector<uint8_t> request = modbus::EncodeWriteRequest(write.address, write.values);
+    if (write.unit_id == 0) {
+      const Status sent = link_->Broadcast(request, write.timeout);
+      if (sent.ok()) spdlog::info("bus {}: wrote {} register(s) at {} to every unit (broadcast)", name_, write.values.size(), write.address);
+      job.second(sent.ok() ? Result<std::string>("sent to every unit (broadcast: no reply)") : Error(sent));
+      continue;
+    }
+    auto frame = link_->Transact(write.unit_id, request, write.timeout);
+    if (!frame) {
+      job.second(Error(frame.error()));
+      continue;
+    }
+    auto reply = modbus::ParseWriteResponse(frame->pdu(), request);
+    if (!reply) {
+      job.second(Error(reply.error().Annotate(fmt::format("{} on bus {}", target, name_))));
+    } else if (*reply) {
+      job.second(Error(FailedPrecondition(
+          fmt::format("{} on bus {} refused the write: {}", target, name_, modbus::ExceptionName((*reply)->code)))));
+    } else {
+      spdlog::info("bus {}: wrote {} register(s) at {} to {}", name_, write.values.size(), write.address, target);
+      job.second(Result<std::string>("written"));
+    }
+  }
+}
+
+bool ModbusBus::EnsureConnected(Clock::time_point now) {
   if (!link_->connected() && now >= reconnect_at_) {
     if (Status connected = link_->Connect(); connected.ok()) {
       spdlog::info("bus {}: connected to {}", name_, link_->where());
@@ -55,7 +99,11 @@ std::vector<Reading> ModbusBus::Serve(Scheduled& device, Clock::time_point now) 
       reconnect_backoff_ = std::min<std::chrono::milliseconds>(reconnect_backoff_ * 2, kMaxReconnectBackoff);
     }
   }
-  if (!link_->connected()) return device.member.device.Unreadable(DISCONNECTED, down_reason_, NowNs());
+  return link_->connected();
+}
+
+std::vector<Reading> ModbusBus::Serve(Scheduled& device, Clock::time_point now) {
+  if (!EnsureConnected(now)) return device.member.device.Unreadable(DISCONNECTED, down_reason_, NowNs());
   if (device.silent_polls > 0 && now < device.retry_at) {
     // Backed off: the line's time goes to the devices that answer.
     return device.member.device.Unreadable(
@@ -95,6 +143,8 @@ void ModbusBus::Run() {
     auto next = std::min_element(devices_.begin(), devices_.end(),
                                  [](const Scheduled& a, const Scheduled& b) { return a.next_due < b.next_due; });
     if (!WaitUntil(next->next_due)) break;
+    RunWrites();
+    if (Clock::now() < next->next_due) continue;  // woken for a write: the poll is not due yet
     sink_(Serve(*next, Clock::now()));
     // Keep the period's phase. A poll delayed by less than a period (a neighbour's
     // timeout) is made up at once, so the device keeps its rate; after a longer stall it
@@ -102,6 +152,10 @@ void ModbusBus::Run() {
     next->next_due += next->member.period;
     if (next->next_due + next->member.period < Clock::now()) next->next_due = Clock::now() + next->member.period;
   }
+  // Writes still queued when the bus stops are answered, not dropped silently.
+  std::lock_guard lock(mutex_);
+  for (auto& [write, done] : writes_) done(Error(Unavailable(fmt::format("bus {} is stopping", name_))));
+  writes_.clear();
   link_->Close();
 }
 

@@ -12,9 +12,11 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -29,6 +31,17 @@ using ReadingSink = std::function<void(std::vector<Reading>)>;
 inline constexpr auto kMaxReconnectBackoff = std::chrono::seconds(5);
 inline constexpr auto kMaxDeviceBackoff = std::chrono::seconds(30);
 
+// A write of holding registers (function 06 or 16) asked for through the API.
+struct RegisterWrite {
+  uint8_t unit_id = 0;  // 0: broadcast to every device on a serial line
+  uint16_t address = 0;  // on the wire, 0-based
+  std::vector<uint16_t> values;
+  std::chrono::milliseconds timeout{500};  // for a broadcast: the line's turnaround delay
+};
+// Told on the bus's worker thread how a write ended: "written", "sent to every unit
+// (broadcast; no reply)", or why not.
+using WriteDone = std::function<void(Result<std::string>)>;
+
 class ModbusBus {
  public:
   struct Member {
@@ -42,6 +55,9 @@ class ModbusBus {
 
   void Start();
   void Stop();
+  // Thread-safe: queues a write, carried out by the worker before its next poll.
+  void Write(RegisterWrite write, WriteDone done);
+  const std::string& name() const { return name_; }
 
  private:
   using Clock = std::chrono::steady_clock;
@@ -55,6 +71,10 @@ class ModbusBus {
   bool WaitUntil(Clock::time_point when);  // false when stopping
   // Polls one device (or records why it is not polled) and returns its readings.
   std::vector<Reading> Serve(Scheduled& device, Clock::time_point now);
+  // Opens the link when it is closed and its back-off has passed; false while it is down.
+  bool EnsureConnected(Clock::time_point now);
+  // Carries out the queued writes (worker thread).
+  void RunWrites();
 
   std::string name_;
   std::unique_ptr<modbus::ModbusLink> link_;
@@ -63,6 +83,7 @@ class ModbusBus {
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;
+  std::deque<std::pair<RegisterWrite, WriteDone>> writes_;
   std::thread worker_;
   // The link's state, worker thread only.
   std::chrono::milliseconds reconnect_backoff_{250};

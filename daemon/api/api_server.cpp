@@ -122,6 +122,9 @@ asio::awaitable<http::response<http::string_body>> ApiServer::Answer(
   } else if (path == "/v1/uploads") {
     if (request.method() == http::verb::post) co_return co_await AnswerUpload(request);
     response = ErrorReply(request, http::status::method_not_allowed, "uploads are sent with POST");
+  } else if (path == "/v1/modbus/writes") {
+    if (request.method() == http::verb::post) co_return co_await AnswerModbusWrite(request);
+    response = ErrorReply(request, http::status::method_not_allowed, "register writes are sent with POST");
   } else if (path == "/v1/calibrations") {
     if (request.method() == http::verb::post) co_return co_await AnswerCalibration(request);
     response = ErrorReply(request, http::status::method_not_allowed,

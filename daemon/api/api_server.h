@@ -38,6 +38,10 @@ class ApiServer {
   void Stop();
   // Where GET /v1/health gets the instruments' health (thread-safe); none: no instruments.
   void SetHealthSource(std::function<HealthResponse()> source) { health_ = std::move(source); }
+  // Who carries out POST /v1/modbus/writes (thread-safe; `done` may run on any thread and
+  // says "written", "sent …", or why not); none: writes are refused.
+  using ModbusWriter = std::function<void(const ModbusWriteRequest&, std::function<void(Result<std::string>)> done)>;
+  void SetModbusWriter(ModbusWriter writer) { modbus_writer_ = std::move(writer); }
 
  private:
   ApiServer(boost::asio::io_context& io, store::RecordStore& store, const config::Lab& lab)
@@ -54,6 +58,13 @@ class ApiServer {
   boost::asio::awaitable<boost::beast::http::response<boost::beast::http::string_body>> AnswerCorrection(
       const boost::beast::http::request<boost::beast::http::string_body>& request, std::string_view sequence);
 
+  // POST /v1/modbus/writes (write_routes.cpp).
+  boost::asio::awaitable<boost::beast::http::response<boost::beast::http::string_body>> AnswerModbusWrite(
+      const boost::beast::http::request<boost::beast::http::string_body>& request);
+
+  // Runs on the query worker: waits until the store has committed what it was handed.
+  boost::asio::awaitable<void> FlushStore();
+
   // POST /v1/calibrations[?preview=true] (calibration_routes.cpp).
   boost::asio::awaitable<boost::beast::http::response<boost::beast::http::string_body>> AnswerCalibration(
       const boost::beast::http::request<boost::beast::http::string_body>& request);
@@ -68,6 +79,7 @@ class ApiServer {
   store::RecordStore& store_;
   const config::Lab& lab_;
   std::function<HealthResponse()> health_;
+  ModbusWriter modbus_writer_;
   boost::asio::thread_pool queries_{1};
 };
 

@@ -113,6 +113,12 @@ void ModbusTcpLink::Close() {
   connected_ = false;
 }
 
+Status ModbusTcpLink::Broadcast(std::span<const uint8_t>, std::chrono::milliseconds) {
+  return FailedPrecondition(
+      "Modbus TCP has no broadcast: unit 0 is answered by a TCP device as itself, and gateways differ; write to "
+      "each unit id");
+}
+
 Result<Frame> ModbusTcpLink::Transact(uint8_t unit_id, std::span<const uint8_t> request_pdu,
                                       std::chrono::milliseconds timeout) {
   if (!connected_) return Error(Unavailable(fmt::format("not connected to {}", where())));

@@ -42,6 +42,10 @@ class ModbusLink {
   //                      CRC or header, another unit's reply)
   virtual Result<Frame> Transact(uint8_t unit_id, std::span<const uint8_t> request_pdu,
                                  std::chrono::milliseconds timeout) = 0;
+  // Sends `request_pdu` to unit 0, which every device on a serial line carries out and
+  // none answers, then leaves the line quiet for `turnaround` so they can (Modbus over
+  // Serial Line v1.02 §2.4.1). Modbus TCP has no broadcast: FailedPrecondition.
+  virtual Status Broadcast(std::span<const uint8_t> request_pdu, std::chrono::milliseconds turnaround) = 0;
 };
 
 // Modbus TCP. After any error the connection is closed: a late reply would otherwise be
@@ -60,6 +64,7 @@ class ModbusTcpLink final : public ModbusLink {
   std::string where() const override;
   Result<Frame> Transact(uint8_t unit_id, std::span<const uint8_t> request_pdu,
                          std::chrono::milliseconds timeout) override;
+  Status Broadcast(std::span<const uint8_t> request_pdu, std::chrono::milliseconds turnaround) override;
 
  private:
   std::string host_;
@@ -92,6 +97,7 @@ class ModbusRtuLink final : public ModbusLink {
   std::string where() const override;
   Result<Frame> Transact(uint8_t unit_id, std::span<const uint8_t> request_pdu,
                          std::chrono::milliseconds timeout) override;
+  Status Broadcast(std::span<const uint8_t> request_pdu, std::chrono::milliseconds turnaround) override;
 
  private:
   // Drains the input until the line has been silent for a while.

@@ -1,5 +1,7 @@
 #include "modbus/pdu.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 namespace labtrace::modbus {
@@ -62,6 +64,37 @@ Result<ReadResponse> ParseReadResponse(std::span<const uint8_t> pdu, uint8_t fun
     response.words.push_back(static_cast<uint16_t>(pdu[2 + 2 * i] << 8 | pdu[3 + 2 * i]));
   }
   return response;
+}
+
+std::vector<uint8_t> EncodeWriteRequest(uint16_t address, std::span<const uint16_t> values) {
+  std::vector<uint8_t> pdu;
+  const auto put16 = [&pdu](uint16_t word) {
+    pdu.push_back(static_cast<uint8_t>(word >> 8));
+    pdu.push_back(static_cast<uint8_t>(word & 0xFF));
+  };
+  if (values.size() == 1) {
+    pdu.push_back(kWriteSingleRegister);
+    put16(address);
+    put16(values[0]);
+    return pdu;
+  }
+  pdu.push_back(kWriteMultipleRegisters);
+  put16(address);
+  put16(static_cast<uint16_t>(values.size()));
+  pdu.push_back(static_cast<uint8_t>(2 * values.size()));
+  for (uint16_t value : values) put16(value);
+  return pdu;
+}
+
+Result<std::optional<ExceptionReply>> ParseWriteResponse(std::span<const uint8_t> pdu,
+                                                         std::span<const uint8_t> request_pdu) {
+  if (pdu.size() == 2 && !request_pdu.empty() && pdu[0] == (request_pdu[0] | 0x80)) {
+    return std::optional<ExceptionReply>(ExceptionReply{pdu[1]});
+  }
+  if (request_pdu.size() < 5 || pdu.size() != 5 || !std::equal(pdu.begin(), pdu.end(), request_pdu.begin())) {
+    return Error(InvalidArgument("the reply does not echo the write request"));
+  }
+  return std::optional<ExceptionReply>();
 }
 
 }  // namespace labtrace::modbus

@@ -25,6 +25,11 @@ inline constexpr uint16_t kMaxBitsPerRead = 2000;
 
 bool IsBitFunction(uint8_t function);
 
+// Writes (§6.6 function 06, one register; §6.12 function 16, 1..123 registers).
+inline constexpr uint8_t kWriteSingleRegister = 0x06;
+inline constexpr uint8_t kWriteMultipleRegisters = 0x10;
+inline constexpr uint16_t kMaxRegistersPerWrite = 123;
+
 // An exception reply from the device (function | 0x80, code). Kept apart from other
 // errors so the scheduler can retry code 6 (server device busy).
 struct ExceptionReply {
@@ -35,6 +40,16 @@ std::string ExceptionName(uint8_t code);
 
 // Request PDU: function, starting address (big-endian), quantity (big-endian).
 std::vector<uint8_t> EncodeReadRequest(uint8_t function, uint16_t address, uint16_t count);
+
+// Request PDU of a register write: function 06 for one value, 16 for several (at most
+// kMaxRegistersPerWrite; the caller checks).
+std::vector<uint8_t> EncodeWriteRequest(uint16_t address, std::span<const uint16_t> values);
+
+// Checks the reply to a write request: the echo of its first five bytes (function,
+// address, and the value (06) or quantity (16)), or an exception (returned, not an
+// error). Anything else is a bad frame.
+Result<std::optional<ExceptionReply>> ParseWriteResponse(std::span<const uint8_t> pdu,
+                                                         std::span<const uint8_t> request_pdu);
 
 // What a read response PDU held: register words, or the device's exception.
 struct ReadResponse {

@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <cerrno>
+#include <thread>
 
 #include <fmt/format.h>
 #include <modbus.h>
@@ -73,6 +74,21 @@ void ModbusRtuLink::Close() {
     ctx_ = nullptr;
   }
   slot_.Release();
+}
+
+Status ModbusRtuLink::Broadcast(std::span<const uint8_t> request_pdu, std::chrono::milliseconds turnaround) {
+  if (ctx_ == nullptr) return Unavailable(fmt::format("{} is not open", where()));
+  std::vector<uint8_t> request;
+  request.push_back(0);  // unit 0: every device, no reply
+  request.insert(request.end(), request_pdu.begin(), request_pdu.end());
+  if (modbus_send_raw_request(ctx_, request.data(), static_cast<int>(request.size())) < 0) {
+    const int err = errno;
+    Close();
+    return Unavailable(fmt::format("writing to {}: {}", where(), modbus_strerror(err)));
+  }
+  std::this_thread::sleep_for(turnaround);
+  DrainUntilQuiet();  // a device that answered anyway must not answer the next request
+  return OkStatus();
 }
 
 Result<Frame> ModbusRtuLink::Transact(uint8_t unit_id, std::span<const uint8_t> request_pdu,

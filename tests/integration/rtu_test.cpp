@@ -261,5 +261,51 @@ TEST(RtuDevice, ReadsCoilsDiscreteInputsAndRegisterBits) {
                                                    {"bit_2", 1}, {"bit_4", 0}}));
 }
 
+// Writes go through the daemon, which owns the line: a broadcast reaches every unit, a
+// write to one unit only that one, each is on the audit trail, and a refused or
+// unanswered write says so.
+TEST_F(RtuLine, WritesAndBroadcastWritesReachTheDevices) {
+  Start("");
+  ASSERT_TRUE(daemon_->WaitForLine(std::regex("instrument transmitter-3 is now GOOD"), kEventDeadline))
+      << daemon_->output();
+  const auto write = [this](std::vector<std::string> args, int expected_exit = 0) {
+    args.insert(args.begin(), {"modbus", "write", "--bus", "rs485-1", "--actor", "nguyen.van.a", "--reason",
+                               "set the counters for the drill", "--server", server_});
+    return testing::Labtrace(args, expected_exit);
+  };
+  const auto counter_becomes = [this](int unit, double value) {
+    const auto name = fmt::format("transmitter-{}", unit);
+    const auto readings = WaitForReadings(name, "counter", 0, [value](const std::vector<Reading>& r) {
+      return !r.empty() && r.back().quality() == GOOD && r.back().value() == value;
+    });
+    EXPECT_FALSE(readings.empty()) << name << " never read " << value;
+  };
+
+  EXPECT_NE(write({"--unit", "0", "--address", "100", "--value", "4321"}).find("sent to every unit"), std::string::npos);
+  for (int unit = 1; unit <= 3; ++unit) counter_becomes(unit, 4321);
+
+  EXPECT_NE(write({"--unit", "2", "--address", "100", "--value", "777"}).find("written"), std::string::npos);
+  counter_becomes(2, 777);
+  EXPECT_EQ(Readings("transmitter-1", "counter").back().value(), 4321) << "a write to unit 2 reached unit 1";
+  // Several registers: function 16.
+  write({"--unit", "1", "--address", "100", "--value", "11", "--value", "12"});
+  counter_becomes(1, 11);
+
+  // Refused by the device (beyond its registers), and not answered (no unit 9 on the line).
+  EXPECT_NE(write({"--unit", "3", "--address", "5000", "--value", "1"}, 2).find("exception 2"), std::string::npos);
+  EXPECT_NE(write({"--unit", "9", "--address", "100", "--value", "1"}, 1).find("no reply from unit 9"),
+            std::string::npos);
+
+  // Who wrote what, and why.
+  auto trail = cli::HttpGet(server_, "/v1/audit?entity=modbus:rs485-1/unit:0/register:100");
+  ASSERT_TRUE(trail && trail->status == 200);
+  const auto audit = ParseJson<api::AuditResponse>(trail->body);
+  ASSERT_EQ(audit.events_size(), 1);
+  EXPECT_EQ(audit.events(0).action(), "write");
+  EXPECT_EQ(audit.events(0).actor(), "nguyen.van.a");
+  EXPECT_EQ(audit.events(0).new_value(), "4321 (sent to every unit (broadcast: no reply))");
+  EXPECT_EQ(audit.events(0).reason(), "set the counters for the drill");
+}
+
 }  // namespace
 }  // namespace labtrace

@@ -250,7 +250,9 @@ TEST_F(TextInstruments, SbiBalanceAskedAndPrintingByItself) {
     Type(0, typed, echo);
     const auto after = WaitForQuality("asked", "mass", before, quality);
     ASSERT_FALSE(after.empty());
-    if (quality != GOOD) EXPECT_EQ(after.back().value(), 0);
+    if (quality != GOOD) {
+      EXPECT_EQ(after.back().value(), 0);
+    }
   }
 
   // The print key pressed three times: three readings, no request.

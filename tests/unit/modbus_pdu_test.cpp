@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include "modbus/link.h"
 #include "modbus/pdu.h"
 
 namespace labtrace::modbus {
@@ -78,6 +79,40 @@ TEST(ModbusPdu, ParsesTheSpecExampleDiscreteInputResponse) {
   EXPECT_EQ(response->words[20], 1);  // input 217: bit 4 of 0x35
   // A byte count that does not fit the number of bits asked is a bad frame.
   EXPECT_FALSE(ParseReadResponse(std::vector<uint8_t>{0x02, 0x02, 0xAC, 0xDB}, kReadDiscreteInputs, 22));
+}
+
+TEST(ModbusPdu, WriteRequestsAndTheirEchoesFromTheSpec) {
+  // §6.6: write register 2 (address 0x0001) to 0x0003 → 06 00 01 00 03, echoed whole.
+  const std::vector<uint16_t> one{0x0003};
+  const auto single = EncodeWriteRequest(0x0001, one);
+  EXPECT_EQ(single, (std::vector<uint8_t>{0x06, 0x00, 0x01, 0x00, 0x03}));
+  auto echoed = ParseWriteResponse(single, single);
+  ASSERT_TRUE(echoed.has_value());
+  EXPECT_FALSE(echoed->has_value()) << "no exception";
+  // §6.12: write registers 2–3 (address 0x0001) to 0x000A 0x0102 → 10 00 01 00 02 04 00 0A 01 02;
+  // the response is 10 00 01 00 02.
+  const std::vector<uint16_t> two{0x000A, 0x0102};
+  const auto multiple = EncodeWriteRequest(0x0001, two);
+  EXPECT_EQ(multiple, (std::vector<uint8_t>{0x10, 0x00, 0x01, 0x00, 0x02, 0x04, 0x00, 0x0A, 0x01, 0x02}));
+  const std::vector<uint8_t> response{0x10, 0x00, 0x01, 0x00, 0x02};
+  EXPECT_TRUE(ParseWriteResponse(response, multiple).has_value());
+  // An exception, and replies that do not echo the request.
+  const std::vector<uint8_t> refused{0x90, 0x02};
+  auto exception = ParseWriteResponse(refused, multiple);
+  ASSERT_TRUE(exception.has_value());
+  ASSERT_TRUE(exception->has_value());
+  EXPECT_EQ((*exception)->code, 2);
+  const std::vector<uint8_t> wrong_value{0x06, 0x00, 0x01, 0x00, 0x04};
+  EXPECT_FALSE(ParseWriteResponse(wrong_value, single).has_value());
+  const std::vector<uint8_t> short_reply{0x10, 0x00, 0x01};
+  EXPECT_FALSE(ParseWriteResponse(short_reply, multiple).has_value());
+}
+
+TEST(ModbusLinks, TcpHasNoBroadcast) {
+  ModbusTcpLink link("127.0.0.1", 1);
+  const std::vector<uint8_t> request{0x06, 0x00, 0x01, 0x00, 0x03};
+  const Status sent = link.Broadcast(request, std::chrono::milliseconds(100));
+  EXPECT_EQ(sent.code(), StatusCode::kFailedPrecondition);
 }
 
 }  // namespace

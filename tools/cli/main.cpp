@@ -15,6 +15,7 @@
 //   labtrace calibration report NUMBER [--json]
 //   labtrace trace chain (--reading N | --instrument ID | --standard ID) [--json]
 //   labtrace trace reverse ID [--certificate C] [--since YYYY-MM-DD] [--json]
+//   labtrace modbus write --bus B --unit U --address A --value V [--value …] --actor WHO --reason WHY
 //
 // Exit codes: 0 done, 1 the daemon or the request failed, 2 the input is wrong.
 #include <unistd.h>
@@ -26,6 +27,7 @@
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <google/protobuf/util/json_util.h>
 
 #include "cli/calibration_commands.h"
@@ -160,6 +162,22 @@ int Health(const std::string& server, bool json) {
   return 0;
 }
 
+// `labtrace modbus write`: holding registers written through the daemon, which owns the bus.
+int ModbusWrite(const std::string& server, const api::ModbusWriteRequest& write, bool json) {
+  std::string body, answer_json;
+  google::protobuf::util::MessageToJsonString(write, &body);
+  api::ModbusWriteReceipt receipt;
+  if (int code = cli::CallApi(server, "/v1/modbus/writes", &body, receipt, &answer_json); code != 0) return code;
+  if (json) {
+    std::fputs(answer_json.c_str(), stdout);
+    return 0;
+  }
+  std::printf("%s: bus %s, %s, register %u: %s\n", receipt.outcome().c_str(), write.bus().c_str(),
+              write.unit_id() == 0 ? "every unit" : fmt::format("unit {}", write.unit_id()).c_str(), write.address(),
+              fmt::format("{}", fmt::join(write.values(), " ")).c_str());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -282,10 +300,37 @@ int main(int argc, char** argv) {
   reverse->add_option("--since", reverse_since, "only from this day, YYYY-MM-DD (its last good check)");
   reverse->add_flag("--json", reverse_json, "print the API's JSON answer");
 
-  for (CLI::App* command : {health, submit, report, chain_cmd, reverse}) add_server(command);
+  auto* modbus_cmd = app.add_subcommand("modbus", "Modbus buses the daemon owns");
+  modbus_cmd->require_subcommand(1);
+  api::ModbusWriteRequest write;
+  std::string write_bus, write_actor, write_reason;
+  unsigned write_unit = 0, write_address = 0, write_timeout = 0;
+  std::vector<unsigned> write_values;
+  bool write_json = false;
+  auto* write_cmd = modbus_cmd->add_subcommand("write", "write holding registers (a set point), or broadcast them");
+  write_cmd->add_option("--bus", write_bus, "the bus, as named in lab-config")->required();
+  write_cmd->add_option("--unit", write_unit, "unit id 1..247; 0 broadcasts on a serial line")->required();
+  write_cmd->add_option("--address", write_address, "first holding register, 0-based as on the wire")->required();
+  write_cmd->add_option("--value", write_values, "register contents 0..65535; repeat for several")->required();
+  write_cmd->add_option("--actor", write_actor, "who writes (audit trail)")->required();
+  write_cmd->add_option("--reason", write_reason, "why (audit trail)")->required();
+  write_cmd->add_option("--timeout-ms", write_timeout, "reply timeout; for a broadcast the turnaround delay");
+  write_cmd->add_flag("--json", write_json, "print the API's JSON answer");
+
+  for (CLI::App* command : {health, submit, report, chain_cmd, reverse, write_cmd}) add_server(command);
 
   CLI11_PARSE(app, argc, argv);
   if (health->parsed()) return Health(server, health_json);
+  if (write_cmd->parsed()) {
+    write.set_bus(write_bus);
+    write.set_unit_id(write_unit);
+    write.set_address(write_address);
+    for (unsigned value : write_values) write.add_values(value);
+    write.set_actor(write_actor);
+    write.set_reason(write_reason);
+    write.set_timeout_ms(write_timeout);
+    return ModbusWrite(server, write, write_json);
+  }
   if (submit->parsed()) return cli::CalibrationSubmitCommand(server, request_path, preview, calibration_json);
   if (report->parsed()) return cli::CalibrationReportCommand(server, record_number, calibration_json);
   if (chain_cmd->parsed()) return cli::TraceChainCommand(server, chain);

@@ -5,7 +5,8 @@
 //   input 0..1    temperature, °C, float32 CDAB      input 2..3   humidity, %RH, float32 CDAB
 //   input n ≥ 4   unit·1000 + n                      holding n    unit·1000 + n (writable, FC06)
 //   coil n        1 when n is a multiple of 3        discrete input n   1 when n + unit is odd
-// Functions 01–04 and 06; anything else gets exception 1, an address beyond the bank 2.
+// Functions 01–04, 06 and 16; anything else gets exception 1, an address beyond the bank 2.
+// A broadcast (unit 0) write is carried out by every unit, and none replies.
 //
 // A pseudo-terminal moves bytes instantly, so the simulator paces the line itself: it
 // keeps the time at which the line is next free and answers a request only when the
@@ -158,6 +159,16 @@ std::vector<uint8_t> Answer(const std::vector<uint8_t>& request, Unit& unit) {
     std::vector<uint8_t> echo(request.begin(), request.begin() + 6);
     AppendCrc(echo);
     return echo;
+  }
+  if (function == 0x10) {  // value is the quantity here; the registers follow the byte count
+    if (value < 1 || value > 123 || request[6] != 2 * value) return Exception(id, function, 3);
+    if (address + value > kBankSize) return Exception(id, function, 2);
+    for (uint16_t i = 0; i < value; ++i) {
+      unit.holding[address + i] = static_cast<uint16_t>(request[7 + 2 * i] << 8 | request[8 + 2 * i]);
+    }
+    std::vector<uint8_t> reply(request.begin(), request.begin() + 6);
+    AppendCrc(reply);
+    return reply;
   }
   return Exception(id, function, 1);
 }
