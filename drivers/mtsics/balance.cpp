@@ -61,14 +61,8 @@ asio::awaitable<void> MtSicsBalance::Identify() {
 }
 
 Reading MtSicsBalance::FromLine(const text::Line& line) const {
-  Reading reading;
-  if (auto reply = ParseSicsLine(line.text); !reply) {
-    reading.set_quality(BAD_FRAME);
-    reading.set_detail(reply.error().message());
-    reading.set_decimals(-1);
-  } else {
-    reading = ToReading(*reply);
-  }
+  auto reply = ParseSicsLine(line.text);
+  Reading reading = reply ? ToReading(*reply) : Flagged(BAD_FRAME, reply.error().message());
   reading.set_raw_frame(line.raw);
   reading.set_channel(settings_.channel);
   if (reading.unit().empty()) reading.set_unit("g");

@@ -40,15 +40,9 @@ asio::awaitable<void> SbiBalance::Identify() {
 }
 
 Reading SbiBalance::FromLine(const text::Line& line) const {
-  Reading reading;
-  if (auto parsed = ParseSbiLine(line.text); !parsed) {
-    reading.set_quality(BAD_FRAME);
-    reading.set_detail(parsed.error().message());
-    reading.set_decimals(-1);
-    reading.set_unit("g");
-  } else {
-    reading = ToReading(*parsed, "g");
-  }
+  auto parsed = ParseSbiLine(line.text);
+  Reading reading = parsed ? ToReading(*parsed, "g") : Flagged(BAD_FRAME, parsed.error().message());
+  if (reading.unit().empty()) reading.set_unit("g");
   reading.set_raw_frame(line.raw);
   reading.set_channel(settings_.channel);
   return reading;

@@ -81,18 +81,10 @@ asio::awaitable<std::vector<Reading>> ScpiMeter::Poll() {
     auto line = co_await link_.Transact(measurement.query + "\n", timeout_);
     Reading reading;
     if (!line) {
-      reading.set_quality(QualityOf(line.error()));
-      reading.set_detail(line.error().message());
-      reading.set_decimals(-1);
+      reading = Flagged(QualityOf(line.error()), line.error().message());
     } else {
       auto parsed = ParseMeasurement(line->text);
-      if (parsed) {
-        reading = std::move(*parsed);
-      } else {
-        reading.set_quality(BAD_FRAME);
-        reading.set_detail(parsed.error().message());
-        reading.set_decimals(-1);
-      }
+      reading = parsed ? std::move(*parsed) : Flagged(BAD_FRAME, parsed.error().message());
       reading.set_raw_frame(line->raw);
     }
     reading.set_channel(measurement.channel);

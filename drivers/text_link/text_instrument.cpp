@@ -54,23 +54,26 @@ bool TextInstrument::Ignored(const Line& line) const {
 }
 
 Reading TextInstrument::FromLine(const Line& line) const {
-  Reading reading;
-  reading.set_quality(BAD_FRAME);
-  reading.set_detail("this driver does not read printed lines");
+  Reading reading = Flagged(BAD_FRAME, "this driver does not read printed lines");
   reading.set_raw_frame(line.raw);
+  return reading;
+}
+
+Reading TextInstrument::Flagged(Quality quality, std::string detail) {
+  Reading reading;
+  reading.set_quality(quality);
+  reading.set_detail(std::move(detail));
+  reading.set_decimals(-1);
   return reading;
 }
 
 std::vector<Reading> TextInstrument::FlagAll(Quality quality, const std::string& detail, int64_t requested_at_ns) const {
   std::vector<Reading> readings;
   for (const std::string& channel : channels_) {
-    Reading& reading = readings.emplace_back();
+    Reading& reading = readings.emplace_back(Flagged(quality, detail));
     reading.set_instrument(instrument_);
     reading.set_channel(channel);
-    reading.set_quality(quality);
-    reading.set_detail(detail);
     reading.set_requested_at_ns(requested_at_ns);
-    reading.set_decimals(-1);
   }
   return readings;
 }

@@ -52,6 +52,9 @@ class TextInstrument {
   // Printed lines that are not readings: blank ones, and whatever a driver adds.
   virtual bool Ignored(const Line& line) const;
 
+  // One reading flagged `quality`, without a value, saying why (the caller sets channel,
+  // unit, frame and time).
+  static Reading Flagged(Quality quality, std::string detail);
   // The same flag, without a value, on every channel: a failed exchange takes them all.
   std::vector<Reading> FlagAll(Quality quality, const std::string& detail, int64_t requested_at_ns) const;
   // The flag a failed ReadLine/Transact means: no reply, a bad frame, or disconnected.
