@@ -161,6 +161,13 @@ Result<Frame> ModbusTcpLink::Transact(uint8_t unit_id, std::span<const uint8_t> 
   if (frame.adu[6] != unit_id) {
     return fail(InvalidArgument(fmt::format("reply from unit {}, asked unit {}", frame.adu[6], unit_id)));
   }
+  // libmodbus 3.1.6 sends every raw request as transaction 0 ("the t_id is left to zero",
+  // modbus_send_raw_request) and does not check the reply's: a reply must echo it.
+  const uint16_t transaction = static_cast<uint16_t>(frame.adu[0] << 8 | frame.adu[1]);
+  if (transaction != kRawRequestTransaction) {
+    return fail(InvalidArgument(fmt::format("reply to transaction {}, the request was transaction {}", transaction,
+                                            kRawRequestTransaction)));
+  }
   frame.pdu_offset = kMbapSize;
   frame.pdu_size = frame.adu.size() - kMbapSize;
   return frame;

@@ -72,6 +72,7 @@ class ModbusTcpLink final : public ModbusLink {
   DescriptorSlot slot_;
   _modbus* ctx_ = nullptr;
   bool connected_ = false;
+  static constexpr uint16_t kRawRequestTransaction = 0;
 };
 
 struct SerialSettings {

@@ -14,19 +14,28 @@
 // that answers every unit id.
 //
 // Typed on standard input: "fault disconnect" closes every client connection (a
-// gateway rebooting, a cable pulled); the clients must connect again.
+// gateway rebooting, a cable pulled); the clients must connect again. "fault <unit>
+// <kind> [arg] [times]" disturbs that unit's replies: no-reply, delay <ms>, garbage (the
+// reply's bytes replaced), split (two writes 50 ms apart), wrong-transaction (the MBAP
+// transaction id of another request), wrong-unit, bad-length (an MBAP length that does
+// not match), exception <code>, none. Replies are rendered by libmodbus into a socket
+// pair first, so a fault changes the real reply's bytes.
 #include "sim/modbus_tcp_sim.h"
 
 #include <arpa/inet.h>
 #include <sys/select.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <algorithm>
 #include <map>
 #include <random>
+#include <sstream>
+#include <string>
 #include <vector>
 
 #include <modbus.h>
@@ -61,6 +70,63 @@ struct ClimateModel {
     mapping->tab_registers[0] = static_cast<uint16_t>(setpoint_counts);
   }
 };
+
+struct Fault {
+  std::string kind = "none";
+  int argument = 0;
+  int remaining = -1;  // -1: until cleared
+};
+
+// "fault 2 exception 6 2": unit 2 answers busy twice. False when not understood.
+bool ParseFault(const std::string& line, std::map<int, Fault>& faults) {
+  std::istringstream words(line);
+  std::string command, kind;
+  int unit = 0;
+  Fault fault;
+  if (!(words >> command >> unit >> kind) || command != "fault") return false;
+  static const char* const kKinds[] = {"none", "no-reply", "delay", "garbage", "split", "wrong-transaction",
+                                       "wrong-unit", "bad-length", "exception"};
+  if (std::find(std::begin(kKinds), std::end(kKinds), kind) == std::end(kKinds)) return false;
+  fault.kind = kind;
+  if ((kind == "delay" || kind == "exception") && !(words >> fault.argument)) return false;
+  if (!(words >> fault.remaining)) fault.remaining = -1;
+  faults[unit] = fault;
+  return true;
+}
+
+// Sends `reply` (a whole ADU) to `client` as unit `unit`'s fault says.
+void Deliver(int client, std::vector<uint8_t> reply, std::map<int, Fault>& faults, int unit, std::mt19937& random) {
+  auto found = faults.find(unit);
+  if (found == faults.end() || found->second.kind == "none" || reply.size() < 8) {
+    WriteAll(client, reply.data(), reply.size());
+    return;
+  }
+  const Fault fault = found->second;
+  if (found->second.remaining > 0 && --found->second.remaining == 0) faults.erase(found);
+  const auto pause = [](int ms) { usleep(static_cast<useconds_t>(ms) * 1000); };
+  if (fault.kind == "no-reply") return;
+  if (fault.kind == "delay") pause(fault.argument);
+  if (fault.kind == "garbage") {
+    for (size_t i = 0; i < reply.size(); ++i) reply[i] = static_cast<uint8_t>(random());
+  }
+  if (fault.kind == "wrong-transaction") reply[1] = static_cast<uint8_t>(reply[1] + 1);
+  if (fault.kind == "wrong-unit") reply[6] = static_cast<uint8_t>(reply[6] + 1);
+  if (fault.kind == "bad-length") reply[5] = static_cast<uint8_t>(reply[5] + 2);
+  if (fault.kind == "exception") {  // function | 0x80 and the code, in a 9-byte ADU
+    reply.resize(9);
+    reply[5] = 3;
+    reply[7] = static_cast<uint8_t>(reply[7] | 0x80);
+    reply[8] = static_cast<uint8_t>(fault.argument);
+  }
+  if (fault.kind == "split") {
+    const size_t half = reply.size() / 2;
+    WriteAll(client, reply.data(), half);
+    pause(50);
+    WriteAll(client, reply.data() + half, reply.size() - half);
+    return;
+  }
+  WriteAll(client, reply.data(), reply.size());
+}
 
 }  // namespace
 
@@ -98,6 +164,14 @@ int RunModbusTcpSimulator(const std::string& host, int port, const std::vector<i
   model.Publish(mapping);
   std::vector<int> clients;
   OperatorInput operator_input;
+  std::map<int, Fault> faults;
+  std::mt19937 random{std::random_device{}()};
+  // libmodbus writes its replies here, so that a fault can change them on the way out.
+  int rendered[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM, 0, rendered) != 0) {
+    std::fprintf(stderr, "labtrace-sim: socketpair: %s\n", std::strerror(errno));
+    return 1;
+  }
   while (!StopRequested()) {
     fd_set readable;
     FD_ZERO(&readable);
@@ -115,13 +189,16 @@ int RunModbusTcpSimulator(const std::string& host, int port, const std::vector<i
       break;
     }
     if (operator_input.fd() >= 0 && FD_ISSET(operator_input.fd(), &readable)) {
-      operator_input.Read([&clients](const std::string& line) {
+      operator_input.Read([&clients, &faults](const std::string& line) {
         if (line.rfind("fault disconnect", 0) == 0) {
           for (int fd : clients) close(fd);
           std::printf("fault disconnect: closed %zu connection(s)\n", clients.size());
           clients.clear();
+        } else if (ParseFault(line, faults)) {
+          std::printf("%s\n", line.c_str());
         } else {
-          std::printf("commands: fault disconnect\n");
+          std::printf("commands: fault disconnect; fault <unit> none|no-reply|delay <ms>|garbage|split|"
+                      "wrong-transaction|wrong-unit|bad-length|exception <code> [times]\n");
         }
         std::fflush(stdout);
       });
@@ -140,21 +217,24 @@ int RunModbusTcpSimulator(const std::string& host, int port, const std::vector<i
       modbus_set_socket(ctx, clients[i]);
       uint8_t query[MODBUS_TCP_MAX_ADU_LENGTH];
       const int length = modbus_receive(ctx, query);
-      if (length > 0 && !behind.empty()) {
+      if (length > 0) {
         const int unit = query[6];  // the MBAP header's unit identifier
-        auto found = behind.find(unit);
-        if (found == behind.end()) {
+        modbus_set_socket(ctx, rendered[0]);
+        if (behind.empty()) {
+          model.Step();
+          model.Publish(mapping);
+          modbus_reply(ctx, query, length, mapping);
+        } else if (auto found = behind.find(unit); found == behind.end()) {
           modbus_reply_exception(ctx, query, MODBUS_EXCEPTION_GATEWAY_TARGET);
         } else {
           found->second.first.Step();
           found->second.first.Publish(found->second.second);
           modbus_reply(ctx, query, length, found->second.second);
         }
-        ++i;
-      } else if (length > 0) {
-        model.Step();
-        model.Publish(mapping);
-        modbus_reply(ctx, query, length, mapping);
+        std::vector<uint8_t> reply(MODBUS_TCP_MAX_ADU_LENGTH);
+        const ssize_t got = read(rendered[1], reply.data(), reply.size());
+        reply.resize(got > 0 ? static_cast<size_t>(got) : 0);
+        Deliver(clients[i], std::move(reply), faults, unit, random);
         ++i;
       } else if (length == 0) {
         ++i;  // a request for another unit id: libmodbus ignores it
@@ -165,6 +245,8 @@ int RunModbusTcpSimulator(const std::string& host, int port, const std::vector<i
     }
   }
   for (int fd : clients) close(fd);
+  close(rendered[0]);
+  close(rendered[1]);
   close(listener);
   modbus_mapping_free(mapping);
   for (auto& [unit, controller] : behind) modbus_mapping_free(controller.second);

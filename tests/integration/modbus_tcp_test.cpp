@@ -1,7 +1,8 @@
-// The real labtraced on a Modbus TCP to RTU gateway (labtrace-sim modbus-tcp --units):
-// several devices behind one connection, told apart by unit id; a unit that is not
-// there answers through the gateway with exception 11 without holding up the others; and
-// a gateway that drops the connection is reconnected to.
+// The real labtraced on Modbus TCP (labtrace-sim modbus-tcp): a gateway (--units) with
+// several devices behind one connection, told apart by unit id, where a unit that is not
+// there answers with exception 11 without holding up the others, and a dropped
+// connection is reconnected to; and a direct device whose replies are disturbed, fault
+// class by fault class, none of which may be stored as a good value.
 #include <unistd.h>
 
 #include <chrono>
@@ -101,6 +102,69 @@ TEST(ModbusGateway, UnitsBehindOneConnectionAreReadApartAndReconnected) {
     }
   }
   EXPECT_TRUE(flagged) << "the request that met the dropped connection was not recorded";
+  daemon.process.reset();
+  fs::remove_all(dir);
+}
+
+TEST(ModbusTcpFaults, EachFaultClassIsFlaggedAndNeverStoredAsAGoodValue) {
+  const fs::path dir = fs::temp_directory_path() / fmt::format("labtrace-tcp-faults-{}", getpid());
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  ChildProcess device({LABTRACE_SIM_PATH, "modbus-tcp", "--port", "0"});
+  auto port = device.WaitForLine(std::regex(R"(listening on 127\.0\.0\.1:(\d+))"), kEventDeadline);
+  ASSERT_TRUE(port) << device.output();
+  std::ofstream(dir / "lab.textproto") << fmt::format(R"pb(
+    buses {{ name: "lan" modbus_tcp {{ host: "127.0.0.1" port: {} }} }}
+    register_maps {{
+      name: "climate-th"
+      registers {{ name: "setpoint" table: HOLDING address: 0 type: INT16 scale: 0.1 unit: "°C" }}
+    }}
+    instruments {{ name: "chamber" driver: "modbus" bus: "lan" period_ms: 50 timeout_ms: 300
+                   modbus {{ unit_id: 1 register_map: "climate-th" }} }}
+  )pb", (*port)[1]);
+  auto daemon = testing::StartDaemon((dir / "lab.textproto").string(), (dir / "data").string(), kEventDeadline);
+  ASSERT_FALSE(daemon.server.empty());
+  ChildProcess& labtraced = *daemon.process;
+  ASSERT_TRUE(labtraced.WaitForLine(std::regex("instrument chamber is now GOOD"), kEventDeadline)) << labtraced.output();
+
+  struct Case {
+    std::string fault;
+    std::initializer_list<Quality> expected;  // a reading with one of these must follow
+  };
+  const Case cases[] = {
+      {"exception 2 1", {DEVICE_ERROR}},
+      {"exception 4 1", {DEVICE_ERROR}},
+      {"exception 6 2", {DEVICE_ERROR}},  // busy, and busy again on the retry
+      {"garbage 1", {BAD_FRAME, NO_REPLY, DISCONNECTED}},
+      {"wrong-transaction 1", {BAD_FRAME, NO_REPLY}},
+      {"wrong-unit 1", {BAD_FRAME, NO_REPLY}},
+      {"bad-length 1", {BAD_FRAME, NO_REPLY}},
+      {"no-reply 2", {NO_REPLY}},
+      {"delay 700 1", {NO_REPLY}},
+      {"split 3", {GOOD}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.fault);
+    const uint64_t before = testing::LastSequence(daemon.server, "chamber", "setpoint");
+    const size_t mark = device.Mark();
+    device.Send("fault 1 " + c.fault + "\n");
+    ASSERT_TRUE(device.WaitForLine(std::regex("^fault 1 "), kEventDeadline, mark)) << device.output();
+    const auto flagged = testing::WaitForReadings(labtraced, daemon.server, "chamber", "setpoint", before,
+                                                  [&](const auto& r) { return Any(r, c.expected); });
+    ASSERT_FALSE(flagged.empty());
+    // Then good again, and every good value on the way the true one: 25.0 °C.
+    const auto all = testing::WaitForReadings(labtraced, daemon.server, "chamber", "setpoint", before,
+                                              [&](const auto& r) {
+                                                return r.size() > flagged.size() && r.back().quality() == GOOD;
+                                              });
+    for (const Reading& r : all) {
+      if (r.quality() == GOOD) {
+        EXPECT_DOUBLE_EQ(r.value(), 25.0) << r.raw_frame();
+      } else {
+        EXPECT_EQ(r.value(), 0) << Quality_Name(r.quality());
+      }
+    }
+  }
   daemon.process.reset();
   fs::remove_all(dir);
 }
