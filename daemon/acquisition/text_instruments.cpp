@@ -45,7 +45,8 @@ Result<std::shared_ptr<text::TextInstrument>> MakeTextInstrument(asio::any_io_ex
     return std::make_shared<mtsics::MtSicsBalance>(executor, endpoint, instrument.name(), std::move(settings), timeout);
   }
   if (driver == "sbi") {
-    sbi::BalanceSettings settings{instrument.sbi().channel(), instrument.sbi().mode() == config::PUSHED};
+    sbi::BalanceSettings settings{instrument.sbi().channel(), instrument.sbi().unit(),
+                                  instrument.sbi().mode() == config::PUSHED};
     return std::make_shared<sbi::SbiBalance>(executor, endpoint, instrument.name(), std::move(settings), timeout);
   }
   if (driver == "scpi") {

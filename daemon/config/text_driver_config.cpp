@@ -81,7 +81,11 @@ void FillTextDriverDefaults(Instrument& instrument) {
     if (sics->command().empty()) sics->set_command("SI");
     if (sics->channel().empty()) sics->set_channel("mass");
   }
-  if (instrument.driver() == "sbi" && instrument.sbi().channel().empty()) instrument.mutable_sbi()->set_channel("mass");
+  if (instrument.driver() == "sbi") {
+    auto* sbi = instrument.mutable_sbi();
+    if (sbi->channel().empty()) sbi->set_channel("mass");
+    if (sbi->unit().empty()) sbi->set_unit("g");
+  }
   if (instrument.driver() == "line" && instrument.line().channel().empty()) {
     instrument.mutable_line()->set_channel("value");
   }

@@ -41,8 +41,8 @@ asio::awaitable<void> SbiBalance::Identify() {
 
 Reading SbiBalance::FromLine(const text::Line& line) const {
   auto parsed = ParseSbiLine(line.text);
-  Reading reading = parsed ? ToReading(*parsed, "g") : Flagged(BAD_FRAME, parsed.error().message());
-  if (reading.unit().empty()) reading.set_unit("g");
+  Reading reading = parsed ? ToReading(*parsed, settings_.unit) : Flagged(BAD_FRAME, parsed.error().message());
+  if (reading.unit().empty()) reading.set_unit(settings_.unit);
   reading.set_raw_frame(line.raw);
   reading.set_channel(settings_.channel);
   return reading;

@@ -13,6 +13,7 @@ namespace labtrace::sbi {
 
 struct BalanceSettings {
   std::string channel = "mass";
+  std::string unit = "g";  // for dynamic weights, which SBI prints without a unit
   bool pushed = false;  // the balance prints by itself (print key, auto print); nothing is asked
 };
 

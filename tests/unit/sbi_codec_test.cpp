@@ -45,6 +45,7 @@ TEST(SbiCodec, NoUnitMeansNotStable) {
   EXPECT_EQ(reading.quality(), UNSTABLE);
   EXPECT_EQ(reading.value(), 123.57);
   EXPECT_EQ(reading.unit(), "g") << "the balance's configured unit";
+  EXPECT_EQ(ToReading(*line, "kg").unit(), "kg") << "a platform weighing in kg";
 }
 
 TEST(SbiCodec, SpecialDisplaysBecomeFlagsWithoutValues) {
