@@ -37,15 +37,20 @@ void ModbusBus::Stop() {
 
 bool ModbusBus::WaitUntil(Clock::time_point when) {
   std::unique_lock lock(mutex_);
-  return !wake_.wait_until(lock, when, [this] { return stopping_ || !writes_.empty(); }) || !stopping_;
+  wake_.wait_until(lock, when, [this] { return stopping_ || !writes_.empty(); });
+  return !stopping_;
 }
 
 void ModbusBus::Write(RegisterWrite write, WriteDone done) {
   {
     std::lock_guard lock(mutex_);
-    writes_.emplace_back(std::move(write), std::move(done));
+    if (!stopping_) {
+      writes_.emplace_back(std::move(write), std::move(done));
+      wake_.notify_all();
+      return;
+    }
   }
-  wake_.notify_all();
+  done(Error(Unavailable(fmt::format("bus {} is stopping", name_))));
 }
 
 void ModbusBus::RunWrites() {
@@ -152,10 +157,14 @@ void ModbusBus::Run() {
     next->next_due += next->member.period;
     if (next->next_due + next->member.period < Clock::now()) next->next_due = Clock::now() + next->member.period;
   }
-  // Writes still queued when the bus stops are answered, not dropped silently.
-  std::lock_guard lock(mutex_);
-  for (auto& [write, done] : writes_) done(Error(Unavailable(fmt::format("bus {} is stopping", name_))));
-  writes_.clear();
+  // Writes still queued when the bus stops are answered, not dropped silently (outside the
+  // lock: a callback may be anything).
+  std::deque<std::pair<RegisterWrite, WriteDone>> left;
+  {
+    std::lock_guard lock(mutex_);
+    left.swap(writes_);
+  }
+  for (auto& [write, done] : left) done(Error(Unavailable(fmt::format("bus {} is stopping", name_))));
   link_->Close();
 }
 

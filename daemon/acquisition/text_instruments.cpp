@@ -82,7 +82,8 @@ asio::awaitable<void> RunTextInstrument(std::shared_ptr<text::TextInstrument> in
   for (;;) {
     std::vector<Reading> readings = co_await instrument->Read();
     // Stopping cancels the read under way: that is no news about the instrument.
-    if ((co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none) co_return;
+    const auto state = co_await asio::this_coro::cancellation_state;
+    if (state.cancelled() != asio::cancellation_type::none) co_return;
     if (const std::string said = instrument->identity().SerializeAsString(); !said.empty() && said != last_identity) {
       last_identity = said;
       identified(instrument->instrument(), instrument->identity());

@@ -25,7 +25,7 @@ Reading ReadingFromRow(const Statement& row, int first) {
 
 void BindReading(Statement& insert, int64_t channel_id, const Reading& reading) {
   insert.BindInt64(1, channel_id);
-  if (QualityHasValue(reading.quality())) {
+  if (QualityHasValue(reading.quality()) && reading.text().empty()) {
     insert.BindDouble(2, reading.value());
   } else {
     insert.BindNull(2);

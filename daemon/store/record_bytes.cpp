@@ -6,7 +6,8 @@ namespace labtrace::store {
 bool QualityHasValue(Quality quality) { return quality == GOOD || quality == UNSTABLE; }
 
 Reading CanonicalReading(Reading reading) {
-  if (!QualityHasValue(reading.quality()) || reading.value() == 0) reading.clear_value();
+  // A string field's reading carries its text, not a number.
+  if (!QualityHasValue(reading.quality()) || reading.value() == 0 || !reading.text().empty()) reading.clear_value();
   return reading;
 }
 

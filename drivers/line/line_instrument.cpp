@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "labtrace/clock.h"
+#include "text_link/printed_number.h"
 
 namespace labtrace::line {
 
@@ -30,7 +31,8 @@ Reading LineInstrument::FromLine(const text::Line& line) const {
     // A unit that differs from the configured one would store a number on the wrong scale.
     if (!settings_.unit.empty() && value->unit != settings_.unit) {
       reading.set_quality(BAD_FRAME);
-      reading.set_detail(fmt::format("line \"{}\" is in {}, lab-config says {}", line.text, value->unit, settings_.unit));
+      reading.set_detail(fmt::format("line \"{}\" is in {}, lab-config says {}", text::Shown(line.text),
+                                     text::Shown(value->unit), settings_.unit));
       return reading;
     }
     reading.set_unit(value->unit);

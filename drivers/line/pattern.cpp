@@ -49,10 +49,10 @@ Result<LineValue> LinePattern::Read(std::string_view line) const {
   boost::match_results<std::string_view::const_iterator> match;
   try {
     if (!boost::regex_match(line.begin(), line.end(), match, compiled_->regex)) {
-      return Error(InvalidArgument(fmt::format("line \"{}\" does not match the pattern \"{}\"", line, compiled_->text)));
+      return Error(InvalidArgument(fmt::format("line \"{}\" does not match the pattern \"{}\"", text::Shown(line), compiled_->text)));
     }
   } catch (const std::runtime_error& error) {
-    return Error(InvalidArgument(fmt::format("line \"{}\": the pattern is too complex for it ({})", line, error.what())));
+    return Error(InvalidArgument(fmt::format("line \"{}\": the pattern is too complex for it ({})", text::Shown(line), error.what())));
   }
   const auto group = [&match](const char* name) -> std::string {
     const auto& sub = match[name];
@@ -60,7 +60,7 @@ Result<LineValue> LinePattern::Read(std::string_view line) const {
   };
   const std::string value_text = group("value");
   auto number = text::ParsePrintedNumber(value_text, text::Exponent::kAllowed);
-  if (!number) return Error(number.error().Annotate(fmt::format("line \"{}\"", line)));
+  if (!number) return Error(number.error().Annotate(fmt::format("line \"{}\"", text::Shown(line))));
   LineValue value;
   value.value = number->value;
   value.decimals = number->decimals;

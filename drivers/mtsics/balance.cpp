@@ -40,7 +40,9 @@ asio::awaitable<Result<text::Line>> MtSicsBalance::Ask(const std::string& comman
     if (!ParseSicsLine(line->text)) co_return line;
     const std::string answered = ReplyCommand(line->text);
     if (answered == reply_command || IsGeneralError(answered)) co_return line;
-    if (settings_.pushed && answered == "S") printed_.push_back(std::move(*line));
+    if (settings_.pushed && answered == "S" && printed_.size() < kMaxPrintedWhileIdentifying) {
+      printed_.push_back(std::move(*line));
+    }
   }
 }
 
@@ -54,6 +56,7 @@ asio::awaitable<void> MtSicsBalance::Identify() {
     auto reply = ParseSicsLine(line->text);
     if (reply && reply->kind == SicsReply::Kind::kIdentification) parts[i] = reply->text;
   }
+  if (parts[0].empty() && parts[1].empty() && parts[2].empty()) co_return;  // it did not say
   identity_.set_manufacturer("Mettler Toledo");
   identity_.set_model(parts[0]);
   identity_.set_firmware(parts[1]);

@@ -2,6 +2,7 @@
 
 #include "labtrace/clock.h"
 #include "sbi/codec.h"
+#include "text_link/printed_number.h"
 
 namespace labtrace::sbi {
 
@@ -15,24 +16,33 @@ SbiBalance::SbiBalance(asio::any_io_executor executor, text::Endpoint endpoint, 
 asio::awaitable<void> SbiBalance::Identify() {
   // The answers carry no tag, so a line that parses as a print line is a weight the
   // balance printed meanwhile (kept when pushed), and the first other line is the answer.
+  // Each command has one deadline: a balance that prints on and never answers (older
+  // models lack ESC x) is not waited for beyond it.
   std::string answers[3];
   const std::string_view commands[3] = {kAskModel, kAskSerialNumber, kAskSoftwareVersion};
   for (int i = 0; i < 3 && link_.is_open(); ++i) {
     if (!settings_.pushed) link_.DropStaleInput();
     const Status sent = co_await link_.Send(std::string(commands[i]));
     if (!sent.ok()) break;
+    const auto deadline = std::chrono::steady_clock::now() + timeout_;
     for (;;) {
-      auto line = co_await link_.ReadLine(timeout_);
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) break;
+      auto line = co_await link_.ReadLine(left);
       if (!line) break;
       if (ParseSbiLine(line->text)) {
-        if (settings_.pushed) printed_.push_back(std::move(*line));
+        if (settings_.pushed && printed_.size() < kMaxPrintedWhileIdentifying) printed_.push_back(std::move(*line));
         continue;
       }
       const size_t start = line->text.find_first_not_of(' ');
-      answers[i] = start == std::string::npos ? "" : line->text.substr(start, line->text.find_last_not_of(' ') + 1 - start);
+      if (start != std::string::npos && text::IsPrintableAscii(line->text)) {
+        answers[i] = line->text.substr(start, line->text.find_last_not_of(' ') + 1 - start);
+      }
       break;
     }
   }
+  if (answers[0].empty() && answers[1].empty() && answers[2].empty()) co_return;  // it did not say
   identity_.set_manufacturer("Sartorius");
   identity_.set_model(answers[0]);
   identity_.set_serial_number(answers[1]);

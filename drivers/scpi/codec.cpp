@@ -49,7 +49,7 @@ Result<InstrumentIdentity> ParseIdentification(std::string_view line) {
 Result<ErrorEntry> ParseErrorEntry(std::string_view line) {
   const size_t comma = line.find(',');
   if (!text::IsPrintableAscii(line) || comma == std::string_view::npos) {
-    return Error(InvalidArgument(fmt::format("SYST:ERR? reply \"{}\" is not <code>,\"<message>\"", line)));
+    return Error(InvalidArgument(fmt::format("SYST:ERR? reply \"{}\" is not <code>,\"<message>\"", text::Shown(line))));
   }
   auto code = text::ParsePrintedNumber(Trim(line.substr(0, comma)));
   if (!code || code->decimals != 0 || std::fabs(code->value) > 32767 ||
@@ -67,6 +67,10 @@ Result<ErrorEntry> ParseErrorEntry(std::string_view line) {
 }
 
 Result<Reading> ParseMeasurement(std::string_view line) {
+  if (!text::IsPrintableAscii(line)) {
+    return Error(InvalidArgument(fmt::format("reply \"{}\" holds control or non-ASCII bytes (noise, or the wrong "
+                                             "baud rate?)", text::Shown(line))));
+  }
   const std::string_view field = Trim(line);
   if (field.find(',') != std::string_view::npos) {
     return Error(InvalidArgument(fmt::format("reply \"{}\" is a list; the query must return one value", line)));

@@ -74,18 +74,43 @@ asio::awaitable<void> ScpiMeter::Identify() {
   (void)co_await DrainErrors("after the setup commands; check `scpi.setup` in lab-config");
 }
 
+asio::awaitable<bool> ScpiMeter::Resynchronise() {
+  // *OPC? is answered "1" after everything before it: the late replies come first and
+  // are dropped, and the next query's reply is then its own.
+  link_.DropStaleInput();
+  const Status sent = co_await link_.Send("*OPC?\n");
+  if (!sent.ok()) co_return false;
+  const auto deadline = std::chrono::steady_clock::now() + 2 * timeout_;
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) co_return false;
+    auto line = co_await link_.ReadLine(left);
+    if (!line) co_return false;
+    if (line->text == "1") co_return true;
+    spdlog::info("instrument {}: dropped a late reply \"{}\"", instrument_, line->text);
+  }
+}
+
 asio::awaitable<std::vector<Reading>> ScpiMeter::Poll() {
   std::vector<Reading> readings;
+  std::string lost_step;  // the query after which replies can no longer be trusted to match
   for (const Measurement& measurement : settings_.measurements) {
     const int64_t at = NowNs();
-    auto line = co_await link_.Transact(measurement.query + "\n", timeout_);
     Reading reading;
-    if (!line) {
-      reading = Flagged(QualityOf(line.error()), line.error().message());
+    if (!lost_step.empty()) {
+      reading = Flagged(NO_REPLY, fmt::format("not asked: {} was not answered in step", lost_step));
     } else {
-      auto parsed = ParseMeasurement(line->text);
-      reading = parsed ? std::move(*parsed) : Flagged(BAD_FRAME, parsed.error().message());
-      reading.set_raw_frame(line->raw);
+      auto line = co_await link_.Transact(measurement.query + "\n", timeout_);
+      if (!line) {
+        reading = Flagged(QualityOf(line.error()), line.error().message());
+      } else {
+        auto parsed = ParseMeasurement(line->text);
+        reading = parsed ? std::move(*parsed) : Flagged(BAD_FRAME, parsed.error().message());
+        reading.set_raw_frame(line->raw);
+      }
+      // A reply that came late, or garbled, may be followed by one that belongs to this
+      // query: no later query of this poll is sent until the instrument is back in step.
+      if (reading.quality() == NO_REPLY || reading.quality() == BAD_FRAME) lost_step = measurement.query;
     }
     reading.set_channel(measurement.channel);
     reading.set_unit(measurement.unit);
@@ -100,6 +125,14 @@ asio::awaitable<std::vector<Reading>> ScpiMeter::Poll() {
       reading.set_unit(settings_.measurements[i].unit);
     }
     co_return readings;
+  }
+  if (!lost_step.empty()) {
+    const bool in_step = co_await Resynchronise();
+    if (!in_step) {
+      spdlog::warn("instrument {}: not back in step after {}; reconnecting", instrument_, lost_step);
+      link_.Close();
+      co_return readings;
+    }
   }
   // An error the instrument queued during this poll means it did not measure as asked:
   // none of the poll's values is kept as good.

@@ -2,6 +2,9 @@
 // At connect: drains the error queue, asks *IDN?, sends the setup commands and waits for
 // *OPC?. Each poll sends every measurement query, one reply at a time (RS-232 instruments
 // do not buffer), then drains SYST:ERR?; an error reported there flags that poll's values.
+// A query unanswered in time (or answered with garbage) ends the poll's queries until
+// *OPC? shows the replies are in step again: a late reply is never taken for the next
+// query's, which on a meter would be another channel's value.
 //
 // Owned by the acquisition's poller for this instrument; runs on the io_context thread.
 #pragma once
@@ -38,6 +41,9 @@ class ScpiMeter : public text::TextInstrument {
   boost::asio::awaitable<std::vector<Reading>> Poll() override;
 
  private:
+  // After a query went unanswered or garbled: waits for *OPC?'s "1", dropping late
+  // replies on the way; false when the instrument does not come back in step.
+  boost::asio::awaitable<bool> Resynchronise();
   // Asks SYST:ERR? until the queue is empty; each entry is logged. Returns them as
   // "-222,"Data out of range"" texts.
   boost::asio::awaitable<std::vector<std::string>> DrainErrors(const char* when);

@@ -10,7 +10,7 @@ namespace labtrace::text {
 
 Result<PrintedNumber> ParsePrintedNumber(std::string_view text, Exponent exponent) {
   auto refuse = [text](std::string_view why) {
-    return Error(InvalidArgument(fmt::format("\"{}\" is not a number: {}", text, why)));
+    return Error(InvalidArgument(fmt::format("\"{}\" is not a number: {}", Shown(text), why)));
   };
   size_t i = 0;
   if (i < text.size() && (text[i] == '+' || text[i] == '-')) ++i;
@@ -40,7 +40,7 @@ Result<PrintedNumber> ParsePrintedNumber(std::string_view text, Exponent exponen
     if (text[exponent_digits - 1] == '-') power = -power;
     i = j;
   }
-  if (i != text.size()) return refuse(fmt::format("unexpected '{}'", text[i]));
+  if (i != text.size()) return refuse(fmt::format("unexpected '{}'", Shown(text.substr(i, 1))));
   std::string_view number = text;
   if (number[0] == '+') number.remove_prefix(1);  // from_chars takes no '+'
   PrintedNumber parsed;
@@ -50,6 +50,27 @@ Result<PrintedNumber> ParsePrintedNumber(std::string_view text, Exponent exponen
   }
   parsed.decimals = std::max(0, fraction_digits - power);
   return parsed;
+}
+
+std::string Shown(std::string_view text) {
+  std::string shown;
+  for (size_t i = 0; i < text.size();) {
+    const auto byte = static_cast<unsigned char>(text[i]);
+    // Length of a well-formed UTF-8 sequence starting here, or 0.
+    size_t length = byte < 0x80 ? 1 : (byte & 0xE0) == 0xC0 ? 2 : (byte & 0xF0) == 0xE0 ? 3 : (byte & 0xF8) == 0xF0 ? 4 : 0;
+    if (byte >= 0x80 && byte < 0xC2) length = 0;  // a continuation byte, or an overlong lead
+    for (size_t k = 1; k < length; ++k) {
+      if (i + k >= text.size() || (static_cast<unsigned char>(text[i + k]) & 0xC0) != 0x80) length = 0;
+    }
+    if (length == 0 || byte < 0x20 || byte == 0x7F) {
+      shown += fmt::format("\\x{:02X}", byte);
+      ++i;
+    } else {
+      shown.append(text.substr(i, length));
+      i += length;
+    }
+  }
+  return shown;
 }
 
 bool IsPrintableAscii(std::string_view line) {

@@ -3,6 +3,7 @@
 // line driver), so that they all accept and refuse the same things.
 #pragma once
 
+#include <string>
 #include <string_view>
 
 #include "labtrace/status.h"
@@ -11,7 +12,7 @@ namespace labtrace::text {
 
 struct PrintedNumber {
   double value = 0;
-  // Decimal places of the value as printed, exponent included: "+1.0945000E-01" has 9
+  // Decimal places of the value as printed, exponent included: "+1.09450000E-01" has 9
   // (its last digit is 1E-9). 0 when the last digit is left of the point.
   int decimals = 0;
 };
@@ -26,5 +27,9 @@ Result<PrintedNumber> ParsePrintedNumber(std::string_view text, Exponent exponen
 // True when every byte is printable ASCII: a line with control or 8-bit bytes is noise,
 // or was received at the wrong baud rate or parity.
 bool IsPrintableAscii(std::string_view line);
+
+// `text` fit to quote in a message (and in the protobuf strings that carry messages,
+// which must be UTF-8): control bytes and bytes that are not valid UTF-8 become \xNN.
+std::string Shown(std::string_view text);
 
 }  // namespace labtrace::text

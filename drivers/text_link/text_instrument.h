@@ -66,6 +66,9 @@ class TextInstrument {
   std::vector<std::string> channels_;
   std::chrono::milliseconds timeout_;
   std::deque<Line> printed_;  // printed (pushed) lines that arrived while identifying
+  // At most this many are kept; a balance that prints on while it is being identified
+  // cannot make them take memory without bound.
+  static constexpr size_t kMaxPrintedWhileIdentifying = 64;
 };
 
 }  // namespace labtrace::text

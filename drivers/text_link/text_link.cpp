@@ -127,14 +127,23 @@ void TextLink::Close() {
   boost::system::error_code ignored;
   stream_.close(ignored);
   pending_.clear();
+  discarding_ = false;
 }
 
 void TextLink::DropStaleInput() {
   pending_.clear();
+  discarding_ = false;
   if (!stream_.is_open()) return;
-  // The descriptor is non-blocking: read until the kernel has nothing more.
+  // The descriptor is non-blocking: read until the kernel has nothing more. End of file
+  // or an error (a reset connection, an unplugged adapter) closes the link, so the next
+  // Send reports it instead of writing into a dead socket.
   char chunk[512];
-  while (::read(stream_.native_handle(), chunk, sizeof chunk) > 0) {
+  for (;;) {
+    const ssize_t got = ::read(stream_.native_handle(), chunk, sizeof chunk);
+    if (got > 0) continue;
+    if (got < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    Close();
+    return;
   }
 }
 
@@ -165,6 +174,7 @@ asio::awaitable<Result<Line>> TextLink::ReadLine(std::chrono::milliseconds timeo
     }
     if (pending_.size() >= kMaxLineBytes) {
       pending_.clear();
+      discarding_ = true;  // the rest of this line, up to its end, is noise too
       co_return Error(InvalidArgument(
           fmt::format("{} bytes from {} without a line end: noise, or the wrong baud rate", kMaxLineBytes, where_)));
     }
@@ -181,8 +191,15 @@ asio::awaitable<Result<Line>> TextLink::ReadLine(std::chrono::milliseconds timeo
       co_return Error(Unavailable(fmt::format("reading from {}: {}", where_, why)));
     }
     last_chunk_ns_ = NowNs();
+    std::string_view received(chunk, length);
+    if (discarding_) {
+      const size_t end = received.find('\n');
+      if (end == std::string_view::npos) continue;
+      received.remove_prefix(end + 1);
+      discarding_ = false;
+    }
     if (pending_.empty()) pending_since_ns_ = last_chunk_ns_;
-    pending_.append(chunk, length);
+    pending_.append(received);
   }
 }
 

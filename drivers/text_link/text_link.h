@@ -77,6 +77,7 @@ class TextLink {
   std::string where_;
   boost::asio::posix::stream_descriptor stream_;
   std::string pending_;           // bytes received, not yet a whole line
+  bool discarding_ = false;       // dropping the rest of an over-long line
   int64_t pending_since_ns_ = 0;  // arrival of pending_'s first byte
   int64_t last_chunk_ns_ = 0;
 };

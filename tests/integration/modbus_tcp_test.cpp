@@ -17,6 +17,7 @@
 
 #include "support/child_process.h"
 #include "support/daemon_process.h"
+#include "support/labtrace_cli.h"
 #include "support/readings.h"
 
 namespace labtrace {
@@ -79,6 +80,23 @@ TEST(ModbusGateway, UnitsBehindOneConnectionAreReadApartAndReconnected) {
                                               [](const auto& r) { return r.size() >= 5; });
   for (const Reading& r : still) EXPECT_EQ(r.quality(), GOOD) << r.detail();
 
+  // A set point written to one unit behind the gateway, read back by the polls; Modbus
+  // TCP has no broadcast, so unit 0 is refused before anything is sent.
+  EXPECT_NE(testing::Labtrace({"modbus", "write", "--bus", "gw", "--unit", "2", "--address", "0", "--value", "235",
+                               "--actor", "tran.thi.b", "--reason", "humidity test at 23.5 °C", "--server",
+                               daemon.server})
+                .find("written"),
+            std::string::npos);
+  const uint64_t before_write = testing::LastSequence(daemon.server, "chamber-2", "setpoint");
+  EXPECT_FALSE(testing::WaitForReadings(labtraced, daemon.server, "chamber-2", "setpoint", before_write,
+                                        [](const auto& r) { return !r.empty() && r.back().value() == 23.5; })
+                   .empty());
+  EXPECT_NE(testing::Labtrace({"modbus", "write", "--bus", "gw", "--unit", "0", "--address", "0", "--value", "235",
+                               "--actor", "tran.thi.b", "--reason", "all chambers", "--server", daemon.server},
+                              2)
+                .find("no broadcast"),
+            std::string::npos);
+
   // The gateway drops every connection: the one request that meets the closed connection
   // is flagged (whichever unit's turn it was), then all are read on a new connection.
   std::map<int, uint64_t> before;
@@ -98,7 +116,7 @@ TEST(ModbusGateway, UnitsBehindOneConnectionAreReadApartAndReconnected) {
                                                 [unit](const auto& r) { return unit == 3 ? !r.empty() : Any(r, {GOOD}); });
     flagged |= Any(after, {DISCONNECTED, NO_REPLY});
     if (unit != 3) {
-      EXPECT_DOUBLE_EQ(after.back().value(), 20.0 + unit);
+      EXPECT_DOUBLE_EQ(after.back().value(), unit == 2 ? 23.5 : 21.0);  // chamber 2 as written above
     }
   }
   EXPECT_TRUE(flagged) << "the request that met the dropped connection was not recorded";

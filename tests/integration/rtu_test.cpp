@@ -305,6 +305,13 @@ TEST_F(RtuLine, WritesAndBroadcastWritesReachTheDevices) {
   EXPECT_EQ(audit.events(0).actor(), "nguyen.van.a");
   EXPECT_EQ(audit.events(0).new_value(), "4321 (sent to every unit (broadcast: no reply))");
   EXPECT_EQ(audit.events(0).reason(), "set the counters for the drill");
+  // A failed attempt is on the trail too: it may have changed something.
+  auto failed = cli::HttpGet(server_, "/v1/audit?entity=modbus:rs485-1/unit:9/register:100");
+  ASSERT_TRUE(failed && failed->status == 200);
+  const auto failed_audit = ParseJson<api::AuditResponse>(failed->body);
+  ASSERT_EQ(failed_audit.events_size(), 1);
+  EXPECT_NE(failed_audit.events(0).new_value().find("failed: no reply from unit 9"), std::string::npos)
+      << failed_audit.events(0).new_value();
 }
 
 }  // namespace

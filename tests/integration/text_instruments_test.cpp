@@ -190,6 +190,30 @@ TEST_F(TextInstruments, ScpiMeterOnTcpIsIdentifiedMeasuredAndFlagged) {
                                    kEventDeadline, mark));
   WaitForQuality("dmm", "dc_voltage", errored.back().sequence(), GOOD);
 
+  // A reply later than the timeout: that query is flagged, and no later reply is taken
+  // for another query's (a volt value stored as ohms): the poll stops until *OPC? shows
+  // the meter in step again.
+  // (The delayed reply may be either query's, or the error queue's.)
+  before = std::max(Last("dmm", "dc_voltage"), Last("dmm", "resistance"));
+  mark = daemon_->Mark();
+  Type(0, "fault delay 700 1", "fault delay");
+  ASSERT_TRUE(daemon_->WaitForLine(std::regex("instrument dmm is now NOT GOOD"), kEventDeadline, mark));
+  ASSERT_TRUE(daemon_->WaitForLine(std::regex("instrument dmm is now GOOD"), kEventDeadline, mark));
+  size_t flagged = 0;
+  for (const auto& [channel, truth] : {std::pair{"dc_voltage", 0.1094503}, std::pair{"resistance", 99.9987}}) {
+    const auto after = WaitFor("dmm", channel, before, [](const Readings& r) {
+      return r.size() >= 3 && r.back().quality() == GOOD;
+    });
+    for (const Reading& r : after) {
+      if (r.quality() == GOOD) {
+        EXPECT_NEAR(r.value(), truth, 1e-3) << channel << " took another query's reply: " << r.raw_frame();
+      } else {
+        ++flagged;
+      }
+    }
+  }
+  EXPECT_GT(flagged, 0u) << "the late reply went unnoticed";
+
   // The meter drops the connection: flagged, then read again after a reconnect, which
   // identifies it again (the same identity: no new audit event).
   before = Last("dmm", "dc_voltage");
@@ -264,6 +288,24 @@ TEST_F(TextInstruments, SbiBalanceAskedAndPrintingByItself) {
     EXPECT_EQ(r.quality(), GOOD);
     EXPECT_DOUBLE_EQ(r.value(), 100.0002);
   }
+}
+
+// An older balance that never answers ESC x, printing every 20 ms: identification must
+// give up on each question in time, keep the weights printed meanwhile, and go on (it
+// once waited for ever, each print line restarting the wait).
+TEST_F(TextInstruments, SbiBalanceThatCannotIdentifyItselfIsStillRead) {
+  const std::string link = Serial("sbi", {"sbi", "--anonymous", "--print-interval-ms", "20"});
+  StartDaemon(fmt::format(R"pb(
+    buses {{ name: "rs232" serial {{ device: "{}" }} }}
+    instruments {{ name: "old-balance" driver: "sbi" bus: "rs232" period_ms: 60000 timeout_ms: 200 sbi {{ mode: PUSHED }} }}
+  )pb", link));
+  const auto printed = WaitFor("old-balance", "mass", 0, [](const Readings& r) { return r.size() >= 40; });
+  for (const Reading& r : printed) {
+    EXPECT_EQ(r.quality(), GOOD) << r.detail();
+    EXPECT_DOUBLE_EQ(r.value(), 100.0002);
+  }
+  EXPECT_FALSE(Health("old-balance").has_identity()) << "a balance that said nothing has no identity";
+  EXPECT_TRUE(Identifications("old-balance").empty());
 }
 
 TEST_F(TextInstruments, MtSicsBalanceInAutoPrintIsIdentifiedBetweenItsPrints) {

@@ -55,6 +55,13 @@ TEST(LinePattern, CatastrophicBacktrackingEndsInAnErrorNotAHang) {
   EXPECT_FALSE(pattern->Read(std::string(40, '1') + "3").has_value());
 }
 
+TEST(PrintedNumber, MessagesShowNoiseAsEscapes) {
+  // Valid UTF-8 (°C) stays; control bytes, stray continuation bytes and cut sequences do not.
+  EXPECT_EQ(text::Shown("a\x01" "b \xC2\xB0" "C"), "a\\x01" "b \xC2\xB0" "C");
+  EXPECT_EQ(text::Shown("\xFF\x80x\xC2"), "\\xFF\\x80x\\xC2");
+  EXPECT_EQ(text::Shown("T1= 23.45"), "T1= 23.45");
+}
+
 TEST(PrintedNumber, DecimalsCountTheExponent) {
   EXPECT_EQ(text::ParsePrintedNumber("+0100.020")->decimals, 3);
   EXPECT_EQ(text::ParsePrintedNumber("1.5E+01", text::Exponent::kAllowed)->decimals, 0);

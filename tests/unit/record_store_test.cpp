@@ -59,7 +59,7 @@ TEST_F(RecordStoreTest, CommittedReadingsComeBackWhole) {
 TEST_F(RecordStoreTest, TheTextOfAStringFieldIsStoredAndVerified) {
   auto store = RecordStore::Open(dir_.string());
   ASSERT_TRUE(store.has_value()) << store.error().message();
-  Reading text = Make("chamber-1", "program", 0, 1000);
+  Reading text = Make("chamber-1", "program", 7, 1000);  // a value a decoder left behind
   text.set_text("STEP 1");
   text.set_unit("");
   (*store)->Append({text});
@@ -68,6 +68,7 @@ TEST_F(RecordStoreTest, TheTextOfAStringFieldIsStoredAndVerified) {
   ASSERT_TRUE(answer.has_value());
   ASSERT_EQ(answer->readings_size(), 1);
   EXPECT_EQ(answer->readings(0).text(), "STEP 1");
+  EXPECT_EQ(answer->readings(0).value(), 0) << "no number is stored for a text";
   const std::string path = (*store)->path();
   store->reset();
   auto report = VerifyStore(path, {});

@@ -83,6 +83,8 @@ int main(int argc, char** argv) {
 
   auto* sbi = app.add_subcommand("sbi", "Sartorius SBI balance");
   add_text_options(sbi);
+  bool anonymous = false;
+  sbi->add_flag("--anonymous", anonymous, "an older model that does not answer ESC x1_/x2_/x3_");
   auto* scpi = app.add_subcommand("scpi", "SCPI digital multimeter");
   add_text_options(scpi);
   auto* printer = app.add_subcommand("printer", "thermometer that prints lines (generic line driver)");
@@ -123,7 +125,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "labtrace-sim: say where to serve: --link PATH (a pseudo-terminal) or --tcp\n");
     return 2;
   }
-  if (sbi->parsed()) return RunSbiSimulator(text.Named("sbi"));
+  if (sbi->parsed()) return RunSbiSimulator(text.Named("sbi"), anonymous);
   if (scpi->parsed()) return RunScpiSimulator(text.Named("scpi"));
   if (printer->parsed()) return RunPrinterSimulator(text.Named("printer"));
   return RunMtSicsSimulator(text.Named("mt-sics"), balance, span_error_ppm);

@@ -69,6 +69,8 @@ struct ClimateModel {
     PutFloatCdab(&mapping->tab_input_registers[2], static_cast<float>(humidity_rh));
     mapping->tab_registers[0] = static_cast<uint16_t>(setpoint_counts);
   }
+  // A client may have written the set point (function 06 or 16): the model follows it.
+  void Follow(const modbus_mapping_t* mapping) { setpoint_counts = static_cast<int16_t>(mapping->tab_registers[0]); }
 };
 
 struct Fault {
@@ -224,12 +226,14 @@ int RunModbusTcpSimulator(const std::string& host, int port, const std::vector<i
           model.Step();
           model.Publish(mapping);
           modbus_reply(ctx, query, length, mapping);
+          model.Follow(mapping);
         } else if (auto found = behind.find(unit); found == behind.end()) {
           modbus_reply_exception(ctx, query, MODBUS_EXCEPTION_GATEWAY_TARGET);
         } else {
           found->second.first.Step();
           found->second.first.Publish(found->second.second);
           modbus_reply(ctx, query, length, found->second.second);
+          found->second.first.Follow(found->second.second);
         }
         std::vector<uint8_t> reply(MODBUS_TCP_MAX_ADU_LENGTH);
         const ssize_t got = read(rendered[1], reply.data(), reply.size());

@@ -2,7 +2,8 @@
 // for tests and training.
 //
 // Commands (SBI: ESC and a letter, CR LF optional): ESC P prints the weight, ESC T tares,
-// ESC x1_ / x2_ / x3_ give the model, serial number and software version. The print line
+// ESC x1_ / x2_ / x3_ give the model, serial number and software version (not with
+// --anonymous: older models have no such commands and stay silent). The print line
 // is the 16-character format (protocols.md): sign, space, the value right-aligned in 8
 // characters, space, the unit in 3, CR LF; while the weight is not stable the unit is
 // left blank. Special displays print in the value's place: H (overload), L (underload),
@@ -22,6 +23,8 @@ namespace {
 
 class SbiBalanceDevice : public TextDevice {
  public:
+  explicit SbiBalanceDevice(bool anonymous) : anonymous_(anonymous) {}
+
   // ESC and its letters, whatever comes between; CR and LF are optional.
   bool TakeCommand(std::string& received, std::string& command) override {
     const size_t escape = received.find('\x1b');
@@ -48,6 +51,7 @@ class SbiBalanceDevice : public TextDevice {
       tare_ = load_;
       return {};
     }
+    if (anonymous_) return {};  // an older model: no ESC x commands
     if (command == "x1") return "SECURA224-1S\r\n";
     if (command == "x2") return "0034512345\r\n";
     if (command == "x3") return "00-37-09\r\n";
@@ -94,6 +98,7 @@ class SbiBalanceDevice : public TextDevice {
     return line;
   }
 
+  bool anonymous_;
   double load_ = 100.0002, tare_ = 0;
   bool motion_ = false, adjusting_ = false;
   int error_ = 0;
@@ -101,7 +106,7 @@ class SbiBalanceDevice : public TextDevice {
 
 }  // namespace
 
-int RunSbiSimulator(const TextSimOptions& options) {
-  SbiBalanceDevice balance;
+int RunSbiSimulator(const TextSimOptions& options, bool anonymous) {
+  SbiBalanceDevice balance(anonymous);
   return ServeTextDevice(balance, options);
 }

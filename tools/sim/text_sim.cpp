@@ -137,8 +137,11 @@ void Deliver(Link& link, std::string bytes, Fault& fault, std::mt19937& random) 
   }
   if (kind == "delay") SleepMs(argument);
   std::uniform_int_distribution<int> byte(0, 255);
-  if (kind == "garbage") {
-    for (char& c : bytes) c = static_cast<char>(byte(random));
+  if (kind == "garbage") {  // one line of noise: any byte but the line ends
+    for (char& c : bytes) {
+      do c = static_cast<char>(byte(random));
+      while (c == '\r' || c == '\n');
+    }
     bytes += "\r\n";
   }
   if (kind == "noise-prefix") bytes.insert(0, std::string{'\x13', static_cast<char>(0xF7), '#', '5'});
