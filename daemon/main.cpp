@@ -23,6 +23,7 @@
 #include "acquisition/acquisition.h"
 #include "api/api_server.h"
 #include "config/lab_config.h"
+#include "labtrace/clock.h"
 #include "store/record_store.h"
 
 namespace asio = boost::asio;
@@ -91,8 +92,7 @@ int main(int argc, char** argv) {
   }
   // An instrument read past its calibration's due date needs an approved override; the
   // approval goes on the audit trail at every start (ISO/IEC 17025 §6.4.9).
-  const int64_t now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                             std::chrono::system_clock::now().time_since_epoch()).count();
+  const int64_t now_ns = NowNs();
   for (const auto& instrument : lab->instruments()) {
     const auto& calibration = instrument.calibration();
     if (!instrument.has_calibration() || config::CalibrationEndsAtNs(calibration.due_date()).value_or(0) > now_ns) {

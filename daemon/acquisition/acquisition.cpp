@@ -12,8 +12,9 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "config/lab_config.h"
 #include "acquisition/text_instruments.h"
+#include "config/lab_config.h"
+#include "labtrace/clock.h"
 
 namespace labtrace::acquisition {
 
@@ -64,9 +65,7 @@ ReadingSink StampCalibration(const config::Lab& lab, ReadingSink inner) {
 ReadingSink ObserveHealth(std::shared_ptr<HealthBoard> board, ReadingSink inner) {
   return [board, inner = std::move(inner)](std::vector<Reading> readings) {
     if (!readings.empty()) {
-      const int64_t now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                 std::chrono::system_clock::now().time_since_epoch())
-                                 .count();
+      const int64_t now_ns = NowNs();
       std::lock_guard lock(board->mutex);
       const std::string& name = readings.front().instrument();
       auto found = board->by_instrument.find(name);

@@ -12,6 +12,7 @@
 #include "api/api_server.h"
 #include "api/http_util.h"
 #include "config/lab_config.h"
+#include "labtrace/clock.h"
 #include "workflow/calibration.h"
 #include "workflow/trace.h"
 
@@ -20,11 +21,6 @@ namespace labtrace::api {
 namespace asio = boost::asio;
 
 namespace {
-
-int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string Param(const std::map<std::string, std::string>& params, const std::string& name) {
   const auto found = params.find(name);

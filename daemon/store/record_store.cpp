@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "labtrace/clock.h"
 #include "store/audit_row.h"
 #include "store/reading_row.h"
 #include "store/record_bytes.h"
@@ -75,11 +76,6 @@ constexpr const char* kSelectOldestFirst =
 constexpr const char* kSelectNewestFirst =
     "SELECT " LABTRACE_READING_COLUMNS " FROM readings r JOIN channels c ON c.channel_id = r.channel_id "
     "WHERE r.channel_id = ? AND r.requested_at_ns >= ? ORDER BY r.sequence DESC LIMIT ?";
-
-int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::span<const uint8_t> Bytes(const std::string& s) { return {reinterpret_cast<const uint8_t*>(s.data()), s.size()}; }
 std::span<const uint8_t> Bytes(const Hash& h) { return {h.data(), h.size()}; }

@@ -2,17 +2,10 @@
 
 #include <chrono>
 
+#include "labtrace/clock.h"
 #include "modbus/pdu.h"
 
 namespace labtrace::modbus {
-
-namespace {
-int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-}  // namespace
 
 Quality QualityOf(const Status& status) {
   switch (status.code()) {

@@ -17,6 +17,7 @@
 
 #include "cli/http_client.h"
 #include "labtrace/api.pb.h"
+#include "labtrace/clock.h"
 #include "support/child_process.h"
 
 namespace labtrace {
@@ -27,12 +28,6 @@ using testing::ChildProcess;
 using namespace std::chrono_literals;
 
 constexpr auto kEventDeadline = 15s;
-
-int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 class DaemonWithSimulators : public ::testing::Test {
  protected:

@@ -36,6 +36,7 @@
 #include "cli/metrology_commands.h"
 #include "cli/time_text.h"
 #include "config/lab_config.h"
+#include "labtrace/clock.h"
 #include "labtrace/api.pb.h"
 
 using namespace labtrace;
@@ -102,9 +103,7 @@ int Readings(const ReadingsOptions& options) {
   if (!options.instrument.empty()) target += "instrument=" + cli::PercentEncode(options.instrument) + "&";
   if (!options.channel.empty()) target += "channel=" + cli::PercentEncode(options.channel) + "&";
   if (!options.since.empty()) {
-    const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count();
+    const int64_t now = NowNs();
     auto since = cli::ParseSince(options.since, now);
     if (!since) {
       std::fprintf(stderr, "%s\n", since.error().message().c_str());
