@@ -166,14 +166,14 @@ void Acquisition::Start() {
   for (auto& [instrument, period, driver] : text_instruments_) {
     spdlog::info("instrument {}: {} on {}{}", instrument->instrument(), driver, instrument->where(),
                  instrument->pushed() ? ", listening for what it prints" : fmt::format(" every {} ms", period.count()));
-    auto& signal = serial_pollers_.emplace_back(std::make_unique<asio::cancellation_signal>());
+    auto& signal = text_poller_signals_.emplace_back(std::make_unique<asio::cancellation_signal>());
     asio::co_spawn(io_, RunTextInstrument(instrument, period, sink_, identified_),
                    asio::bind_cancellation_slot(signal->slot(), asio::detached));
   }
 }
 
 void Acquisition::Stop() {
-  for (auto& signal : serial_pollers_) signal->emit(asio::cancellation_type::terminal);
+  for (auto& signal : text_poller_signals_) signal->emit(asio::cancellation_type::terminal);
   for (auto& bus : modbus_buses_) bus->Stop();
 }
 

@@ -45,7 +45,7 @@ class Acquisition {
   void Write(const std::string& bus, RegisterWrite write, WriteDone done);
   // Thread-safe: each instrument's health since the start, by name.
   api::HealthResponse Health() const;
-  // Cancels the serial pollers and joins the bus workers. Readings already handed to
+  // Cancels the text instruments' pollers and joins the bus workers. Readings already handed to
   // the sink are unaffected.
   void Stop();
 
@@ -66,7 +66,7 @@ class Acquisition {
     std::string driver;
   };
   std::vector<TextPoller> text_instruments_;
-  std::vector<std::unique_ptr<boost::asio::cancellation_signal>> serial_pollers_;
+  std::vector<std::unique_ptr<boost::asio::cancellation_signal>> text_poller_signals_;
 };
 
 }  // namespace labtrace::acquisition

@@ -109,17 +109,28 @@ TEST(ModbusGateway, UnitsBehindOneConnectionAreReadApartAndReconnected) {
       << gateway.output();
   ASSERT_TRUE(labtraced.WaitForLine(std::regex("bus gw: connected to"), kEventDeadline, daemon_mark))
       << labtraced.output();
-  bool flagged = false;
-  for (int unit = 1; unit <= 3; ++unit) {
-    const std::string name = fmt::format("chamber-{}", unit);
-    const auto after = testing::WaitForReadings(labtraced, daemon.server, name, "setpoint", before[unit],
-                                                [unit](const auto& r) { return unit == 3 ? !r.empty() : Any(r, {GOOD}); });
-    flagged |= Any(after, {DISCONNECTED, NO_REPLY});
-    if (unit != 3) {
-      EXPECT_DOUBLE_EQ(after.back().value(), unit == 2 ? 23.5 : 21.0);  // chamber 2 as written above
+  // Waited for commit by commit, over all three units: a good reading of one unit taken
+  // before the drop took effect says nothing (the first version of this test stopped
+  // there, and failed when the flagged reading was committed a moment later).
+  uint64_t flagged_at = 0;
+  const auto flagged_somewhere = [&](const auto&) {
+    for (int unit = 1; unit <= 3; ++unit) {
+      for (const Reading& r : testing::StoredReadings(daemon.server, fmt::format("chamber-{}", unit), "setpoint")) {
+        if (r.sequence() > before[unit] && (r.quality() == DISCONNECTED || r.quality() == NO_REPLY)) {
+          flagged_at = std::max(flagged_at, r.sequence());
+        }
+      }
     }
+    return flagged_at != 0;
+  };
+  testing::WaitForReadings(labtraced, daemon.server, "chamber-1", "setpoint", before[1], flagged_somewhere);
+  EXPECT_NE(flagged_at, 0u) << "the request that met the dropped connection was not recorded";
+  for (int unit : {1, 2}) {
+    const auto after = testing::WaitForReadings(labtraced, daemon.server, fmt::format("chamber-{}", unit), "setpoint",
+                                                flagged_at, [](const auto& r) { return Any(r, {GOOD}); });
+    ASSERT_FALSE(after.empty());
+    EXPECT_DOUBLE_EQ(after.back().value(), unit == 2 ? 23.5 : 21.0);  // chamber 2 as written above
   }
-  EXPECT_TRUE(flagged) << "the request that met the dropped connection was not recorded";
   daemon.process.reset();
   fs::remove_all(dir);
 }

@@ -193,26 +193,31 @@ TEST_F(TextInstruments, ScpiMeterOnTcpIsIdentifiedMeasuredAndFlagged) {
   // A reply later than the timeout: that query is flagged, and no later reply is taken
   // for another query's (a volt value stored as ohms): the poll stops until *OPC? shows
   // the meter in step again.
-  // (The delayed reply may be either query's, or the error queue's.)
-  before = std::max(Last("dmm", "dc_voltage"), Last("dmm", "resistance"));
-  mark = daemon_->Mark();
+  // (The delayed reply may be either query's, or the error queue's.) Waited for commit
+  // by commit until a flagged reading is stored on either channel, then until both are
+  // good again after it.
+  const uint64_t before_voltage = Last("dmm", "dc_voltage"), before_resistance = Last("dmm", "resistance");
   Type(0, "fault delay 700 1", "fault delay");
-  ASSERT_TRUE(daemon_->WaitForLine(std::regex("instrument dmm is now NOT GOOD"), kEventDeadline, mark));
-  ASSERT_TRUE(daemon_->WaitForLine(std::regex("instrument dmm is now GOOD"), kEventDeadline, mark));
-  size_t flagged = 0;
-  for (const auto& [channel, truth] : {std::pair{"dc_voltage", 0.1094503}, std::pair{"resistance", 99.9987}}) {
-    const auto after = WaitFor("dmm", channel, before, [](const Readings& r) {
-      return r.size() >= 3 && r.back().quality() == GOOD;
-    });
-    for (const Reading& r : after) {
-      if (r.quality() == GOOD) {
+  uint64_t flagged_at = 0;
+  WaitFor("dmm", "dc_voltage", before_voltage, [&](const Readings& voltage) {
+    for (const Reading& r : voltage) {
+      if (r.quality() != GOOD) flagged_at = std::max(flagged_at, r.sequence());
+    }
+    for (const Reading& r : testing::StoredReadings(server_, "dmm", "resistance")) {
+      if (r.sequence() > before_resistance && r.quality() != GOOD) flagged_at = std::max(flagged_at, r.sequence());
+    }
+    return flagged_at != 0;
+  });
+  ASSERT_NE(flagged_at, 0u) << "the late reply went unnoticed";
+  for (const auto& [channel, truth, since] : {std::tuple{"dc_voltage", 0.1094503, before_voltage},
+                                              std::tuple{"resistance", 99.9987, before_resistance}}) {
+    WaitFor("dmm", channel, flagged_at, [](const Readings& r) { return Any(r, GOOD); });
+    for (const Reading& r : testing::StoredReadings(server_, "dmm", channel)) {
+      if (r.sequence() > since && r.quality() == GOOD) {
         EXPECT_NEAR(r.value(), truth, 1e-3) << channel << " took another query's reply: " << r.raw_frame();
-      } else {
-        ++flagged;
       }
     }
   }
-  EXPECT_GT(flagged, 0u) << "the late reply went unnoticed";
 
   // The meter drops the connection: flagged, then read again after a reconnect, which
   // identifies it again (the same identity: no new audit event).
