@@ -57,8 +57,7 @@ asio::awaitable<std::vector<Reading>> LineInstrument::Poll() {
   }
   const auto deadline = std::chrono::steady_clock::now() + timeout_;
   for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    auto line = co_await link_.ReadLine(std::max(left, std::chrono::milliseconds(0)));
+    auto line = co_await link_.ReadLine(deadline);
     if (!line) co_return FlagAll(QualityOf(line.error()), line.error().message(), at);
     if (Ignored(*line)) continue;
     Reading reading = FromLine(*line);

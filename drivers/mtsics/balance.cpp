@@ -32,8 +32,7 @@ asio::awaitable<Result<text::Line>> MtSicsBalance::Ask(const std::string& comman
   if (!sent.ok()) co_return Error(sent);
   const auto deadline = std::chrono::steady_clock::now() + timeout_;
   for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    auto line = co_await link_.ReadLine(std::max(left, std::chrono::milliseconds(0)));
+    auto line = co_await link_.ReadLine(deadline);
     if (!line) co_return line;
     // A line that is no MT-SICS reply at all is noise: the caller flags it as a bad frame.
     // A reply to another command is stale (late, or printed) and is not the answer.
@@ -56,11 +55,7 @@ asio::awaitable<void> MtSicsBalance::Identify() {
     auto reply = ParseSicsLine(line->text);
     if (reply && reply->kind == SicsReply::Kind::kIdentification) parts[i] = reply->text;
   }
-  if (parts[0].empty() && parts[1].empty() && parts[2].empty()) co_return;  // it did not say
-  identity_.set_manufacturer("Mettler Toledo");
-  identity_.set_model(parts[0]);
-  identity_.set_firmware(parts[1]);
-  identity_.set_serial_number(parts[2]);
+  SetIdentity("Mettler Toledo", parts[0], parts[2], parts[1]);
 }
 
 Reading MtSicsBalance::FromLine(const text::Line& line) const {

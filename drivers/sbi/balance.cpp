@@ -26,10 +26,7 @@ asio::awaitable<void> SbiBalance::Identify() {
     if (!sent.ok()) break;
     const auto deadline = std::chrono::steady_clock::now() + timeout_;
     for (;;) {
-      const auto left =
-          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) break;
-      auto line = co_await link_.ReadLine(left);
+      auto line = co_await link_.ReadLine(deadline);
       if (!line) break;
       if (ParseSbiLine(line->text)) {
         if (settings_.pushed && printed_.size() < kMaxPrintedWhileIdentifying) printed_.push_back(std::move(*line));
@@ -42,11 +39,7 @@ asio::awaitable<void> SbiBalance::Identify() {
       break;
     }
   }
-  if (answers[0].empty() && answers[1].empty() && answers[2].empty()) co_return;  // it did not say
-  identity_.set_manufacturer("Sartorius");
-  identity_.set_model(answers[0]);
-  identity_.set_serial_number(answers[1]);
-  identity_.set_firmware(answers[2]);
+  SetIdentity("Sartorius", answers[0], answers[1], answers[2]);
 }
 
 Reading SbiBalance::FromLine(const text::Line& line) const {

@@ -82,9 +82,7 @@ asio::awaitable<bool> ScpiMeter::Resynchronise() {
   if (!sent.ok()) co_return false;
   const auto deadline = std::chrono::steady_clock::now() + 2 * timeout_;
   for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) co_return false;
-    auto line = co_await link_.ReadLine(left);
+    auto line = co_await link_.ReadLine(deadline);
     if (!line) co_return false;
     if (line->text == "1") co_return true;
     spdlog::info("instrument {}: dropped a late reply \"{}\"", instrument_, line->text);

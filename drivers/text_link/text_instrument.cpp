@@ -59,6 +59,15 @@ Reading TextInstrument::FromLine(const Line& line) const {
   return reading;
 }
 
+void TextInstrument::SetIdentity(std::string manufacturer, std::string model, std::string serial_number,
+                                 std::string firmware) {
+  if (model.empty() && serial_number.empty() && firmware.empty()) return;  // it did not say
+  identity_.set_manufacturer(std::move(manufacturer));
+  identity_.set_model(std::move(model));
+  identity_.set_serial_number(std::move(serial_number));
+  identity_.set_firmware(std::move(firmware));
+}
+
 Reading TextInstrument::Flagged(Quality quality, std::string detail) {
   Reading reading;
   reading.set_quality(quality);

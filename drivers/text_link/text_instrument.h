@@ -52,6 +52,9 @@ class TextInstrument {
   // Printed lines that are not readings: blank ones, and whatever a driver adds.
   virtual bool Ignored(const Line& line) const;
 
+  // Records what the instrument said it is; an instrument that answered none of the
+  // questions keeps no identity (and gets no `identify` audit event).
+  void SetIdentity(std::string manufacturer, std::string model, std::string serial_number, std::string firmware);
   // One reading flagged `quality`, without a value, saying why (the caller sets channel,
   // unit, frame and time).
   static Reading Flagged(Quality quality, std::string detail);

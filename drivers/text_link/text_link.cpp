@@ -158,9 +158,14 @@ asio::awaitable<Status> TextLink::Send(std::string bytes) {
 }
 
 asio::awaitable<Result<Line>> TextLink::ReadLine(std::chrono::milliseconds timeout) {
+  co_return co_await ReadLine(std::chrono::steady_clock::now() + timeout);
+}
+
+asio::awaitable<Result<Line>> TextLink::ReadLine(std::chrono::steady_clock::time_point deadline) {
   if (!stream_.is_open()) co_return Error(Unavailable(fmt::format("{} is not open", where_)));
+  const auto started = std::chrono::steady_clock::now();
   asio::steady_timer timer(stream_.get_executor());
-  timer.expires_after(timeout);
+  timer.expires_at(deadline);
   for (;;) {
     if (const size_t end = pending_.find('\n'); end != std::string::npos) {
       Line line;
@@ -182,7 +187,8 @@ asio::awaitable<Result<Line>> TextLink::ReadLine(std::chrono::milliseconds timeo
     auto outcome = co_await (stream_.async_read_some(asio::buffer(chunk), asio::as_tuple(asio::use_awaitable)) ||
                              timer.async_wait(asio::as_tuple(asio::use_awaitable)));
     if (outcome.index() == 1) {
-      co_return Error(DeadlineExceeded(fmt::format("no reply from {} within {} ms", where_, timeout.count())));
+      const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - started);
+      co_return Error(DeadlineExceeded(fmt::format("no reply from {} within {} ms", where_, std::max<long>(0, waited.count()))));
     }
     auto [error, length] = std::get<0>(outcome);
     if (error) {

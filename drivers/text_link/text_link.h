@@ -65,6 +65,9 @@ class TextLink {
   //   kUnavailable       the port failed or the peer closed; the link is closed and must
   //                      be reopened
   boost::asio::awaitable<Result<Line>> ReadLine(std::chrono::milliseconds timeout);
+  // The same, waiting until `deadline`: for a caller that reads several lines (skipping
+  // the ones that are not its answer) within one time allowance.
+  boost::asio::awaitable<Result<Line>> ReadLine(std::chrono::steady_clock::time_point deadline);
   // DropStaleInput, Send, ReadLine: one request, one reply, so that a reply is never
   // matched to the wrong request.
   boost::asio::awaitable<Result<Line>> Transact(std::string bytes, std::chrono::milliseconds timeout);

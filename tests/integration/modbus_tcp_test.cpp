@@ -29,11 +29,7 @@ using namespace std::chrono_literals;
 
 constexpr auto kEventDeadline = 20s;
 
-bool Any(const std::vector<Reading>& readings, std::initializer_list<Quality> qualities) {
-  return std::any_of(readings.begin(), readings.end(), [&](const Reading& r) {
-    return std::find(qualities.begin(), qualities.end(), r.quality()) != qualities.end();
-  });
-}
+using testing::AnyOf;
 
 TEST(ModbusGateway, UnitsBehindOneConnectionAreReadApartAndReconnected) {
   const fs::path dir = fs::temp_directory_path() / fmt::format("labtrace-gateway-{}", getpid());
@@ -64,7 +60,7 @@ TEST(ModbusGateway, UnitsBehindOneConnectionAreReadApartAndReconnected) {
   for (int unit : {1, 2}) {
     const std::string name = fmt::format("chamber-{}", unit);
     const auto good = testing::WaitForReadings(labtraced, daemon.server, name, "setpoint", 0,
-                                               [](const auto& r) { return Any(r, {GOOD}); });
+                                               [](const auto& r) { return AnyOf(r, {GOOD}); });
     ASSERT_FALSE(good.empty());
     EXPECT_DOUBLE_EQ(good.back().value(), 20.0 + unit) << name;
   }
@@ -127,7 +123,7 @@ TEST(ModbusGateway, UnitsBehindOneConnectionAreReadApartAndReconnected) {
   EXPECT_NE(flagged_at, 0u) << "the request that met the dropped connection was not recorded";
   for (int unit : {1, 2}) {
     const auto after = testing::WaitForReadings(labtraced, daemon.server, fmt::format("chamber-{}", unit), "setpoint",
-                                                flagged_at, [](const auto& r) { return Any(r, {GOOD}); });
+                                                flagged_at, [](const auto& r) { return AnyOf(r, {GOOD}); });
     ASSERT_FALSE(after.empty());
     EXPECT_DOUBLE_EQ(after.back().value(), unit == 2 ? 23.5 : 21.0);  // chamber 2 as written above
   }
@@ -179,7 +175,7 @@ TEST(ModbusTcpFaults, EachFaultClassIsFlaggedAndNeverStoredAsAGoodValue) {
     device.Send("fault 1 " + c.fault + "\n");
     ASSERT_TRUE(device.WaitForLine(std::regex("^fault 1 "), kEventDeadline, mark)) << device.output();
     const auto flagged = testing::WaitForReadings(labtraced, daemon.server, "chamber", "setpoint", before,
-                                                  [&](const auto& r) { return Any(r, c.expected); });
+                                                  [&](const auto& r) { return AnyOf(r, c.expected); });
     ASSERT_FALSE(flagged.empty());
     // Then good again, and every good value on the way the true one: 25.0 °C.
     const auto all = testing::WaitForReadings(labtraced, daemon.server, "chamber", "setpoint", before,

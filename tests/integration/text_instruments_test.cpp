@@ -34,9 +34,7 @@ constexpr auto kEventDeadline = 20s;
 
 using Readings = std::vector<Reading>;
 
-bool Any(const Readings& readings, Quality quality) {
-  return std::any_of(readings.begin(), readings.end(), [quality](const Reading& r) { return r.quality() == quality; });
-}
+bool Any(const Readings& readings, Quality quality) { return testing::AnyOf(readings, {quality}); }
 
 class TextInstruments : public ::testing::Test {
  protected:

@@ -2,7 +2,9 @@
 // commit ("store: committed" log lines), never by sleeping.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
+#include <initializer_list>
 #include <regex>
 #include <string>
 #include <vector>
@@ -23,6 +25,13 @@ inline std::vector<Reading> StoredReadings(const std::string& server, const std:
   if (!reply || reply->status != 200) return {};
   auto response = ParseJson<api::ReadingsResponse>(reply->body);
   return {response.readings().begin(), response.readings().end()};
+}
+
+// Whether any of `readings` has one of `qualities`.
+inline bool AnyOf(const std::vector<Reading>& readings, std::initializer_list<Quality> qualities) {
+  return std::any_of(readings.begin(), readings.end(), [&](const Reading& r) {
+    return std::find(qualities.begin(), qualities.end(), r.quality()) != qualities.end();
+  });
 }
 
 inline uint64_t LastSequence(const std::string& server, const std::string& instrument, const std::string& channel) {
