@@ -126,26 +126,30 @@ Result<std::unique_ptr<Acquisition>> Acquisition::Create(asio::io_context& io, c
     modbus_members[instrument.bus()].push_back(
         {std::move(*device), std::chrono::milliseconds(instrument.period_ms())});
   }
+  std::vector<std::unique_ptr<ModbusBus>> tcp_buses;
   for (auto& [bus_name, members] : modbus_members) {
     const config::Bus* bus = config::FindBus(lab, bus_name);
-    std::unique_ptr<modbus::ModbusLink> link;
     if (bus->has_serial()) {
-      link = std::make_unique<modbus::ModbusRtuLink>(modbus::SerialSettings{
+      auto link = std::make_unique<modbus::ModbusRtuLink>(modbus::SerialSettings{
           bus->serial().device(), bus->serial().baud(), bus->serial().parity()[0],
           static_cast<int>(bus->serial().stop_bits())});
+      std::vector<std::unique_ptr<ModbusBus>> line;
+      line.push_back(std::make_unique<ModbusBus>(bus_name, std::move(link), std::move(members), acquisition->sink_));
+      acquisition->modbus_workers_.push_back(std::make_unique<ModbusWorker>(std::move(line)));
     } else {
-      link = std::make_unique<modbus::ModbusTcpLink>(bus->modbus_tcp().host(),
-                                                     static_cast<uint16_t>(bus->modbus_tcp().port()));
+      auto link = std::make_unique<modbus::ModbusTcpLink>(bus->modbus_tcp().host(),
+                                                          static_cast<uint16_t>(bus->modbus_tcp().port()));
+      tcp_buses.push_back(
+          std::make_unique<ModbusBus>(bus_name, std::move(link), std::move(members), acquisition->sink_));
     }
-    acquisition->modbus_buses_.push_back(
-        std::make_unique<ModbusBus>(bus_name, std::move(link), std::move(members), acquisition->sink_));
   }
+  if (!tcp_buses.empty()) acquisition->modbus_workers_.push_back(std::make_unique<ModbusWorker>(std::move(tcp_buses)));
   return acquisition;
 }
 
 void Acquisition::Write(const std::string& bus, RegisterWrite write, WriteDone done) {
-  for (auto& modbus_bus : modbus_buses_) {
-    if (modbus_bus->name() == bus) return modbus_bus->Write(std::move(write), std::move(done));
+  for (auto& worker : modbus_workers_) {
+    if (ModbusBus* found = worker->Find(bus)) return found->Write(std::move(write), std::move(done));
   }
   done(Error(NotFound(fmt::format("no Modbus bus is named \"{}\"", bus))));
 }
@@ -162,7 +166,7 @@ Acquisition::~Acquisition() {
 }
 
 void Acquisition::Start() {
-  for (auto& bus : modbus_buses_) bus->Start();
+  for (auto& worker : modbus_workers_) worker->Start();
   for (auto& [instrument, period, driver] : text_instruments_) {
     spdlog::info("instrument {}: {} on {}{}", instrument->instrument(), driver, instrument->where(),
                  instrument->pushed() ? ", listening for what it prints" : fmt::format(" every {} ms", period.count()));
@@ -174,7 +178,7 @@ void Acquisition::Start() {
 
 void Acquisition::Stop() {
   for (auto& signal : text_poller_signals_) signal->emit(asio::cancellation_type::terminal);
-  for (auto& bus : modbus_buses_) bus->Stop();
+  for (auto& worker : modbus_workers_) worker->Stop();
 }
 
 }  // namespace labtrace::acquisition

@@ -1,8 +1,9 @@
 // Acquisition: turns the lab configuration into running pollers and hands every reading
 // to the store.
 //
-// Modbus buses each get a worker thread (libmodbus blocks); text instruments (MT-SICS,
-// SBI, SCPI, line) run as coroutines on the daemon's io_context. Created and stopped on the io_context thread.
+// Modbus buses are polled by worker threads (libmodbus blocks): one for every Modbus TCP
+// bus, one for each serial line. Text instruments (MT-SICS, SBI, SCPI, line) run as
+// coroutines on the daemon's io_context. Created and stopped on the io_context thread.
 #pragma once
 
 #include <map>
@@ -58,7 +59,7 @@ class Acquisition {
   const config::Lab& lab_;
   ReadingSink sink_;
   std::shared_ptr<HealthBoard> health_;
-  std::vector<std::unique_ptr<ModbusBus>> modbus_buses_;
+  std::vector<std::unique_ptr<ModbusWorker>> modbus_workers_;
   IdentitySink identified_;
   struct TextPoller {
     std::shared_ptr<text::TextInstrument> instrument;

@@ -36,64 +36,48 @@ Reading ModbusDevice::Base(int register_index, int64_t requested_at_ns) const {
 }
 
 std::vector<Reading> ModbusDevice::Poll(ModbusLink& link) const {
-  std::vector<Reading> readings;
-  for (const PlannedRead& read : plan_) {
-    const uint8_t function = ReadFunction(read.table);
-    const auto request = EncodeReadRequest(function, read.address, read.count);
-    int64_t requested_at = 0;
-    Result<Frame> frame = Error(Internal("not sent"));
-    Result<ReadResponse> response = Error(Internal("not parsed"));
-    Status failure;
-    for (uint32_t attempt = 0; attempt <= retries_; ++attempt) {
-      requested_at = NowNs();
-      failure = OkStatus();
-      frame = link.Transact(unit_id_, request, timeout_);
-      if (!frame) {
-        failure = frame.error();
-      } else {
-        response = ParseReadResponse(frame->pdu(), function, read.count);
-        if (!response) {
-          failure = response.error();
-        } else if (response->exception) {
-          failure = Status(StatusCode::kFailedPrecondition, ExceptionName(response->exception->code));
-        }
-      }
-      const bool busy = failure.code() == StatusCode::kFailedPrecondition && response &&
-                        response->exception && response->exception->code == kServerDeviceBusy;
-      const bool damaged = failure.code() == StatusCode::kInvalidArgument;
-      if (!(busy || damaged) || !link.connected()) break;
+  DevicePoll poll(*this);
+  while (const std::vector<uint8_t>* request = poll.Next()) {
+    poll.Sending(NowNs());
+    poll.Take(link.Transact(unit_id_, *request, timeout_), link.connected());
+  }
+  return poll.TakeReadings();
+}
+
+void DevicePoll::Advance() {
+  attempt_ = 0;
+  done_ = ++read_ == device_->plan_.size();
+}
+
+void DevicePoll::Flag(size_t read, Quality quality, const std::string& detail, const Frame* frame) {
+  for (int index : device_->plan_[read].registers) {
+    Reading reading = device_->Base(index, requested_at_ns_);
+    reading.set_quality(quality);
+    reading.set_detail(detail);
+    if (frame != nullptr) reading.set_raw_frame(frame->adu.data(), frame->adu.size());
+    readings_.push_back(std::move(reading));
+  }
+}
+
+void DevicePoll::Take(Result<Frame> frame, bool connected) {
+  const ModbusDevice& device = *device_;
+  const PlannedRead& read = device.plan_[read_];
+  const uint8_t function = ReadFunction(read.table);
+  Result<ReadResponse> response = Error(Internal("not parsed"));
+  Status failure;
+  if (!frame) {
+    failure = frame.error();
+  } else {
+    response = ParseReadResponse(frame->pdu(), function, read.count);
+    if (!response) {
+      failure = response.error();
+    } else if (response->exception) {
+      failure = Status(StatusCode::kFailedPrecondition, ExceptionName(response->exception->code));
     }
-    if (!failure.ok()) {
-      const Quality quality =
-          failure.code() == StatusCode::kFailedPrecondition ? DEVICE_ERROR : QualityOf(failure);
-      for (int index : read.registers) {
-        Reading reading = Base(index, requested_at);
-        reading.set_quality(quality);
-        reading.set_detail(failure.message());
-        if (frame) reading.set_raw_frame(frame->adu.data(), frame->adu.size());
-        readings.push_back(std::move(reading));
-      }
-      // A broken connection fails every later request of this poll the same way; a device
-      // that did not answer is not asked again in this poll, so a dead device costs its
-      // line one timeout, not one per request.
-      if (!link.connected() || quality == NO_REPLY) {
-        const std::string why =
-            link.connected() ? "not asked: the device did not answer this poll's previous request" : failure.message();
-        for (const PlannedRead& rest : plan_) {
-          if (&rest <= &read) continue;
-          for (int index : rest.registers) {
-            Reading reading = Base(index, requested_at);
-            reading.set_quality(quality);
-            reading.set_detail(why);
-            readings.push_back(std::move(reading));
-          }
-        }
-        return readings;
-      }
-      continue;
-    }
-    for (const DecodedRegister& decoded : DecodeRead(*map_, read, response->words)) {
-      Reading reading = Base(decoded.register_index, requested_at);
+  }
+  if (failure.ok()) {
+    for (const DecodedRegister& decoded : DecodeRead(*device.map_, read, response->words)) {
+      Reading reading = device.Base(decoded.register_index, requested_at_ns_);
       reading.set_raw_frame(frame->adu.data(), frame->adu.size());
       if (decoded.value) {
         reading.set_quality(GOOD);
@@ -103,10 +87,31 @@ std::vector<Reading> ModbusDevice::Poll(ModbusLink& link) const {
         reading.set_quality(BAD_FRAME);
         reading.set_detail(decoded.value.error().message());
       }
-      readings.push_back(std::move(reading));
+      readings_.push_back(std::move(reading));
     }
+    Advance();
+    return;
   }
-  return readings;
+  const bool busy = failure.code() == StatusCode::kFailedPrecondition && response && response->exception &&
+                    response->exception->code == kServerDeviceBusy;
+  const bool damaged = failure.code() == StatusCode::kInvalidArgument;
+  if ((busy || damaged) && connected && attempt_ < device.retries_) {
+    ++attempt_;  // sent again
+    return;
+  }
+  const Quality quality = failure.code() == StatusCode::kFailedPrecondition ? DEVICE_ERROR : QualityOf(failure);
+  Flag(read_, quality, failure.message(), frame ? &*frame : nullptr);
+  // A broken connection fails every later request of this poll the same way; a device
+  // that did not answer is not asked again in this poll, so a dead device costs its line
+  // one timeout, not one per request.
+  if (!connected || quality == NO_REPLY) {
+    const std::string why =
+        connected ? "not asked: the device did not answer this poll's previous request" : failure.message();
+    for (size_t rest = read_ + 1; rest < device.plan_.size(); ++rest) Flag(rest, quality, why, nullptr);
+    done_ = true;
+    return;
+  }
+  Advance();
 }
 
 std::vector<Reading> ModbusDevice::Unreadable(Quality quality, const std::string& detail,

@@ -12,6 +12,7 @@
 #include "labtrace/reading.pb.h"
 #include "labtrace/status.h"
 #include "modbus/link.h"
+#include "modbus/pdu.h"
 #include "modbus/register_plan.h"
 
 namespace labtrace::modbus {
@@ -37,8 +38,11 @@ class ModbusDevice {
                                   int64_t requested_at_ns) const;
 
   const std::string& instrument() const { return instrument_; }
+  uint8_t unit_id() const { return unit_id_; }
+  std::chrono::milliseconds timeout() const { return timeout_; }
 
  private:
+  friend class DevicePoll;
   ModbusDevice(std::string instrument, uint8_t unit_id, const config::RegisterMap& map,
                std::vector<PlannedRead> plan, std::chrono::milliseconds timeout, uint32_t retries)
       : instrument_(std::move(instrument)),
@@ -46,7 +50,11 @@ class ModbusDevice {
         map_(&map),
         plan_(std::move(plan)),
         timeout_(timeout),
-        retries_(retries) {}
+        retries_(retries) {
+    for (const PlannedRead& read : plan_) {
+      requests_.push_back(EncodeReadRequest(ReadFunction(read.table), read.address, read.count));
+    }
+  }
 
   Reading Base(int register_index, int64_t requested_at_ns) const;
 
@@ -54,8 +62,39 @@ class ModbusDevice {
   uint8_t unit_id_;
   const config::RegisterMap* map_;
   std::vector<PlannedRead> plan_;
+  std::vector<std::vector<uint8_t>> requests_;  // the request PDU of each planned read
   std::chrono::milliseconds timeout_;
   uint32_t retries_;
+};
+
+// One poll of a device, request by request: which request to send next, and what each
+// reply (or its absence) makes of it. ModbusDevice::Poll runs one on a blocking link; a
+// bus worker keeps one in flight on each of its buses.
+class DevicePoll {
+ public:
+  explicit DevicePoll(const ModbusDevice& device) : device_(&device), done_(device.plan_.empty()) {}
+  // The request PDU to send now, or nullptr when the poll is over.
+  const std::vector<uint8_t>* Next() const { return done_ ? nullptr : &device_->requests_[read_]; }
+  // Called as Next() is sent: its readings carry this time.
+  void Sending(int64_t requested_at_ns) { requested_at_ns_ = requested_at_ns; }
+  // What became of Next(): its reply frame, or why there is none; `connected`: whether the
+  // link is still up. A request answered "busy" (exception 6) or with a damaged frame
+  // stays Next(), up to the device's retries.
+  void Take(Result<Frame> frame, bool connected);
+  const ModbusDevice& device() const { return *device_; }
+  std::vector<Reading> TakeReadings() { return std::move(readings_); }
+
+ private:
+  // Flags every register of planned read `read`.
+  void Flag(size_t read, Quality quality, const std::string& detail, const Frame* frame);
+  void Advance();
+
+  const ModbusDevice* device_;
+  size_t read_ = 0;  // the planned read in flight
+  uint32_t attempt_ = 0;
+  int64_t requested_at_ns_ = 0;
+  bool done_ = false;
+  std::vector<Reading> readings_;
 };
 
 // Maps a link or codec error to the quality flag a reading carries.

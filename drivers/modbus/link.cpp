@@ -1,7 +1,9 @@
 #include "modbus/link.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <thread>
 
 #include <fmt/format.h>
 #include <modbus.h>
@@ -10,6 +12,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -21,8 +24,47 @@ namespace {
 constexpr size_t kMbapSize = 7;
 }  // namespace
 
+namespace {
+
+// Waits until `deadline` for `events` on `fd`; false on timeout (EINTR restarts the wait).
+bool WaitFor(int fd, short events, std::chrono::steady_clock::time_point deadline) {
+  for (;;) {
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    pollfd wanted{fd, events, 0};
+    const int rc = poll(&wanted, 1, static_cast<int>(left.count()));
+    if (rc > 0) return true;
+    if (rc < 0 && errno != EINTR) return true;  // let the caller's next call see the error
+  }
+}
+
+}  // namespace
+
+Status ModbusLink::Connect() {
+  if (Status started = StartConnect(); !started.ok()) return started;
+  if (!connecting()) return OkStatus();
+  if (!WaitFor(descriptor(), POLLOUT, std::chrono::steady_clock::now() + kConnectTimeout)) {
+    Close();
+    return Unavailable(fmt::format("cannot connect to {}: no answer within {} s", where(), kConnectTimeout.count()));
+  }
+  return FinishConnect();
+}
+
+Result<Frame> ModbusLink::Transact(uint8_t unit_id, std::span<const uint8_t> request_pdu,
+                                   std::chrono::milliseconds timeout) {
+  if (Status sent = Send(unit_id, request_pdu); !sent.ok()) return Error(sent);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (WaitFor(descriptor(), POLLIN, deadline)) {
+    auto reply = Receive(unit_id, timeout);
+    if (!reply) return Error(reply.error());
+    if (*reply) return std::move(**reply);
+    std::this_thread::sleep_for(kReplyRecheck);  // the rest of the reply is on its way
+  }
+  return Error(Abandon(unit_id, timeout));
+}
+
 void SetResponseTimeout(_modbus* ctx, std::chrono::milliseconds timeout) {
-  const auto ms = timeout.count();
+  const auto ms = std::max<int64_t>(timeout.count(), 1);
   modbus_set_response_timeout(ctx, static_cast<uint32_t>(ms / 1000), static_cast<uint32_t>((ms % 1000) * 1000));
 }
 
@@ -36,68 +78,68 @@ std::string ModbusTcpLink::where() const {
   return fmt::format("{}:{}", host_, port_);
 }
 
-namespace {
-
-// Connects a TCP socket with a bounded wait in poll(), which, unlike libmodbus's select(),
-// has no limit on descriptor numbers; the caller moves the socket into its slot.
-Result<int> ConnectSocket(const std::string& host, uint16_t port, std::chrono::milliseconds timeout) {
+// The socket is made here, not by libmodbus: its connect() would wait in select(), holding
+// the worker, and the socket goes into the link's descriptor slot (descriptor_slot.h).
+Status ModbusTcpLink::StartConnect() {
+  Close();
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV;
   addrinfo* found = nullptr;
-  const std::string service = std::to_string(port);
-  if (int rc = getaddrinfo(host.c_str(), service.c_str(), &hints, &found); rc != 0) {
-    return Error(Unavailable(fmt::format("cannot resolve {}: {}", host, gai_strerror(rc))));
+  const std::string service = std::to_string(port_);
+  if (int rc = getaddrinfo(host_.c_str(), service.c_str(), &hints, &found); rc != 0) {
+    return Unavailable(fmt::format("cannot resolve {}: {}", host_, gai_strerror(rc)));
   }
   std::string why = "no address";
-  for (addrinfo* a = found; a != nullptr; a = a->ai_next) {
-    const int fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
+  int fd = -1;
+  for (addrinfo* a = found; a != nullptr && fd < 0; a = a->ai_next) {
+    fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
     if (fd < 0) continue;
-    int rc = connect(fd, a->ai_addr, a->ai_addrlen);
-    if (rc != 0 && errno == EINPROGRESS) {
-      pollfd writable{fd, POLLOUT, 0};
-      rc = poll(&writable, 1, static_cast<int>(timeout.count()));
-      int error = 0;
-      socklen_t size = sizeof error;
-      if (rc == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &size) == 0 && error == 0) {
-        rc = 0;
-      } else {
-        errno = rc == 0 ? ETIMEDOUT : error;
-        rc = -1;
-      }
+    if (connect(fd, a->ai_addr, a->ai_addrlen) == 0) {
+      connected_ = true;
+    } else if (errno == EINPROGRESS) {
+      connecting_ = true;
+    } else {
+      why = std::strerror(errno);
+      close(fd);
+      fd = -1;
     }
-    if (rc == 0) {
-      freeaddrinfo(found);
-      fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-      const int one = 1;
-      setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-      return fd;
-    }
-    why = std::strerror(errno);
-    close(fd);
   }
   freeaddrinfo(found);
-  return Error(Unavailable(why));
+  if (fd < 0) return Unavailable(fmt::format("cannot connect to {}: {}", where(), why));
+  if (auto slot = slot_.Adopt(fd); !slot) {
+    connecting_ = connected_ = false;
+    return slot.error();
+  }
+  return connected_ ? FinishConnect() : OkStatus();
 }
 
-constexpr auto kConnectTimeout = std::chrono::seconds(3);
-
-}  // namespace
-
-Status ModbusTcpLink::Connect() {
-  Close();
-  auto fd = ConnectSocket(host_, port_, kConnectTimeout);
-  if (!fd) return Unavailable(fmt::format("cannot connect to {}: {}", where(), fd.error().message()));
-  auto slot = slot_.Adopt(*fd);
-  if (!slot) return slot.error();
+Status ModbusTcpLink::FinishConnect() {
+  const int fd = slot_.fd();
+  int error = 0;
+  socklen_t size = sizeof error;
+  if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &size) != 0) error = errno;
+  if (error != 0) {
+    Close();
+    return Unavailable(fmt::format("cannot connect to {}: {}", where(), std::strerror(error)));
+  }
+  // Blocking again: libmodbus reads only what the worker saw arrive, and sends small frames.
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  const int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   const std::string service = std::to_string(port_);
   ctx_ = modbus_new_tcp_pi(host_.c_str(), service.c_str());
   if (ctx_ == nullptr) {
-    slot_.Release();
-    return Unavailable(fmt::format("modbus tcp {}: {}", where(), modbus_strerror(errno)));
+    const int err = errno;
+    Close();
+    return Unavailable(fmt::format("modbus tcp {}: {}", where(), modbus_strerror(err)));
   }
   modbus_set_error_recovery(ctx_, MODBUS_ERROR_RECOVERY_NONE);
-  modbus_set_socket(ctx_, *slot);
+  // libmodbus is handed a reply only once it is whole: a byte it still waits for will not come.
+  modbus_set_byte_timeout(ctx_, 0, 10'000);
+  modbus_set_socket(ctx_, fd);
+  connecting_ = false;
   connected_ = true;
   return OkStatus();
 }
@@ -110,7 +152,7 @@ void ModbusTcpLink::Close() {
     ctx_ = nullptr;
   }
   slot_.Release();
-  connected_ = false;
+  connecting_ = connected_ = false;
 }
 
 Status ModbusTcpLink::Broadcast(std::span<const uint8_t>, std::chrono::milliseconds) {
@@ -119,30 +161,54 @@ Status ModbusTcpLink::Broadcast(std::span<const uint8_t>, std::chrono::milliseco
       "each unit id");
 }
 
-Result<Frame> ModbusTcpLink::Transact(uint8_t unit_id, std::span<const uint8_t> request_pdu,
-                                      std::chrono::milliseconds timeout) {
-  if (!connected_) return Error(Unavailable(fmt::format("not connected to {}", where())));
-  SetResponseTimeout(ctx_, timeout);
+Status ModbusTcpLink::Send(uint8_t unit_id, std::span<const uint8_t> request_pdu) {
+  if (!connected_) return Unavailable(fmt::format("not connected to {}", where()));
   std::vector<uint8_t> request;
   request.reserve(1 + request_pdu.size());
   request.push_back(unit_id);
   request.insert(request.end(), request_pdu.begin(), request_pdu.end());
+  if (modbus_send_raw_request(ctx_, request.data(), static_cast<int>(request.size())) < 0) {
+    const int err = errno;
+    Close();
+    return Unavailable(fmt::format("sending to {}: {}", where(), modbus_strerror(err)));
+  }
+  return OkStatus();
+}
 
-  auto fail = [this](Status status) -> Result<Frame> {
+Status ModbusTcpLink::Abandon(uint8_t unit_id, std::chrono::milliseconds timeout) {
+  Close();
+  return DeadlineExceeded(fmt::format("no reply from {} unit {} within {} ms", where(), unit_id, timeout.count()));
+}
+
+bool ModbusTcpLink::ReplyWhole() const {
+  const int fd = slot_.fd();
+  int waiting = 0;
+  if (ioctl(fd, FIONREAD, &waiting) != 0 || waiting == 0) return true;  // closed or failed: libmodbus says how
+  uint8_t header[6];
+  if (recv(fd, header, sizeof header, MSG_PEEK | MSG_DONTWAIT) < static_cast<ssize_t>(sizeof header)) return false;
+  // The MBAP length counts the bytes after itself; a length beyond any ADU is a bad frame,
+  // which libmodbus may as well read now.
+  const size_t whole = 6 + static_cast<size_t>(header[4] << 8 | header[5]);
+  return static_cast<size_t>(waiting) >= std::min<size_t>(whole, MODBUS_TCP_MAX_ADU_LENGTH);
+}
+
+Result<std::optional<Frame>> ModbusTcpLink::Receive(uint8_t unit_id, std::chrono::milliseconds timeout) {
+  if (!connected_) return Error(Unavailable(fmt::format("not connected to {}", where())));
+  if (!ReplyWhole()) return std::optional<Frame>();
+  SetResponseTimeout(ctx_, timeout);
+  auto fail = [this](Status status) -> Result<std::optional<Frame>> {
     Close();
     return Error(std::move(status));
   };
-  if (modbus_send_raw_request(ctx_, request.data(), static_cast<int>(request.size())) < 0) {
-    return fail(Unavailable(fmt::format("sending to {}: {}", where(), modbus_strerror(errno))));
-  }
   Frame frame;
   frame.adu.resize(MODBUS_TCP_MAX_ADU_LENGTH);
   const int length = modbus_receive_confirmation(ctx_, frame.adu.data());
   if (length < 0) {
     const int err = errno;
     if (err == ETIMEDOUT) {
-      return fail(DeadlineExceeded(fmt::format("no reply from {} unit {} within {} ms", where(),
-                                               unit_id, timeout.count())));
+      // The whole frame was in the buffer (ReplyWhole), yet libmodbus wanted more: its
+      // function code and byte count promise more than the MBAP header does.
+      return fail(InvalidArgument(fmt::format("bad reply from {}: shorter than its function code says", where())));
     }
     if (err >= MODBUS_ENOBASE) {
       return fail(InvalidArgument(fmt::format("bad reply from {}: {}", where(), modbus_strerror(err))));
@@ -170,7 +236,7 @@ Result<Frame> ModbusTcpLink::Transact(uint8_t unit_id, std::span<const uint8_t> 
   }
   frame.pdu_offset = kMbapSize;
   frame.pdu_size = frame.adu.size() - kMbapSize;
-  return frame;
+  return std::optional<Frame>(std::move(frame));
 }
 
 }  // namespace labtrace::modbus

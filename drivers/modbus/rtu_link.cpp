@@ -24,7 +24,7 @@ std::string ModbusRtuLink::where() const {
   return fmt::format("{} ({} 8{}{})", settings_.device, settings_.baud, settings_.parity, settings_.stop_bits);
 }
 
-Status ModbusRtuLink::Connect() {
+Status ModbusRtuLink::StartConnect() {
   Close();
   ctx_ = modbus_new_rtu(settings_.device.c_str(), static_cast<int>(settings_.baud), settings_.parity, 8,
                         settings_.stop_bits);
@@ -91,10 +91,8 @@ Status ModbusRtuLink::Broadcast(std::span<const uint8_t> request_pdu, std::chron
   return OkStatus();
 }
 
-Result<Frame> ModbusRtuLink::Transact(uint8_t unit_id, std::span<const uint8_t> request_pdu,
-                                      std::chrono::milliseconds timeout) {
-  if (ctx_ == nullptr) return Error(Unavailable(fmt::format("{} is not open", where())));
-  SetResponseTimeout(ctx_, timeout);
+Status ModbusRtuLink::Send(uint8_t unit_id, std::span<const uint8_t> request_pdu) {
+  if (ctx_ == nullptr) return Unavailable(fmt::format("{} is not open", where()));
   // libmodbus keeps only replies from the unit it is set to talk to.
   modbus_set_slave(ctx_, unit_id);
   std::vector<uint8_t> request;
@@ -104,22 +102,32 @@ Result<Frame> ModbusRtuLink::Transact(uint8_t unit_id, std::span<const uint8_t> 
   if (modbus_send_raw_request(ctx_, request.data(), static_cast<int>(request.size())) < 0) {
     const int err = errno;
     Close();  // the port itself failed (unplugged adapter): reopened by the scheduler
-    return Error(Unavailable(fmt::format("writing to {}: {}", where(), modbus_strerror(err))));
+    return Unavailable(fmt::format("writing to {}: {}", where(), modbus_strerror(err)));
   }
+  return OkStatus();
+}
+
+Status ModbusRtuLink::Abandon(uint8_t unit_id, std::chrono::milliseconds timeout) {
+  // Drop whatever is left on the line so it cannot answer the next request.
+  DrainUntilQuiet();
+  return DeadlineExceeded(
+      fmt::format("no reply from unit {} on {} within {} ms", unit_id, settings_.device, timeout.count()));
+}
+
+Result<std::optional<Frame>> ModbusRtuLink::Receive(uint8_t unit_id, std::chrono::milliseconds timeout) {
+  if (ctx_ == nullptr) return Error(Unavailable(fmt::format("{} is not open", where())));
+  SetResponseTimeout(ctx_, timeout);
   Frame frame;
   frame.adu.resize(MODBUS_RTU_MAX_ADU_LENGTH);
   const int length = modbus_receive_confirmation(ctx_, frame.adu.data());
   // Whatever went wrong, drop what is left on the line so it cannot answer the next request.
-  auto fail = [this](Status status) -> Result<Frame> {
+  auto fail = [this](Status status) -> Result<std::optional<Frame>> {
     DrainUntilQuiet();
     return Error(std::move(status));
   };
   if (length < 0) {
     const int err = errno;
-    if (err == ETIMEDOUT) {
-      return fail(DeadlineExceeded(
-          fmt::format("no reply from unit {} on {} within {} ms", unit_id, settings_.device, timeout.count())));
-    }
+    if (err == ETIMEDOUT) return Error(Abandon(unit_id, timeout));
     if (err >= MODBUS_ENOBASE) {
       return fail(InvalidArgument(fmt::format("bad reply from unit {} on {}: {}", unit_id, settings_.device,
                                               modbus_strerror(err))));
@@ -136,7 +144,7 @@ Result<Frame> ModbusRtuLink::Transact(uint8_t unit_id, std::span<const uint8_t> 
   }
   frame.pdu_offset = 1;
   frame.pdu_size = frame.adu.size() - kRtuOverhead;
-  return frame;
+  return std::optional<Frame>(std::move(frame));
 }
 
 }  // namespace labtrace::modbus

@@ -2,7 +2,11 @@
 // several devices behind one connection, told apart by unit id, where a unit that is not
 // there answers with exception 11 without holding up the others, and a dropped
 // connection is reconnected to; and a direct device whose replies are disturbed, fault
-// class by fault class, none of which may be stored as a good value.
+// class by fault class, none of which may be stored as a good value; and one worker
+// polling several connections, none of which may hold up the others.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -191,6 +195,80 @@ TEST(ModbusTcpFaults, EachFaultClassIsFlaggedAndNeverStoredAsAGoodValue) {
     }
   }
   daemon.process.reset();
+  fs::remove_all(dir);
+}
+
+// Every Modbus TCP bus is polled by one worker thread, waiting on all connections at
+// once. One device whose replies come in two parts 50 ms apart, and one host that never
+// completes the TCP handshake, must not hold the worker: the third device keeps its rate.
+TEST(ModbusTcpWorker, ASlowDeviceAndAnUnreachableHostDoNotHoldTheOthers) {
+  const fs::path dir = fs::temp_directory_path() / fmt::format("labtrace-tcp-worker-{}", getpid());
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  ChildProcess slow({LABTRACE_SIM_PATH, "modbus-tcp", "--port", "0"});
+  ChildProcess steady({LABTRACE_SIM_PATH, "modbus-tcp", "--port", "0"});
+  auto slow_port = slow.WaitForLine(std::regex(R"(listening on 127\.0\.0\.1:(\d+))"), kEventDeadline);
+  auto steady_port = steady.WaitForLine(std::regex(R"(listening on 127\.0\.0\.1:(\d+))"), kEventDeadline);
+  ASSERT_TRUE(slow_port && steady_port) << slow.output() << steady.output();
+  // A host that never answers the handshake: a listening socket whose queue of one is
+  // taken by a connection nobody accepts, so the kernel drops every further SYN.
+  const int unreachable = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t size = sizeof address;
+  ASSERT_EQ(bind(unreachable, reinterpret_cast<sockaddr*>(&address), size), 0);
+  ASSERT_EQ(listen(unreachable, 0), 0);
+  ASSERT_EQ(getsockname(unreachable, reinterpret_cast<sockaddr*>(&address), &size), 0);
+  const int queued = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_EQ(connect(queued, reinterpret_cast<sockaddr*>(&address), size), 0);
+
+  std::ofstream(dir / "lab.textproto") << fmt::format(R"pb(
+    buses {{ name: "slow" modbus_tcp {{ host: "127.0.0.1" port: {} }} }}
+    buses {{ name: "steady" modbus_tcp {{ host: "127.0.0.1" port: {} }} }}
+    buses {{ name: "unreachable" modbus_tcp {{ host: "127.0.0.1" port: {} }} }}
+    register_maps {{
+      name: "climate-th"
+      registers {{ name: "setpoint" table: HOLDING address: 0 type: INT16 scale: 0.1 unit: "°C" }}
+    }}
+    instruments {{ name: "chamber-slow" driver: "modbus" bus: "slow" period_ms: 100 timeout_ms: 500
+                   modbus {{ unit_id: 1 register_map: "climate-th" }} }}
+    instruments {{ name: "chamber-steady" driver: "modbus" bus: "steady" period_ms: 50 timeout_ms: 500
+                   modbus {{ unit_id: 1 register_map: "climate-th" }} }}
+    instruments {{ name: "chamber-unreachable" driver: "modbus" bus: "unreachable" period_ms: 100
+                   modbus {{ unit_id: 1 register_map: "climate-th" }} }}
+  )pb", (*slow_port)[1], (*steady_port)[1], ntohs(address.sin_port));
+  const size_t mark = slow.Mark();
+  slow.Send("fault 1 split 1000\n");
+  ASSERT_TRUE(slow.WaitForLine(std::regex("^fault 1 "), kEventDeadline, mark)) << slow.output();
+  auto daemon = testing::StartDaemon((dir / "lab.textproto").string(), (dir / "data").string(), kEventDeadline);
+  ASSERT_FALSE(daemon.server.empty());
+  ChildProcess& labtraced = *daemon.process;
+
+  // The unreachable host is given up on after the connect timeout (3 s), and recorded so.
+  const auto unreachable_readings = testing::WaitForReadings(
+      labtraced, daemon.server, "chamber-unreachable", "setpoint", 0, [](const auto& r) { return !r.empty(); });
+  ASSERT_FALSE(unreachable_readings.empty());
+  EXPECT_EQ(unreachable_readings.front().quality(), DISCONNECTED);
+  EXPECT_NE(unreachable_readings.front().detail().find("no answer within 3 s"), std::string::npos)
+      << unreachable_readings.front().detail();
+  // Meanwhile, split replies read whole, and the steady device at ≥ 90 % of its rate.
+  const auto split = testing::StoredReadings(daemon.server, "chamber-slow", "setpoint");
+  ASSERT_GE(split.size(), 10u);
+  for (const Reading& r : split) {
+    EXPECT_EQ(r.quality(), GOOD) << r.detail();
+    EXPECT_DOUBLE_EQ(r.value(), 25.0);
+  }
+  const auto steady_readings = testing::StoredReadings(daemon.server, "chamber-steady", "setpoint");
+  ASSERT_GE(steady_readings.size(), 40u);
+  for (const Reading& r : steady_readings) EXPECT_EQ(r.quality(), GOOD) << r.detail();
+  const double span_ms =
+      (steady_readings.back().requested_at_ns() - steady_readings.front().requested_at_ns()) / 1e6;
+  const double achieved = (steady_readings.size() - 1) / (span_ms / 50.0);
+  EXPECT_GE(achieved, 0.9) << "chamber-steady kept " << achieved << " of its rate";
+  daemon.process.reset();
+  close(queued);
+  close(unreachable);
   fs::remove_all(dir);
 }
 

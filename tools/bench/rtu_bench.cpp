@@ -90,14 +90,16 @@ int RtuBench(const RtuBenchOptions& options) {
   // before it.
   std::chrono::steady_clock::time_point first{}, last{};
   auto link_ptr = std::make_unique<modbus::ModbusRtuLink>(modbus::SerialSettings{link, options.baud, 'E', 1});
-  acquisition::ModbusBus bus("bench-rs485", std::move(link_ptr), std::move(members),
-                             [&](std::vector<Reading> readings) {
-                               if (!counting || readings.empty()) return;
-                               const auto now = std::chrono::steady_clock::now();
-                               if (good + bad == 0) first = now;
-                               last = now;
-                               (readings.front().quality() == GOOD ? good : bad)++;
-                             });
+  std::vector<std::unique_ptr<acquisition::ModbusBus>> line;
+  line.push_back(std::make_unique<acquisition::ModbusBus>(
+      "bench-rs485", std::move(link_ptr), std::move(members), [&](std::vector<Reading> readings) {
+        if (!counting || readings.empty()) return;
+        const auto now = std::chrono::steady_clock::now();
+        if (good + bad == 0) first = now;
+        last = now;
+        (readings.front().quality() == GOOD ? good : bad)++;
+      }));
+  acquisition::ModbusWorker bus(std::move(line));
   bus.Start();
   std::this_thread::sleep_for(std::chrono::milliseconds(500));  // port opened, line settled
   const auto start = std::chrono::steady_clock::now();
