@@ -158,6 +158,9 @@ Status ConfigureWriter(Database& db, bool exclusive_locking, bool synchronous_of
   pragmas.push_back("PRAGMA journal_mode = WAL");
   pragmas.push_back(synchronous_off ? "PRAGMA synchronous = OFF" : "PRAGMA synchronous = FULL");
   pragmas.push_back("PRAGMA foreign_keys = ON");
+  // 64 MiB of page cache: the last index page of every channel stays in memory (2 000
+  // channels need 8 MB; the default 2 MB made every insert a read from the WAL).
+  pragmas.push_back("PRAGMA cache_size = -65536");
   for (const char* pragma : pragmas) {
     auto statement = db.Prepare(pragma);
     if (!statement) return statement.error();

@@ -243,6 +243,9 @@ int main(int argc, char** argv) {
   tcp_cmd->add_option("--devices", tcp.devices, "simulated devices")->check(CLI::Range(1, 900))->capture_default_str();
   tcp_cmd->add_option("--registers", tcp.registers, "registers per read")->check(CLI::Range(1, 100))->capture_default_str();
   tcp_cmd->add_option("--seconds", tcp.seconds, "how long each poller is measured")->capture_default_str();
+  tcp_cmd->add_option("--rounds", tcp.rounds, "rounds of the three pollers in turn; medians are reported")
+      ->check(CLI::Range(1, 9))
+      ->capture_default_str();
   tcp_cmd->add_option("--dir", tcp.dir, "scratch directory for the daemon's store");
   tcp_cmd->add_flag("--json", tcp.json, "one JSON object");
   CLI11_PARSE(app, argc, argv);

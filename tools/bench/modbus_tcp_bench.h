@@ -8,6 +8,10 @@ struct ModbusTcpBenchOptions {
   int devices = 200;
   int registers = 10;
   double seconds = 10;
+  // The three pollers run in turn, this many times; medians are reported. The VM's cost of
+  // a context switch varies by a factor of two from minute to minute, and the bare loop,
+  // which sleeps once per transaction, varies with it.
+  int rounds = 3;
   std::string dir;
   bool json = false;
 };
