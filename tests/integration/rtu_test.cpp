@@ -230,6 +230,47 @@ TEST_F(RtuLine, BusyOnceIsRetriedAndSplitOrSlowRepliesAreRead) {
   EXPECT_NEAR(temperatures.back().value(), 23.3, 1e-5);  // float32 CDAB, 23.0 + 0.1·unit
 }
 
+// The USB-RS485 adapter pulled and plugged in again: the port is gone (the simulator
+// closes its pseudo-terminal and links a new one at the same path). What was due meanwhile
+// is flagged DISCONNECTED, never given a value; the port is reopened and every device is
+// read again.
+TEST_F(RtuLine, APulledAdapterIsFlaggedThenReopened) {
+  Start("");
+  ASSERT_TRUE(daemon_->WaitForLine(std::regex("instrument transmitter-3 is now GOOD"), kEventDeadline))
+      << daemon_->output();
+  std::map<int, uint64_t> before;
+  for (int unit = 1; unit <= 3; ++unit) before[unit] = LastSequence(fmt::format("transmitter-{}", unit), "counter");
+  const size_t mark = sim_->Mark(), daemon_mark = daemon_->Mark();
+  sim_->Send("fault disconnect\n");
+  ASSERT_TRUE(sim_->WaitForLine(std::regex("^fault disconnect: modbus-rtu on .* linked at"), kEventDeadline, mark))
+      << sim_->output();
+  ASSERT_TRUE(daemon_->WaitForLine(std::regex("bus rs485-1: connected to"), kEventDeadline, daemon_mark))
+      << daemon_->output();
+  // Each device good again after the reopening, and on the way a flagged reading of some
+  // device (whichever was due when the port went), without a value.
+  for (int unit = 1; unit <= 3; ++unit) {
+    const std::string name = fmt::format("transmitter-{}", unit);
+    const auto after = WaitForReadings(name, "counter", before[unit], [](const std::vector<Reading>& r) {
+      return !r.empty() && r.back().quality() == GOOD;
+    });
+    ASSERT_FALSE(after.empty());
+    for (const Reading& r : after) {
+      EXPECT_TRUE(Correct(r, unit)) << name << " stored " << r.value();
+      if (r.quality() != GOOD) {
+        EXPECT_EQ(r.quality(), DISCONNECTED) << r.detail();
+        EXPECT_EQ(r.value(), 0);
+      }
+    }
+  }
+  size_t flagged = 0;
+  for (int unit = 1; unit <= 3; ++unit) {
+    for (const Reading& r : Readings(fmt::format("transmitter-{}", unit), "counter")) {
+      flagged += r.sequence() > before[unit] && r.quality() == DISCONNECTED;
+    }
+  }
+  EXPECT_GT(flagged, 0u) << "no reading recorded that the port was gone";
+}
+
 // Coils, discrete inputs and register bits, read from the RTU simulator by the daemon's
 // device code: coil n is 1 when n is a multiple of 3, discrete input n when n + unit is
 // odd, holding register n holds unit·1000 + n.

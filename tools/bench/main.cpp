@@ -243,6 +243,9 @@ int main(int argc, char** argv) {
   tcp_cmd->add_option("--devices", tcp.devices, "simulated devices")->check(CLI::Range(1, 900))->capture_default_str();
   tcp_cmd->add_option("--registers", tcp.registers, "registers per read")->check(CLI::Range(1, 100))->capture_default_str();
   tcp_cmd->add_option("--seconds", tcp.seconds, "how long each poller is measured")->capture_default_str();
+  tcp_cmd->add_option("--period-ms", tcp.period_ms, "the daemon's poll period per device")
+      ->check(CLI::Range(10, 10000))
+      ->capture_default_str();
   tcp_cmd->add_option("--rounds", tcp.rounds, "rounds of the three pollers in turn; medians are reported")
       ->check(CLI::Range(1, 9))
       ->capture_default_str();

@@ -17,6 +17,8 @@
 // Faults, typed on standard input, per unit ("fault 3 bad-crc"; "fault 3 exception 6 2"
 // for twice, then healthy again):
 //   no-reply, delay <ms>, garbage, split, bad-crc, wrong-unit, exception <code>, none
+// and for the whole line, "fault disconnect": the USB adapter pulled and plugged in
+// again (the pseudo-terminal closed, a new one linked at the same path).
 #include "sim/modbus_rtu_sim.h"
 
 #include <poll.h>
@@ -207,7 +209,10 @@ size_t RequestLength(const std::vector<uint8_t>& buffer) {
   return 8;  // 03, 04, 05, 06 and, for the exception reply, anything else
 }
 
-void Operate(const std::string& text, std::map<int, Unit>& units) {
+// Carries out an operator's command; true for "fault disconnect", which the line's loop
+// carries out itself.
+bool Operate(const std::string& text, std::map<int, Unit>& units) {
+  if (text == "fault disconnect") return true;
   std::istringstream words(text);
   std::string command, kind;
   int id = 0;
@@ -220,20 +225,21 @@ void Operate(const std::string& text, std::map<int, Unit>& units) {
                                        "exception"};
   const bool known = std::find(std::begin(kKinds), std::end(kKinds), kind) != std::end(kKinds);
   if (command != "fault" || units.count(id) == 0 || !known) {
-    std::printf("usage: fault <unit> none|no-reply|delay <ms>|garbage|split|bad-crc|wrong-unit|exception <code> "
-                "[times]\n");
+    std::printf("usage: fault disconnect; fault <unit> none|no-reply|delay <ms>|garbage|split|bad-crc|wrong-unit|"
+                "exception <code> [times]\n");
   } else {
     units[id].fault = {kind, argument, count};
     std::printf("fault %d %s\n", id, kind.c_str());
   }
   std::fflush(stdout);
+  return false;
 }
 
 }  // namespace
 
 int RunModbusRtuSimulator(const ModbusRtuSimOptions& options) {
   InstallStopHandlers();
-  const PseudoTerminal pty = OpenPseudoTerminal(options.link);
+  PseudoTerminal pty = OpenPseudoTerminal(options.link);
   if (pty.master < 0) return 1;
   std::map<int, Unit> units;
   for (int id : options.units) {
@@ -261,7 +267,19 @@ int RunModbusRtuSimulator(const ModbusRtuSimOptions& options) {
     const int n = poll(ready, 2, 100);
     if (n < 0 && errno != EINTR) break;
     if (n <= 0) continue;
-    if (ready[1].revents != 0) operator_input.Read([&](const std::string& line) { Operate(line, units); });
+    bool disconnect = false;
+    if (ready[1].revents != 0) {
+      operator_input.Read([&](const std::string& text) { disconnect = Operate(text, units) || disconnect; });
+    }
+    if (disconnect) {
+      ClosePseudoTerminal(pty, options.link);
+      pty = OpenPseudoTerminal(options.link);
+      if (pty.master < 0) return 1;
+      pending.clear();
+      std::printf("fault disconnect: modbus-rtu on %s linked at %s\n", pty.slave_path.c_str(), options.link.c_str());
+      std::fflush(stdout);
+      continue;
+    }
     if ((ready[0].revents & POLLIN) == 0) continue;
     uint8_t chunk[512];
     const ssize_t got = read(pty.master, chunk, sizeof chunk);
