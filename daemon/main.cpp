@@ -54,7 +54,7 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
   asio::signal_set signals(io, SIGINT, SIGTERM);
 
-  // The store's writer gathers each batch (up to 8 192 readings, about 1 MB) in one
+  // The store's writer gathers each batch (up to 65 536 readings, about 13 MB) in one
   // vector: above glibc's mmap threshold every batch was an mmap(), fresh page faults and
   // a munmap() (strace of the Modbus TCP benchmark). Large blocks stay on the heap, and
   // the heap keeps up to 64 MiB free rather than being trimmed and regrown.

@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <ctime>
 
 #include <fmt/format.h>
@@ -39,18 +41,34 @@ void ModbusBus::Write(RegisterWrite write, WriteDone done) {
   done(Error(Unavailable(fmt::format("bus {} is stopping", name_))));
 }
 
+void ModbusBus::Drain() {
+  draining_ = true;  // StartNext starts nothing more
+  if (phase_ == Phase::kConnecting) {
+    link_->Close();
+    phase_ = Phase::kIdle;
+  }
+  bool signalled = false;
+  while (phase_ == Phase::kAwaitingReply) {
+    const Wait wait = Step(Clock::now(), signalled);
+    if (phase_ != Phase::kAwaitingReply) break;
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(wait.until - Clock::now());
+    pollfd ready{wait.descriptor, wait.events, 0};
+    signalled = wait.descriptor >= 0 && left.count() > 0 && poll(&ready, 1, static_cast<int>(left.count())) > 0;
+    if (wait.descriptor < 0 && left.count() > 0) std::this_thread::sleep_for(left);
+  }
+}
+
 void ModbusBus::Shut() {
+  // What is in flight is finished first, within its deadline, as a blocking worker would:
+  // a write that was sent may have been carried out, and its answer must say which; a
+  // poll's readings are recorded.
+  Drain();
   std::deque<Job> left;
   {
     std::lock_guard lock(mutex_);
     shut_ = true;
     left.swap(writes_);
   }
-  if (write_) left.push_front(std::move(*write_));
-  write_.reset();
-  poll_.reset();
-  polled_ = nullptr;
-  phase_ = Phase::kIdle;
   link_->Close();
   // Answered, not dropped silently (outside the lock: a callback may be anything).
   for (Job& job : left) job.done(Error(Unavailable(fmt::format("bus {} is stopping", name_))));
@@ -113,6 +131,7 @@ ModbusBus::LinkState ModbusBus::EnsureOpen(Clock::time_point now) {
 }
 
 std::optional<ModbusBus::Wait> ModbusBus::StartNext(Clock::time_point now) {
+  if (draining_) return Wait{now + std::chrono::hours(1)};
   // A queued write goes first: someone is waiting for its answer.
   std::optional<Job> job;
   {
@@ -344,7 +363,13 @@ void ModbusWorker::Run() {
     const auto left = std::max<Clock::duration>(earliest - Clock::now(), Clock::duration::zero());
     const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
     const timespec wait{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
-    if (ppoll(descriptors.data(), descriptors.size(), &wait, nullptr) <= 0) continue;  // time, or EINTR
+    const int ready = ppoll(descriptors.data(), descriptors.size(), &wait, nullptr);
+    if (ready < 0 && errno != EINTR) {
+      // Not expected (ENOMEM): say so, and do not spin.
+      spdlog::error("modbus worker: ppoll: {}", std::strerror(errno));
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    if (ready <= 0) continue;
     if (descriptors[0].revents != 0) {
       uint64_t count = 0;
       [[maybe_unused]] ssize_t got = read(wake_fd_, &count, sizeof count);

@@ -76,7 +76,8 @@ class ModbusBus {
   // Worker thread only. Does what is due at `now`; `signalled`: what the last Wait asked
   // for happened on the descriptor.
   Wait Step(Clock::time_point now, bool signalled);
-  // Worker thread only, when the worker stops: answers every write, closes the link.
+  // Worker thread only, when the worker stops: finishes the transaction in flight (within
+  // its deadline), answers every queued write, closes the link.
   void Shut();
   // Set by the worker before it starts: wakes it to step its buses (a write is queued).
   void SetWake(std::function<void()> wake) { wake_ = std::move(wake); }
@@ -99,6 +100,8 @@ class ModbusBus {
   // Starts what is due (a write, a poll, a connection) or records why a due device is not
   // polled; returns the Wait when nothing is due yet.
   std::optional<Wait> StartNext(Clock::time_point now);
+  // Steps the bus, waiting on its own, until nothing is in flight; starts nothing new.
+  void Drain();
   void StartWrite(Job job, Clock::time_point now);
   // Opens the link when it is closed and its back-off has passed.
   enum class LinkState { kUp, kOpening, kDown };
@@ -126,6 +129,7 @@ class ModbusBus {
 
   // Worker thread only.
   Phase phase_ = Phase::kIdle;
+  bool draining_ = false;
   Clock::time_point deadline_{};  // of the connection or reply waited for
   uint8_t unit_ = 0;              // of the request in flight
   std::chrono::milliseconds timeout_{};

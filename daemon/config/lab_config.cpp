@@ -1,5 +1,7 @@
 #include "config/lab_config.h"
 
+#include <arpa/inet.h>
+
 #include <cassert>
 #include <cstdio>
 #include <ctime>
@@ -27,6 +29,12 @@
 namespace labtrace::config {
 
 namespace {
+
+bool IsNumericAddress(const std::string& host) {
+  in6_addr v6{};
+  in_addr v4{};
+  return inet_pton(AF_INET, host.c_str(), &v4) == 1 || inet_pton(AF_INET6, host.c_str(), &v6) == 1;
+}
 
 bool IsStandardBaud(uint32_t baud) {
   for (uint32_t b : {300u, 600u, 1200u, 2400u, 4800u, 9600u, 19200u, 38400u, 57600u, 115200u,
@@ -58,6 +66,14 @@ Status ValidateBuses(const Lab& lab, const Locator& at) {
       case Bus::kModbusTcp:
         if (bus.modbus_tcp().host().empty()) {
           return Invalid(at.At({{"buses", i}, {"modbus_tcp"}, {"host"}}), "host is empty");
+        }
+        if (!IsNumericAddress(bus.modbus_tcp().host())) {
+          // One worker polls every Modbus TCP bus; a name lookup would hold them all
+          // while the name server is slow or gone.
+          return Invalid(at.At({{"buses", i}, {"modbus_tcp"}, {"host"}}),
+                         fmt::format("\"{}\" is not an IP address: give the device's or gateway's address "
+                                     "(192.168.1.20, fd00::20), not a name",
+                                     bus.modbus_tcp().host()));
         }
         if (bus.modbus_tcp().port() == 0 || bus.modbus_tcp().port() > 65535) {
           return Invalid(at.At({{"buses", i}, {"modbus_tcp"}, {"port"}}),

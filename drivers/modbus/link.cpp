@@ -85,7 +85,9 @@ Status ModbusTcpLink::StartConnect() {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_NUMERICSERV;
+  // Numbers only (lab-config refuses names): a name lookup would hold the worker that
+  // polls every Modbus TCP bus. One address, then.
+  hints.ai_flags = AI_NUMERICSERV | AI_NUMERICHOST;
   addrinfo* found = nullptr;
   const std::string service = std::to_string(port_);
   if (int rc = getaddrinfo(host_.c_str(), service.c_str(), &hints, &found); rc != 0) {
@@ -176,7 +178,15 @@ Status ModbusTcpLink::Send(uint8_t unit_id, std::span<const uint8_t> request_pdu
 }
 
 Status ModbusTcpLink::Abandon(uint8_t unit_id, std::chrono::milliseconds timeout) {
+  int waiting = 0;
+  if (connected_ && ioctl(slot_.fd(), FIONREAD, &waiting) != 0) waiting = 0;
   Close();
+  if (waiting > 0) {
+    // It did answer, but not a whole frame: a damaged reply, not a silent device.
+    return InvalidArgument(fmt::format("incomplete reply from {} unit {}: {} byte(s) within {} ms, fewer than its "
+                                       "MBAP header announces",
+                                       where(), unit_id, waiting, timeout.count()));
+  }
   return DeadlineExceeded(fmt::format("no reply from {} unit {} within {} ms", where(), unit_id, timeout.count()));
 }
 
@@ -185,11 +195,16 @@ bool ModbusTcpLink::ReplyWhole() const {
   int waiting = 0;
   if (ioctl(fd, FIONREAD, &waiting) != 0 || waiting == 0) return true;  // closed or failed: libmodbus says how
   uint8_t header[6];
-  if (recv(fd, header, sizeof header, MSG_PEEK | MSG_DONTWAIT) < static_cast<ssize_t>(sizeof header)) return false;
-  // The MBAP length counts the bytes after itself; a length beyond any ADU is a bad frame,
-  // which libmodbus may as well read now.
-  const size_t whole = 6 + static_cast<size_t>(header[4] << 8 | header[5]);
-  return static_cast<size_t>(waiting) >= std::min<size_t>(whole, MODBUS_TCP_MAX_ADU_LENGTH);
+  if (recv(fd, header, sizeof header, MSG_PEEK | MSG_DONTWAIT) == static_cast<ssize_t>(sizeof header)) {
+    const size_t protocol = static_cast<size_t>(header[2] << 8 | header[3]);
+    const size_t length = static_cast<size_t>(header[4] << 8 | header[5]);  // the bytes after itself
+    // A header no reply can have: libmodbus and Receive's checks may read and refuse it now.
+    if (protocol != 0 || length < 2 || 6 + length > MODBUS_TCP_MAX_ADU_LENGTH) return true;
+    if (static_cast<size_t>(waiting) >= 6 + length) return true;
+  }
+  // Part of a frame: whole later, unless the peer has hung up (then libmodbus says so now).
+  pollfd hangup{fd, POLLRDHUP, 0};
+  return poll(&hangup, 1, 0) == 1 && (hangup.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
 }
 
 Result<std::optional<Frame>> ModbusTcpLink::Receive(uint8_t unit_id, std::chrono::milliseconds timeout) {

@@ -167,7 +167,9 @@ TEST(ModbusTcpFaults, EachFaultClassIsFlaggedAndNeverStoredAsAGoodValue) {
       {"garbage 1", {BAD_FRAME, NO_REPLY, DISCONNECTED}},
       {"wrong-transaction 1", {BAD_FRAME, NO_REPLY}},
       {"wrong-unit 1", {BAD_FRAME, NO_REPLY}},
-      {"bad-length 1", {BAD_FRAME, NO_REPLY}},
+      // It answered, with a length its bytes do not fill: damaged, not silent (the first
+      // version of the shared TCP worker waited for the missing bytes and said NO_REPLY).
+      {"bad-length 1", {BAD_FRAME}},
       {"no-reply 2", {NO_REPLY}},
       {"delay 700 1", {NO_REPLY}},
       {"split 3", {GOOD}},
