@@ -165,6 +165,13 @@ Status ModbusTcpLink::Broadcast(std::span<const uint8_t>, std::chrono::milliseco
 
 Status ModbusTcpLink::Send(uint8_t unit_id, std::span<const uint8_t> request_pdu) {
   if (!connected_) return Unavailable(fmt::format("not connected to {}", where()));
+  // A reply can only answer a request sent before it: whatever is waiting now (a device
+  // that answered twice) is stale, and every raw request is transaction 0, so the MBAP
+  // header could not tell it from this request's answer.
+  for (int waiting = 0; ioctl(slot_.fd(), FIONREAD, &waiting) == 0 && waiting > 0;) {
+    uint8_t stale[MODBUS_TCP_MAX_ADU_LENGTH];
+    if (recv(slot_.fd(), stale, sizeof stale, MSG_DONTWAIT) <= 0) break;
+  }
   std::vector<uint8_t> request;
   request.reserve(1 + request_pdu.size());
   request.push_back(unit_id);

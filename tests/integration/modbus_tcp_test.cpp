@@ -196,6 +196,18 @@ TEST(ModbusTcpFaults, EachFaultClassIsFlaggedAndNeverStoredAsAGoodValue) {
       }
     }
   }
+  // A device that answers twice, the second time with another value (as a late answer
+  // would): the second answer must never be taken for the next request's.
+  const uint64_t before_stale = testing::LastSequence(daemon.server, "chamber", "setpoint");
+  const size_t mark = device.Mark();
+  device.Send("fault 1 stale 3\n");
+  ASSERT_TRUE(device.WaitForLine(std::regex("^fault 1 stale"), kEventDeadline, mark)) << device.output();
+  const auto after_stale = testing::WaitForReadings(labtraced, daemon.server, "chamber", "setpoint", before_stale,
+                                                    [](const auto& r) { return r.size() >= 10; });
+  for (const Reading& r : after_stale) {
+    EXPECT_EQ(r.quality(), GOOD) << r.detail();
+    EXPECT_DOUBLE_EQ(r.value(), 25.0) << "a stale second answer was taken for a later request's";
+  }
   daemon.process.reset();
   fs::remove_all(dir);
 }

@@ -16,7 +16,8 @@
 // Typed on standard input: "fault disconnect" closes every client connection (a
 // gateway rebooting, a cable pulled); the clients must connect again. "fault <unit>
 // <kind> [arg] [times]" disturbs that unit's replies: no-reply, delay <ms>, garbage (the
-// reply's bytes replaced), split (two writes 50 ms apart), wrong-transaction (the MBAP
+// reply's bytes replaced), split (two writes 50 ms apart), stale (the reply, then a second
+// one with another value), wrong-transaction (the MBAP
 // transaction id of another request), wrong-unit, bad-length (an MBAP length that does
 // not match), exception <code>, none. Replies are rendered by libmodbus into a socket
 // pair first, so a fault changes the real reply's bytes.
@@ -86,7 +87,7 @@ bool ParseFault(const std::string& line, std::map<int, Fault>& faults) {
   int unit = 0;
   Fault fault;
   if (!(words >> command >> unit >> kind) || command != "fault") return false;
-  static const char* const kKinds[] = {"none", "no-reply", "delay", "garbage", "split", "wrong-transaction",
+  static const char* const kKinds[] = {"none", "no-reply", "delay", "garbage", "split", "stale", "wrong-transaction",
                                        "wrong-unit", "bad-length", "exception"};
   if (std::find(std::begin(kKinds), std::end(kKinds), kind) == std::end(kKinds)) return false;
   fault.kind = kind;
@@ -119,6 +120,14 @@ void Deliver(int client, std::vector<uint8_t> reply, std::map<int, Fault>& fault
     reply[5] = 3;
     reply[7] = static_cast<uint8_t>(reply[7] | 0x80);
     reply[8] = static_cast<uint8_t>(fault.argument);
+  }
+  if (fault.kind == "stale") {
+    // The true reply, then a second one with the last register one count higher: what a
+    // device that answers twice, or a late answer to an earlier request, puts on the wire.
+    WriteAll(client, reply.data(), reply.size());
+    reply.back() = static_cast<uint8_t>(reply.back() + 1);
+    WriteAll(client, reply.data(), reply.size());
+    return;
   }
   if (fault.kind == "split") {
     const size_t half = reply.size() / 2;
