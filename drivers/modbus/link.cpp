@@ -22,9 +22,6 @@ namespace {
 // MBAP header (Modbus Messaging on TCP/IP Implementation Guide v1.0b, §3.1.3):
 // transaction id (2), protocol id (2, always 0), length (2, bytes that follow), unit id (1).
 constexpr size_t kMbapSize = 7;
-}  // namespace
-
-namespace {
 
 // Waits until `deadline` for `events` on `fd`; false on timeout (EINTR restarts the wait).
 bool WaitFor(int fd, short events, std::chrono::steady_clock::time_point deadline) {
@@ -143,6 +140,7 @@ Status ModbusTcpLink::FinishConnect() {
   modbus_set_socket(ctx_, fd);
   connecting_ = false;
   connected_ = true;
+  sent_on_connection_ = 0;
   return OkStatus();
 }
 
@@ -165,21 +163,30 @@ Status ModbusTcpLink::Broadcast(std::span<const uint8_t>, std::chrono::milliseco
 
 Status ModbusTcpLink::Send(uint8_t unit_id, std::span<const uint8_t> request_pdu) {
   if (!connected_) return Unavailable(fmt::format("not connected to {}", where()));
-  // A reply can only answer a request sent before it: whatever is waiting now (a device
-  // that answered twice) is stale, and every raw request is transaction 0, so the MBAP
-  // header could not tell it from this request's answer.
-  for (int waiting = 0; ioctl(slot_.fd(), FIONREAD, &waiting) == 0 && waiting > 0;) {
-    uint8_t stale[MODBUS_TCP_MAX_ADU_LENGTH];
-    if (recv(slot_.fd(), stale, sizeof stale, MSG_DONTWAIT) <= 0) break;
+  if (kMbapSize + request_pdu.size() > MODBUS_TCP_MAX_ADU_LENGTH) {
+    return InvalidArgument(fmt::format("a request of {} bytes does not fit a Modbus TCP frame", request_pdu.size()));
   }
-  std::vector<uint8_t> request;
-  request.reserve(1 + request_pdu.size());
-  request.push_back(unit_id);
-  request.insert(request.end(), request_pdu.begin(), request_pdu.end());
-  if (modbus_send_raw_request(ctx_, request.data(), static_cast<int>(request.size())) < 0) {
-    const int err = errno;
+  // The MBAP header is ours, not libmodbus's: its raw request is always transaction 0
+  // (libmodbus 3.1.6, modbus_send_raw_request), and only a transaction id of its own lets
+  // a late or repeated answer be told from this request's (Receive).
+  ++transaction_;
+  sent_on_connection_ = std::min<uint16_t>(sent_on_connection_ + 1, kLateAnswerWindow);
+  const size_t follows = 1 + request_pdu.size();  // the unit id and the PDU
+  uint8_t adu[MODBUS_TCP_MAX_ADU_LENGTH] = {static_cast<uint8_t>(transaction_ >> 8),
+                                            static_cast<uint8_t>(transaction_),
+                                            0,
+                                            0,
+                                            static_cast<uint8_t>(follows >> 8),
+                                            static_cast<uint8_t>(follows),
+                                            unit_id};
+  std::copy(request_pdu.begin(), request_pdu.end(), adu + kMbapSize);
+  const size_t size = kMbapSize + request_pdu.size();
+  const ssize_t sent = send(slot_.fd(), adu, size, MSG_NOSIGNAL | MSG_DONTWAIT);
+  if (sent != static_cast<ssize_t>(size)) {
+    // A request this small only fails to go out whole when the peer has stopped reading.
+    const std::string why = sent < 0 ? std::strerror(errno) : fmt::format("only {} of {} bytes went out", sent, size);
     Close();
-    return Unavailable(fmt::format("sending to {}: {}", where(), modbus_strerror(err)));
+    return Unavailable(fmt::format("sending to {}: {}", where(), why));
   }
   return OkStatus();
 }
@@ -246,15 +253,19 @@ Result<std::optional<Frame>> ModbusTcpLink::Receive(uint8_t unit_id, std::chrono
   if (protocol != 0 || follows != frame.adu.size() - 6) {
     return fail(InvalidArgument(fmt::format("bad MBAP header (protocol {}, length {})", protocol, follows)));
   }
+  const uint16_t transaction = static_cast<uint16_t>(frame.adu[0] << 8 | frame.adu[1]);
+  const uint16_t age = static_cast<uint16_t>(transaction_ - transaction);  // requests sent since
+  if (age != 0 && age < sent_on_connection_) {
+    // The answer to one of the last few requests on this connection (late, or given
+    // twice): not this request's, whatever its bytes say. Dropped; this one's may follow.
+    return std::optional<Frame>();
+  }
+  if (age != 0) {
+    return fail(InvalidArgument(fmt::format("reply to transaction {}, the request was transaction {}", transaction,
+                                            transaction_)));
+  }
   if (frame.adu[6] != unit_id) {
     return fail(InvalidArgument(fmt::format("reply from unit {}, asked unit {}", frame.adu[6], unit_id)));
-  }
-  // libmodbus 3.1.6 sends every raw request as transaction 0 ("the t_id is left to zero",
-  // modbus_send_raw_request) and does not check the reply's: a reply must echo it.
-  const uint16_t transaction = static_cast<uint16_t>(frame.adu[0] << 8 | frame.adu[1]);
-  if (transaction != kRawRequestTransaction) {
-    return fail(InvalidArgument(fmt::format("reply to transaction {}, the request was transaction {}", transaction,
-                                            kRawRequestTransaction)));
   }
   frame.pdu_offset = kMbapSize;
   frame.pdu_size = frame.adu.size() - kMbapSize;

@@ -107,7 +107,10 @@ class ModbusTcpLink final : public ModbusLink {
   _modbus* ctx_ = nullptr;
   bool connecting_ = false;
   bool connected_ = false;
-  static constexpr uint16_t kRawRequestTransaction = 0;
+  // A reply to one of the last requests sent is late and dropped; any other id is a bad frame.
+  static constexpr uint16_t kLateAnswerWindow = 16;
+  uint16_t transaction_ = 0;          // the id of the last request sent (Send)
+  uint16_t sent_on_connection_ = 0;   // requests sent since the connection was made, to the window
 };
 
 struct SerialSettings {

@@ -196,8 +196,10 @@ TEST(ModbusTcpFaults, EachFaultClassIsFlaggedAndNeverStoredAsAGoodValue) {
       }
     }
   }
-  // A device that answers twice, the second time with another value (as a late answer
-  // would): the second answer must never be taken for the next request's.
+  // A late answer to the previous request, with another value, that arrives after the
+  // next request (ahead of that request's own answer): it must never be taken for the
+  // next request's. Dropping whatever was waiting when a request went out did not catch
+  // it; only the request's own MBAP transaction id does.
   const uint64_t before_stale = testing::LastSequence(daemon.server, "chamber", "setpoint");
   const size_t mark = device.Mark();
   device.Send("fault 1 stale 3\n");

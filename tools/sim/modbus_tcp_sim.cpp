@@ -16,8 +16,9 @@
 // Typed on standard input: "fault disconnect" closes every client connection (a
 // gateway rebooting, a cable pulled); the clients must connect again. "fault <unit>
 // <kind> [arg] [times]" disturbs that unit's replies: no-reply, delay <ms>, garbage (the
-// reply's bytes replaced), split (two writes 50 ms apart), stale (the reply, then a second
-// one with another value), wrong-transaction (the MBAP
+// reply's bytes replaced), split (two writes 50 ms apart), stale (first the previous
+// reply again, with another value, then the reply: a late answer that arrives after the
+// next request), wrong-transaction (the MBAP
 // transaction id of another request), wrong-unit, bad-length (an MBAP length that does
 // not match), exception <code>, none. Replies are rendered by libmodbus into a socket
 // pair first, so a fault changes the real reply's bytes.
@@ -37,6 +38,7 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <modbus.h>
@@ -97,8 +99,11 @@ bool ParseFault(const std::string& line, std::map<int, Fault>& faults) {
   return true;
 }
 
-// Sends `reply` (a whole ADU) to `client` as unit `unit`'s fault says.
-void Deliver(int client, std::vector<uint8_t> reply, std::map<int, Fault>& faults, int unit, std::mt19937& random) {
+// Sends `reply` (a whole ADU) to `client` as unit `unit`'s fault says. `previous` is the
+// last reply sent to this client, and becomes this one.
+void Deliver(int client, std::vector<uint8_t> reply, std::vector<uint8_t>& previous, std::map<int, Fault>& faults,
+             int unit, std::mt19937& random) {
+  const std::vector<uint8_t> before = std::exchange(previous, reply);
   auto found = faults.find(unit);
   if (found == faults.end() || found->second.kind == "none" || reply.size() < 8) {
     WriteAll(client, reply.data(), reply.size());
@@ -121,13 +126,12 @@ void Deliver(int client, std::vector<uint8_t> reply, std::map<int, Fault>& fault
     reply[7] = static_cast<uint8_t>(reply[7] | 0x80);
     reply[8] = static_cast<uint8_t>(fault.argument);
   }
-  if (fault.kind == "stale") {
-    // The true reply, then a second one with the last register one count higher: what a
-    // device that answers twice, or a late answer to an earlier request, puts on the wire.
-    WriteAll(client, reply.data(), reply.size());
-    reply.back() = static_cast<uint8_t>(reply.back() + 1);
-    WriteAll(client, reply.data(), reply.size());
-    return;
+  if (fault.kind == "stale" && !before.empty()) {
+    // The previous reply again, its last byte one count higher, ahead of the true one: on
+    // the wire, a late answer to the previous request that arrives after this request.
+    std::vector<uint8_t> late = before;
+    late.back() = static_cast<uint8_t>(late.back() + 1);
+    WriteAll(client, late.data(), late.size());
   }
   if (fault.kind == "split") {
     const size_t half = reply.size() / 2;
@@ -174,6 +178,7 @@ int RunModbusTcpSimulator(const std::string& host, int port, const std::vector<i
   ClimateModel model;
   model.Publish(mapping);
   std::vector<int> clients;
+  std::map<int, std::vector<uint8_t>> last_reply;  // by client descriptor, for the stale fault
   OperatorInput operator_input;
   std::map<int, Fault> faults;
   std::mt19937 random{std::random_device{}()};
@@ -200,15 +205,16 @@ int RunModbusTcpSimulator(const std::string& host, int port, const std::vector<i
       break;
     }
     if (operator_input.fd() >= 0 && FD_ISSET(operator_input.fd(), &readable)) {
-      operator_input.Read([&clients, &faults](const std::string& line) {
+      operator_input.Read([&clients, &faults, &last_reply](const std::string& line) {
         if (line.rfind("fault disconnect", 0) == 0) {
           for (int fd : clients) close(fd);
+          last_reply.clear();
           std::printf("fault disconnect: closed %zu connection(s)\n", clients.size());
           clients.clear();
         } else if (ParseFault(line, faults)) {
           std::printf("%s\n", line.c_str());
         } else {
-          std::printf("commands: fault disconnect; fault <unit> none|no-reply|delay <ms>|garbage|split|"
+          std::printf("commands: fault disconnect; fault <unit> none|no-reply|delay <ms>|garbage|split|stale|"
                       "wrong-transaction|wrong-unit|bad-length|exception <code> [times]\n");
         }
         std::fflush(stdout);
@@ -247,12 +253,13 @@ int RunModbusTcpSimulator(const std::string& host, int port, const std::vector<i
         std::vector<uint8_t> reply(MODBUS_TCP_MAX_ADU_LENGTH);
         const ssize_t got = read(rendered[1], reply.data(), reply.size());
         reply.resize(got > 0 ? static_cast<size_t>(got) : 0);
-        Deliver(clients[i], std::move(reply), faults, unit, random);
+        Deliver(clients[i], std::move(reply), last_reply[clients[i]], faults, unit, random);
         ++i;
       } else if (length == 0) {
         ++i;  // a request for another unit id: libmodbus ignores it
       } else {
         close(clients[i]);
+        last_reply.erase(clients[i]);
         clients.erase(clients.begin() + static_cast<long>(i));
       }
     }
