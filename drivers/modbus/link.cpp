@@ -170,7 +170,7 @@ Status ModbusTcpLink::Send(uint8_t unit_id, std::span<const uint8_t> request_pdu
   // (libmodbus 3.1.6, modbus_send_raw_request), and only a transaction id of its own lets
   // a late or repeated answer be told from this request's (Receive).
   ++transaction_;
-  sent_on_connection_ = std::min<uint16_t>(sent_on_connection_ + 1, kLateAnswerWindow);
+  sent_on_connection_ = std::min<uint16_t>(sent_on_connection_ + 1, kLateAnswerWindow + 1);
   const size_t follows = 1 + request_pdu.size();  // the unit id and the PDU
   uint8_t adu[MODBUS_TCP_MAX_ADU_LENGTH] = {static_cast<uint8_t>(transaction_ >> 8),
                                             static_cast<uint8_t>(transaction_),
@@ -254,7 +254,7 @@ Result<std::optional<Frame>> ModbusTcpLink::Receive(uint8_t unit_id, std::chrono
     return fail(InvalidArgument(fmt::format("bad MBAP header (protocol {}, length {})", protocol, follows)));
   }
   const uint16_t transaction = static_cast<uint16_t>(frame.adu[0] << 8 | frame.adu[1]);
-  const uint16_t age = static_cast<uint16_t>(transaction_ - transaction);  // requests sent since
+  const uint16_t age = static_cast<uint16_t>(transaction_ - transaction);  // requests sent since it
   if (age != 0 && age < sent_on_connection_) {
     // The answer to one of the last few requests on this connection (late, or given
     // twice): not this request's, whatever its bytes say. Dropped; this one's may follow.

@@ -55,8 +55,9 @@ class ModbusLink {
   //   kInvalidArgument   a reply that is not a well-formed answer to this request (a bad
   //                      CRC or header, another unit's reply)
   virtual Status Send(uint8_t unit_id, std::span<const uint8_t> request_pdu) = 0;
-  // nullopt: part of the reply is here, the rest not yet; look again shortly (a link never
-  // blocks on a reply that is still arriving, unless its worker serves it alone).
+  // nullopt: no answer yet, look again shortly: part of the reply is here and the rest is
+  // not (a link never blocks on a reply that is still arriving, unless its worker serves it
+  // alone), or a late answer to an earlier request was dropped.
   virtual Result<std::optional<Frame>> Receive(uint8_t unit_id, std::chrono::milliseconds timeout) = 0;
   // Gives up waiting: makes sure a late reply cannot be taken for the next request, and
   // returns the kDeadlineExceeded error that says so.
@@ -74,9 +75,10 @@ inline constexpr auto kConnectTimeout = std::chrono::seconds(3);
 // How soon to look again at a reply that has only partly arrived.
 inline constexpr auto kReplyRecheck = std::chrono::milliseconds(1);
 
-// Modbus TCP. After any error or timeout the connection is closed: a late reply would
-// otherwise be read as the answer to the next request (libmodbus 3.1.6 sends every raw
-// request as transaction 0).
+// Modbus TCP. The link writes each request's MBAP header with a transaction id of its own
+// (libmodbus 3.1.6 sends every raw request as transaction 0), so a late answer to an
+// earlier request is told from this one's and dropped. After any error or timeout the
+// connection is closed, so a confused device starts clean.
 class ModbusTcpLink final : public ModbusLink {
  public:
   ModbusTcpLink(std::string host, uint16_t port);
@@ -107,10 +109,11 @@ class ModbusTcpLink final : public ModbusLink {
   _modbus* ctx_ = nullptr;
   bool connecting_ = false;
   bool connected_ = false;
-  // A reply to one of the last requests sent is late and dropped; any other id is a bad frame.
+  // A reply to one of the 16 requests before this one is late and dropped; any other id
+  // than this request's is a bad frame.
   static constexpr uint16_t kLateAnswerWindow = 16;
   uint16_t transaction_ = 0;          // the id of the last request sent (Send)
-  uint16_t sent_on_connection_ = 0;   // requests sent since the connection was made, to the window
+  uint16_t sent_on_connection_ = 0;   // requests sent since the connection was made, to 1 + the window
 };
 
 struct SerialSettings {

@@ -105,7 +105,9 @@ void Deliver(int client, std::vector<uint8_t> reply, std::vector<uint8_t>& previ
              int unit, std::mt19937& random) {
   const std::vector<uint8_t> before = std::exchange(previous, reply);
   auto found = faults.find(unit);
-  if (found == faults.end() || found->second.kind == "none" || reply.size() < 8) {
+  // A stale answer needs an earlier one on this connection; until then the fault waits.
+  if (found == faults.end() || found->second.kind == "none" || reply.size() < 8 ||
+      (found->second.kind == "stale" && before.empty())) {
     WriteAll(client, reply.data(), reply.size());
     return;
   }
@@ -126,7 +128,7 @@ void Deliver(int client, std::vector<uint8_t> reply, std::vector<uint8_t>& previ
     reply[7] = static_cast<uint8_t>(reply[7] | 0x80);
     reply[8] = static_cast<uint8_t>(fault.argument);
   }
-  if (fault.kind == "stale" && !before.empty()) {
+  if (fault.kind == "stale") {
     // The previous reply again, its last byte one count higher, ahead of the true one: on
     // the wire, a late answer to the previous request that arrives after this request.
     std::vector<uint8_t> late = before;
