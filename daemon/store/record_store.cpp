@@ -70,12 +70,19 @@ constexpr const char* kSelectChannels =
     "SELECT channel_id, instrument, channel FROM channels "
     "WHERE (?1 = '' OR instrument = ?1) AND (?2 = '' OR channel = ?2) "
     "ORDER BY instrument, channel";
+constexpr const char* kInsertRun = "INSERT INTO reading_runs (first_sequence, instrument, count) VALUES (?, ?, ?)";
+// A channel's readings: its instrument's runs in order, and in each run the rows of the
+// channel. Runs do not overlap, so the order of (run, sequence) is the order of sequence,
+// and SQLite needs no sort to stop at the limit.
+#define LABTRACE_CHANNEL_READINGS                                                                          \
+  "SELECT " LABTRACE_READING_COLUMNS " FROM reading_runs u "                                              \
+  "JOIN readings r ON r.sequence >= u.first_sequence AND r.sequence < u.first_sequence + u.count "        \
+  "JOIN channels c ON c.channel_id = r.channel_id "                                                       \
+  "WHERE u.instrument = ?1 AND r.channel_id = ?2 AND r.requested_at_ns >= ?3 "
 constexpr const char* kSelectOldestFirst =
-    "SELECT " LABTRACE_READING_COLUMNS " FROM readings r JOIN channels c ON c.channel_id = r.channel_id "
-    "WHERE r.channel_id = ? AND r.requested_at_ns >= ? ORDER BY r.sequence LIMIT ?";
+    LABTRACE_CHANNEL_READINGS "ORDER BY u.first_sequence, r.sequence LIMIT ?4";
 constexpr const char* kSelectNewestFirst =
-    "SELECT " LABTRACE_READING_COLUMNS " FROM readings r JOIN channels c ON c.channel_id = r.channel_id "
-    "WHERE r.channel_id = ? AND r.requested_at_ns >= ? ORDER BY r.sequence DESC LIMIT ?";
+    LABTRACE_CHANNEL_READINGS "ORDER BY u.first_sequence DESC, r.sequence DESC LIMIT ?4";
 
 std::span<const uint8_t> Bytes(const std::string& s) { return {reinterpret_cast<const uint8_t*>(s.data()), s.size()}; }
 std::span<const uint8_t> Bytes(const Hash& h) { return {h.data(), h.size()}; }
@@ -448,7 +455,8 @@ Status RecordStore::CommitBatch(Batch& batch, const std::string& batch_uuid, boo
   auto insert_reading = db_.Prepare(kInsertReading);
   auto select_upload = db_.Prepare(kSelectUpload);
   auto insert_upload = db_.Prepare(kInsertUpload);
-  for (auto* s : {&insert_channel, &select_channel, &insert_reading, &select_upload, &insert_upload}) {
+  auto insert_run = db_.Prepare(kInsertRun);
+  for (auto* s : {&insert_channel, &select_channel, &insert_reading, &select_upload, &insert_upload, &insert_run}) {
     if (!*s) return s->error();
   }
 
@@ -464,6 +472,12 @@ Status RecordStore::CommitBatch(Batch& batch, const std::string& batch_uuid, boo
   batch_leaves.reserve(batch.readings.size());
   int64_t first_record_id = 0;
   std::unordered_map<std::string, int64_t> new_channels;  // joins channels_ only once committed
+  struct ReadingRun {
+    std::string instrument;
+    int64_t first_sequence;
+    int64_t count;
+  };
+  std::vector<ReadingRun> runs;  // of this batch's readings, written once all are in
 
   auto channel_id = [&](const Reading& reading) -> Result<int64_t> {
     // Length-prefixed, so no two (instrument, channel) pairs share a key whatever bytes
@@ -491,6 +505,13 @@ Status RecordStore::CommitBatch(Batch& batch, const std::string& batch_uuid, boo
     BindReading(*insert_reading, *channel, reading);
     if (Status s = insert_reading->Run(); !s.ok()) return s;
     reading.set_sequence(static_cast<uint64_t>(db_.LastInsertRowId()));
+    const int64_t sequence = static_cast<int64_t>(reading.sequence());
+    if (!runs.empty() && runs.back().instrument == reading.instrument() &&
+        runs.back().first_sequence + runs.back().count == sequence) {
+      ++runs.back().count;
+    } else {
+      runs.push_back({reading.instrument(), sequence, 1});
+    }
     // One writer: the readings of a batch get consecutive sequence numbers, which is what
     // lets a batch name its records by the first one.
     if (batch_leaves.empty()) {
@@ -679,6 +700,13 @@ Status RecordStore::CommitBatch(Batch& batch, const std::string& batch_uuid, boo
     for (size_t i = 0; i < batch.corrections.size(); ++i) {
       if (correction_audit[i]) correction_results[i]->set_audit_sequence(audit[*correction_audit[i]].sequence());
     }
+  }
+
+  for (const ReadingRun& run : runs) {
+    insert_run->BindInt64(1, run.first_sequence);
+    insert_run->BindTextUncopied(2, run.instrument);
+    insert_run->BindInt64(3, run.count);
+    if (Status s = insert_run->Run(); !s.ok()) return s;
   }
 
   if (checkpoint && next.tree.size() > 0) {
@@ -929,9 +957,10 @@ Result<api::ReadingsResponse> RecordStore::Query(const api::ReadingsQuery& query
   for (const Channel& channel : matching) {
     const size_t room = kMaxQueryRows - static_cast<size_t>(response.readings_size());
     const size_t want = newest ? std::min<size_t>(query.last(), room) : room;
-    select->BindInt64(1, channel.id);
-    select->BindInt64(2, query.since_ns());
-    select->BindInt64(3, static_cast<int64_t>(want) + 1);  // one more tells us it was cut
+    select->BindText(1, channel.instrument);
+    select->BindInt64(2, channel.id);
+    select->BindInt64(3, query.since_ns());
+    select->BindInt64(4, static_cast<int64_t>(want) + 1);  // one more tells us it was cut
     const int first = response.readings_size();
     size_t taken = 0;
     for (;;) {

@@ -16,9 +16,13 @@ namespace labtrace::store {
 
 namespace {
 
-// The reading's columns, then whether its channel row is missing.
+// The reading's columns, then whether its channel row is missing, then whether the run
+// that starts nearest before it holds it under its instrument (else a search by channel,
+// which goes through the runs, would not find it).
 constexpr const char* kSelectReadings =
-    "SELECT " LABTRACE_READING_COLUMNS ", c.channel_id IS NULL "
+    "SELECT " LABTRACE_READING_COLUMNS ", c.channel_id IS NULL, "
+    "COALESCE((SELECT u.instrument = c.instrument AND u.first_sequence + u.count > r.sequence "
+    "FROM reading_runs u WHERE u.first_sequence <= r.sequence ORDER BY u.first_sequence DESC LIMIT 1), 0) "
     "FROM readings r LEFT JOIN channels c ON c.channel_id = r.channel_id ORDER BY r.sequence";
 constexpr const char* kSelectAuditEvents = "SELECT " LABTRACE_AUDIT_COLUMNS " FROM audit_events ORDER BY event_id";
 constexpr const char* kSelectCalibrations =
@@ -92,7 +96,13 @@ class RecordCursor {
       record.bytes = ReadingRecordBytes(CanonicalReading(reading));
       record.description = fmt::format("{}/{}, requested {}", reading.instrument(), reading.channel(),
                                        FormatTime(reading.requested_at_ns()));
-      if (statement_.ColumnInt64(kReadingColumnCount) != 0) record.problem = "names a channel that is missing: deleted";
+      if (statement_.ColumnInt64(kReadingColumnCount) != 0) {
+        record.problem = "names a channel that is missing: deleted";
+      } else if (statement_.ColumnInt64(kReadingColumnCount + 1) == 0) {
+        record.problem = fmt::format("({}) is in no run of its instrument, so a search by channel cannot find it: "
+                                     "reading_runs was altered",
+                                     record.description);
+      }
     } else if (kind_ == RecordKind::kAuditEvent) {
       const AuditEvent event = AuditEventFromRow(statement_);
       record.bytes = AuditEventRecordBytes(event);

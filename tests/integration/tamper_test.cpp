@@ -142,6 +142,18 @@ TEST_F(Tampering, DeletedReadingIsNamed) {
   EXPECT_NE(output.find("reading 33 (leaf 32) is missing: deleted"), std::string::npos) << output;
 }
 
+// The runs are how a search by channel finds readings: a reading left out of them is
+// hidden from the API though its row and leaf are intact.
+TEST_F(Tampering, AReadingHiddenFromChannelSearchIsNamed) {
+  Sqlite("DROP TRIGGER reading_runs_append_only_delete; "
+         "DELETE FROM reading_runs WHERE first_sequence = (SELECT MAX(first_sequence) FROM reading_runs "
+         "WHERE first_sequence <= 33);");
+  auto [code, output] = Verify();
+  EXPECT_EQ(code, 1);
+  EXPECT_NE(output.find("is in no run of its instrument, so a search by channel cannot find it"), std::string::npos)
+      << output;
+}
+
 TEST_F(Tampering, DeletedBatchIsNamed) {
   Sqlite("DROP TRIGGER batches_append_only_delete; DELETE FROM batches WHERE batch_id = 2;");
   auto [code, output] = Verify();

@@ -108,6 +108,66 @@ TEST_F(RecordStoreTest, LastIsPerChannelAndSinceBoundsTime) {
   EXPECT_EQ(answer->readings(0).value(), 28);
 }
 
+// Schema 4 finds readings through runs (reading_runs) instead of an index by channel. A
+// store written before it is migrated in place: each old reading becomes a run of one.
+TEST_F(RecordStoreTest, AStoreFromBeforeReadingRunsIsMigratedAndFindsEveryReading) {
+  const auto count_in = [this](const char* sql) {
+    sqlite3* db = nullptr;
+    EXPECT_EQ(sqlite3_open((dir_ / "labtrace.db").c_str(), &db), SQLITE_OK);
+    sqlite3_stmt* stmt = nullptr;
+    sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr);
+    const int64_t n = sqlite3_step(stmt) == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : -1;
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    return n;
+  };
+  {
+    auto store = RecordStore::Open(dir_.string());
+    ASSERT_TRUE(store.has_value());
+    for (int poll = 0; poll < 3; ++poll) {
+      (*store)->Append({Make("climate", "temperature", 20 + poll, 1000 * poll),
+                        Make("climate", "humidity", 50 + poll, 1000 * poll)});
+      (*store)->Append({Make("balance", "mass", 100 + poll, 1000 * poll)});
+    }
+  }
+  ASSERT_EQ(count_in("SELECT COUNT(*) FROM reading_runs"), 6) << "a poll of two channels is one run";
+  // Back to schema 3, as a store written by the previous labtrace is.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_ / "labtrace.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "DROP TRIGGER reading_runs_append_only_update; DROP TRIGGER reading_runs_append_only_delete; "
+                         "DROP TABLE reading_runs; CREATE INDEX readings_by_channel ON readings (channel_id, sequence); "
+                         "PRAGMA user_version = 3;",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+
+  auto store = RecordStore::Open(dir_.string());
+  ASSERT_TRUE(store.has_value()) << store.error().message();
+  (*store)->Append({Make("climate", "temperature", 23, 3000), Make("climate", "humidity", 53, 3000)});
+  (*store)->Flush();
+  EXPECT_EQ(count_in("SELECT COUNT(*) FROM reading_runs"), 9 + 1) << "nine runs of one, then one of two";
+  EXPECT_EQ(count_in("SELECT COUNT(*) FROM sqlite_master WHERE name = 'readings_by_channel'"), 0);
+  api::ReadingsQuery humidity;
+  humidity.set_instrument("climate");
+  humidity.set_channel("humidity");
+  auto answer = (*store)->Query(humidity);
+  ASSERT_TRUE(answer.has_value()) << answer.error().message();
+  ASSERT_EQ(answer->readings_size(), 4);
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(answer->readings(i).value(), 50 + i);
+  humidity.set_last(2);
+  answer = (*store)->Query(humidity);
+  ASSERT_EQ(answer->readings_size(), 2);
+  EXPECT_EQ(answer->readings(0).value(), 52);
+  EXPECT_EQ(answer->readings(1).value(), 53);
+  const std::string path = (*store)->path();
+  store->reset();
+  auto report = VerifyStore(path, {});
+  ASSERT_TRUE(report.has_value()) << report.error().message();
+  EXPECT_TRUE(report->intact) << report->problem;
+  EXPECT_EQ(report->records, 11u);
+}
+
 TEST_F(RecordStoreTest, ReadingsSurviveReopenAndCannotBeAlteredInPlace) {
   {
     auto store = RecordStore::Open(dir_.string());
