@@ -39,11 +39,9 @@
 namespace labtrace::store {
 
 // A batch closes after the commit window or at this many records, whichever comes first;
-// under a backlog, batches are full and each fsync carries this many. Large, because a
-// commit rewrites every index page it touches: with 2 000 channels polled at once each
-// commit dirties about 2 000 pages of readings_by_channel whatever its size, so a store
-// that falls behind catches up only if its batches grow (8 192 kept 200 ten-register
-// devices at 4 700 transactions/s; 65 536, with the larger page cache, at 9 200).
+// under a backlog, batches are full and each fsync carries this many. Large, so that a
+// store that falls behind catches up: a commit's fixed cost (the pages it rewrites, the
+// fsync) is shared by more records.
 inline constexpr size_t kMaxBatch = 65536;
 // Polled readings waiting for the writer. While the store is healthy, Append() waits for
 // room beyond this (backpressure: a burst is slowed, never thinned). While the disk

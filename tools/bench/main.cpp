@@ -52,7 +52,7 @@ Reading MakeReading(int64_t i) {
 
 double Seconds(Clock::time_point since) { return std::chrono::duration<double>(Clock::now() - since).count(); }
 
-// Raw SQLite: the store's own readings table (its columns and its index by channel), WAL,
+// Raw SQLite: the store's own readings table and its runs (reading_runs and its index), WAL,
 // synchronous=FULL, one prepared INSERT, one transaction, no hashing. What the hardware
 // and SQLite give for the same rows with nothing on top.
 double BaselinePerSecond(const fs::path& dir, int64_t n) {
@@ -66,8 +66,24 @@ double BaselinePerSecond(const fs::path& dir, int64_t n) {
                " unit TEXT NOT NULL, quality INTEGER NOT NULL, requested_at_ns INTEGER NOT NULL,"
                " raw_frame BLOB NOT NULL, detail TEXT NOT NULL, decimals INTEGER NOT NULL, supersedes INTEGER,"
                " calibration_certificate TEXT NOT NULL, calibration_due_date TEXT NOT NULL);"
-               "CREATE INDEX readings_by_channel ON readings (channel_id, sequence);",
+               "CREATE TABLE reading_runs (first_sequence INTEGER PRIMARY KEY, instrument TEXT NOT NULL,"
+               " count INTEGER NOT NULL CHECK (count > 0));"
+               "CREATE INDEX reading_runs_by_instrument ON reading_runs (instrument, first_sequence);",
                nullptr, nullptr, nullptr);
+  sqlite3_stmt* insert_run = nullptr;
+  sqlite3_prepare_v2(db, "INSERT INTO reading_runs (first_sequence, instrument, count) VALUES (?, ?, ?)", -1,
+                     &insert_run, nullptr);
+  // A run is the consecutive readings of one instrument, as the store groups them.
+  std::string run_instrument;
+  int64_t run_first = 0, run_count = 0;
+  const auto end_run = [&] {
+    if (run_count == 0) return;
+    sqlite3_bind_int64(insert_run, 1, run_first);
+    sqlite3_bind_text(insert_run, 2, run_instrument.data(), static_cast<int>(run_instrument.size()), SQLITE_STATIC);
+    sqlite3_bind_int64(insert_run, 3, run_count);
+    sqlite3_step(insert_run);
+    sqlite3_reset(insert_run);
+  };
   sqlite3_stmt* insert = nullptr;
   sqlite3_prepare_v2(db,
                      "INSERT INTO readings (channel_id, value, unit, quality, requested_at_ns, raw_frame, detail,"
@@ -90,10 +106,20 @@ double BaselinePerSecond(const fs::path& dir, int64_t n) {
     sqlite3_bind_text(insert, 10, "", 0, SQLITE_STATIC);
     sqlite3_step(insert);
     sqlite3_reset(insert);
+    if (run_count > 0 && r.instrument() == run_instrument) {
+      ++run_count;
+    } else {
+      end_run();
+      run_instrument = r.instrument();
+      run_first = sqlite3_last_insert_rowid(db);
+      run_count = 1;
+    }
   }
+  end_run();
   sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
   const double seconds = Seconds(start);
   sqlite3_finalize(insert);
+  sqlite3_finalize(insert_run);
   sqlite3_close(db);
   return static_cast<double>(n) / seconds;
 }
