@@ -5,9 +5,13 @@ namespace labtrace::store {
 
 bool QualityHasValue(Quality quality) { return quality == GOOD || quality == UNSTABLE; }
 
-Reading CanonicalReading(Reading reading) {
+void Canonicalize(Reading& reading) {
   // A string field's reading carries its text, not a number.
   if (!QualityHasValue(reading.quality()) || reading.value() == 0 || !reading.text().empty()) reading.clear_value();
+}
+
+Reading CanonicalReading(Reading reading) {
+  Canonicalize(reading);
   return reading;
 }
 

@@ -16,6 +16,7 @@ enum class RecordKind : int { kReading = 1, kAuditEvent = 2, kCalibration = 3 };
 
 // A reading as the store keeps it: no value unless the quality carries one, and +0.0
 // for zero (SQLite stores -0.0 as 0).
+void Canonicalize(Reading& reading);
 Reading CanonicalReading(Reading reading);
 
 // Deterministic protobuf serialisation of a canonical reading, sequence included.

@@ -479,10 +479,13 @@ Status RecordStore::CommitBatch(Batch& batch, const std::string& batch_uuid, boo
   };
   std::vector<ReadingRun> runs;  // of this batch's readings, written once all are in
 
+  std::string key;  // one buffer for every reading's key: no allocation per reading
   auto channel_id = [&](const Reading& reading) -> Result<int64_t> {
     // Length-prefixed, so no two (instrument, channel) pairs share a key whatever bytes
     // an upload's names hold.
-    std::string key = std::to_string(reading.instrument().size()) + ':' + reading.instrument() + reading.channel();
+    key.clear();
+    fmt::format_to(std::back_inserter(key), "{}:{}{}", reading.instrument().size(), reading.instrument(),
+                   reading.channel());
     if (auto found = channels_.find(key); found != channels_.end()) return found->second;
     if (auto found = new_channels.find(key); found != new_channels.end()) return found->second;
     insert_channel->BindText(1, reading.instrument());
@@ -494,14 +497,14 @@ Status RecordStore::CommitBatch(Batch& batch, const std::string& batch_uuid, boo
     if (!row) return Error(row.error());
     const int64_t id = select_channel->ColumnInt64(0);
     select_channel->Reset();
-    new_channels.emplace(std::move(key), id);
+    new_channels.emplace(key, id);
     return id;
   };
 
   auto store_reading = [&](Reading& reading) -> Status {
     auto channel = channel_id(reading);
     if (!channel) return channel.error();
-    reading = CanonicalReading(std::move(reading));
+    Canonicalize(reading);
     BindReading(*insert_reading, *channel, reading);
     if (Status s = insert_reading->Run(); !s.ok()) return s;
     reading.set_sequence(static_cast<uint64_t>(db_.LastInsertRowId()));

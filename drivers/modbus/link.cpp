@@ -206,12 +206,13 @@ Status ModbusTcpLink::Abandon(uint8_t unit_id, std::chrono::milliseconds timeout
 
 bool ModbusTcpLink::ReplyWhole() const {
   const int fd = slot_.fd();
-  int waiting = 0;
-  if (ioctl(fd, FIONREAD, &waiting) != 0 || waiting == 0) return true;  // closed or failed: libmodbus says how
-  uint8_t header[6];
-  if (recv(fd, header, sizeof header, MSG_PEEK | MSG_DONTWAIT) == static_cast<ssize_t>(sizeof header)) {
-    const size_t protocol = static_cast<size_t>(header[2] << 8 | header[3]);
-    const size_t length = static_cast<size_t>(header[4] << 8 | header[5]);  // the bytes after itself
+  // One peek says both how much is waiting (up to a whole frame) and what its header says.
+  uint8_t peeked[MODBUS_TCP_MAX_ADU_LENGTH];
+  const ssize_t waiting = recv(fd, peeked, sizeof peeked, MSG_PEEK | MSG_DONTWAIT);
+  if (waiting <= 0) return true;  // readable yet empty: closed or failed, and libmodbus says how
+  if (waiting >= 6) {
+    const size_t protocol = static_cast<size_t>(peeked[2] << 8 | peeked[3]);
+    const size_t length = static_cast<size_t>(peeked[4] << 8 | peeked[5]);  // the bytes after itself
     // A header no reply can have: libmodbus and Receive's checks may read and refuse it now.
     if (protocol != 0 || length < 2 || 6 + length > MODBUS_TCP_MAX_ADU_LENGTH) return true;
     if (static_cast<size_t>(waiting) >= 6 + length) return true;
