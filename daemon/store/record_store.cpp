@@ -3,6 +3,7 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <charconv>
 #include <ctime>
 #include <filesystem>
 #include <map>
@@ -483,9 +484,11 @@ Status RecordStore::CommitBatch(Batch& batch, const std::string& batch_uuid, boo
   auto channel_id = [&](const Reading& reading) -> Result<int64_t> {
     // Length-prefixed, so no two (instrument, channel) pairs share a key whatever bytes
     // an upload's names hold.
-    key.clear();
-    fmt::format_to(std::back_inserter(key), "{}:{}{}", reading.instrument().size(), reading.instrument(),
-                   reading.channel());
+    char length[20];
+    key.assign(length, std::to_chars(length, length + sizeof length, reading.instrument().size()).ptr);
+    key += ':';
+    key += reading.instrument();
+    key += reading.channel();
     if (auto found = channels_.find(key); found != channels_.end()) return found->second;
     if (auto found = new_channels.find(key); found != new_channels.end()) return found->second;
     insert_channel->BindText(1, reading.instrument());
