@@ -2,6 +2,7 @@
 
 #include <cstring>
 #include <map>
+#include <optional>
 #include <vector>
 
 #include <fmt/format.h>
@@ -16,14 +17,14 @@ namespace labtrace::store {
 
 namespace {
 
-// The reading's columns, then whether its channel row is missing, then whether the run
-// that starts nearest before it holds it under its instrument (else a search by channel,
-// which goes through the runs, would not find it).
+// The reading's columns, then whether its channel row is missing.
 constexpr const char* kSelectReadings =
-    "SELECT " LABTRACE_READING_COLUMNS ", c.channel_id IS NULL, "
-    "COALESCE((SELECT u.instrument = c.instrument AND u.first_sequence + u.count > r.sequence "
-    "FROM reading_runs u WHERE u.first_sequence <= r.sequence ORDER BY u.first_sequence DESC LIMIT 1), 0) "
+    "SELECT " LABTRACE_READING_COLUMNS ", c.channel_id IS NULL "
     "FROM readings r LEFT JOIN channels c ON c.channel_id = r.channel_id ORDER BY r.sequence";
+// Walked beside the readings: a search by channel finds a reading only through a run of
+// its instrument that holds it.
+constexpr const char* kSelectRuns =
+    "SELECT first_sequence, count, instrument FROM reading_runs ORDER BY first_sequence";
 constexpr const char* kSelectAuditEvents = "SELECT " LABTRACE_AUDIT_COLUMNS " FROM audit_events ORDER BY event_id";
 constexpr const char* kSelectCalibrations =
     "SELECT record_id, record, certificate_number, unit_under_test, performed_at_ns FROM calibration_records "
@@ -72,6 +73,12 @@ class RecordCursor {
     auto statement = db.Prepare(sql);
     if (!statement) return Error(statement.error());
     RecordCursor cursor(kind, std::move(*statement));
+    if (kind == RecordKind::kReading) {
+      auto runs = db.Prepare(kSelectRuns);
+      if (!runs) return Error(runs.error());
+      cursor.runs_.emplace(std::move(*runs));
+      if (Status s = cursor.NextRun(); !s.ok()) return Error(s);
+    }
     if (Status s = cursor.Next(); !s.ok()) return Error(s);
     return cursor;
   }
@@ -86,6 +93,13 @@ class RecordCursor {
     auto row = statement_.Step();
     if (!row) return row.error();
     has_row_ = *row;
+    if (!has_row_ || kind_ != RecordKind::kReading) return OkStatus();
+    // Runs before this reading are behind us; the run at the front must hold it.
+    const int64_t sequence = id();
+    while (has_run_ && run_first_ + run_count_ <= sequence) {
+      if (Status s = NextRun(); !s.ok()) return s;
+    }
+    in_run_ = has_run_ && run_first_ <= sequence && run_instrument_ == statement_.ColumnText(1);
     return OkStatus();
   }
 
@@ -98,7 +112,7 @@ class RecordCursor {
                                        FormatTime(reading.requested_at_ns()));
       if (statement_.ColumnInt64(kReadingColumnCount) != 0) {
         record.problem = "names a channel that is missing: deleted";
-      } else if (statement_.ColumnInt64(kReadingColumnCount + 1) == 0) {
+      } else if (!in_run_) {
         record.problem = fmt::format("({}) is in no run of its instrument, so a search by channel cannot find it: "
                                      "reading_runs was altered",
                                      record.description);
@@ -126,9 +140,29 @@ class RecordCursor {
 
  private:
   RecordCursor(RecordKind kind, Statement statement) : kind_(kind), statement_(std::move(statement)) {}
+
+  Status NextRun() {
+    auto row = runs_->Step();
+    if (!row) return row.error();
+    has_run_ = *row;
+    if (has_run_) {
+      run_first_ = runs_->ColumnInt64(0);
+      run_count_ = runs_->ColumnInt64(1);
+      run_instrument_ = runs_->ColumnText(2);
+    }
+    return OkStatus();
+  }
+
   RecordKind kind_;
   Statement statement_;
   bool has_row_ = false;
+  // Readings only: the run cursor, and whether the current reading lies in a run of its
+  // instrument.
+  std::optional<Statement> runs_;
+  bool has_run_ = false;
+  int64_t run_first_ = 0, run_count_ = 0;
+  std::string run_instrument_;
+  bool in_run_ = false;
 };
 
 }  // namespace
