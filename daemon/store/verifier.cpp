@@ -1,5 +1,6 @@
 #include "store/verifier.h"
 
+#include <cstdint>
 #include <cstring>
 #include <map>
 #include <optional>
@@ -74,10 +75,17 @@ class RecordCursor {
     if (!statement) return Error(statement.error());
     RecordCursor cursor(kind, std::move(*statement));
     if (kind == RecordKind::kReading) {
-      auto runs = db.Prepare(kSelectRuns);
-      if (!runs) return Error(runs.error());
-      cursor.runs_.emplace(std::move(*runs));
-      if (Status s = cursor.NextRun(); !s.ok()) return Error(s);
+      // A store from before schema 4 (an archived copy: verify never migrates) has no runs.
+      auto has_runs = db.Prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'reading_runs'");
+      if (!has_runs) return Error(has_runs.error());
+      auto found = has_runs->Step();
+      if (!found) return Error(found.error());
+      if (*found) {
+        auto runs = db.Prepare(kSelectRuns);
+        if (!runs) return Error(runs.error());
+        cursor.runs_.emplace(std::move(*runs));
+        if (Status s = cursor.NextRun(); !s.ok()) return Error(s);
+      }
     }
     if (Status s = cursor.Next(); !s.ok()) return Error(s);
     return cursor;
@@ -93,14 +101,34 @@ class RecordCursor {
     auto row = statement_.Step();
     if (!row) return row.error();
     has_row_ = *row;
-    if (!has_row_ || kind_ != RecordKind::kReading) return OkStatus();
+    if (!has_row_ || !runs_) return OkStatus();
     // Runs before this reading are behind us; the run at the front must hold it.
-    const int64_t sequence = id();
+    const int64_t sequence = last_sequence_ = id();
     while (has_run_ && run_first_ + run_count_ <= sequence) {
       if (Status s = NextRun(); !s.ok()) return s;
     }
     in_run_ = has_run_ && run_first_ <= sequence && run_instrument_ == statement_.ColumnText(1);
     return OkStatus();
+  }
+
+  // After the last reading: a run that claims more readings than there are (a run added
+  // there would also make the daemon's next run clash with it), or "" if none.
+  Result<std::string> RunsBeyondTheReadings() {
+    if (!runs_) return std::string();
+    if (has_run_ && run_first_ <= last_sequence_) {  // the run of the last reading
+      if (run_first_ + run_count_ > last_sequence_ + 1) {
+        return fmt::format("the run of readings from {} claims {} readings, more than there are: reading_runs "
+                           "was altered",
+                           run_first_, run_count_);
+      }
+      if (Status s = NextRun(); !s.ok()) return Error(s);
+    }
+    if (!run_problem_.empty()) return run_problem_;
+    if (has_run_) {
+      return fmt::format("reading_runs has a run from {} after the last reading: added outside labtrace",
+                         run_first_);
+    }
+    return std::string();
   }
 
   Record Current() const {
@@ -112,7 +140,9 @@ class RecordCursor {
                                        FormatTime(reading.requested_at_ns()));
       if (statement_.ColumnInt64(kReadingColumnCount) != 0) {
         record.problem = "names a channel that is missing: deleted";
-      } else if (!in_run_) {
+      } else if (!run_problem_.empty()) {
+        record.problem = run_problem_;
+      } else if (runs_ && !in_run_) {
         record.problem = fmt::format("({}) is in no run of its instrument, so a search by channel cannot find it: "
                                      "reading_runs was altered",
                                      record.description);
@@ -142,6 +172,7 @@ class RecordCursor {
   RecordCursor(RecordKind kind, Statement statement) : kind_(kind), statement_(std::move(statement)) {}
 
   Status NextRun() {
+    const int64_t previous_end = has_run_ ? run_first_ + run_count_ : 0;
     auto row = runs_->Step();
     if (!row) return row.error();
     has_run_ = *row;
@@ -149,6 +180,14 @@ class RecordCursor {
       run_first_ = runs_->ColumnInt64(0);
       run_count_ = runs_->ColumnInt64(1);
       run_instrument_ = runs_->ColumnText(2);
+      // Overlapping runs would make a search by channel return their readings twice.
+      if (run_first_ < previous_end && run_problem_.empty()) {
+        run_problem_ = fmt::format("follows runs that overlap (one from {}): reading_runs was altered", run_first_);
+      }
+      if (run_count_ <= 0 || run_count_ > INT64_MAX - run_first_) {
+        run_problem_ = fmt::format("follows a run from {} of {} readings: reading_runs was altered", run_first_,
+                                   run_count_);
+      }
     }
     return OkStatus();
   }
@@ -163,6 +202,8 @@ class RecordCursor {
   int64_t run_first_ = 0, run_count_ = 0;
   std::string run_instrument_;
   bool in_run_ = false;
+  int64_t last_sequence_ = 0;
+  std::string run_problem_;  // runs that overlap, found on the way
 };
 
 }  // namespace
@@ -337,10 +378,13 @@ Result<VerifyReport> VerifyStore(const std::string& db_path, const VerifyOptions
     chain = ChainHash(chain, batch_root, tree.size());
     if (AsString(chain) != batch.chain) return fail(fmt::format("the hash chain breaks at batch {}: rewritten", batch.id));
   }
-  for (const auto& [kind, records] : cursors) {
+  for (auto& [kind, records] : cursors) {
     if (records.has_row()) {
       return fail(fmt::format("{} {} is not in the ledger: added outside labtrace", records.noun(), records.id()));
     }
+    auto runs = records.RunsBeyondTheReadings();
+    if (!runs) return Error(runs.error());
+    if (!runs->empty()) return fail(*runs);
   }
   report.records = tree.size();
   report.root = tree.Root();

@@ -154,6 +154,23 @@ TEST_F(Tampering, AReadingHiddenFromChannelSearchIsNamed) {
       << output;
 }
 
+// Runs added outside labtrace: one overlapping a true run returns its readings twice to a
+// search; one after the last reading would make the daemon's next commit clash with it.
+TEST_F(Tampering, RunsAddedOutsideLabtraceAreNamed) {
+  Sqlite("INSERT INTO reading_runs (first_sequence, instrument, count) "
+         "SELECT first_sequence + 1, instrument, 1 FROM reading_runs WHERE count > 1 LIMIT 1;");
+  auto [code, output] = Verify();
+  EXPECT_EQ(code, 1);
+  EXPECT_NE(output.find("follows runs that overlap"), std::string::npos) << output;
+  TearDown();
+  SetUp();
+  Sqlite("INSERT INTO reading_runs (first_sequence, instrument, count) "
+         "SELECT MAX(sequence) + 5, 'balance', 1 FROM readings;");
+  std::tie(code, output) = Verify();
+  EXPECT_EQ(code, 1);
+  EXPECT_NE(output.find("after the last reading: added outside labtrace"), std::string::npos) << output;
+}
+
 TEST_F(Tampering, DeletedBatchIsNamed) {
   Sqlite("DROP TRIGGER batches_append_only_delete; DELETE FROM batches WHERE batch_id = 2;");
   auto [code, output] = Verify();
@@ -180,6 +197,7 @@ TEST_F(Tampering, TruncatedTailIsFoundAgainstTheSavedCheckpoint) {
   Sqlite(fmt::format(
       "DROP TRIGGER readings_append_only_delete; DROP TRIGGER audit_events_append_only_delete; "
       "DROP TRIGGER batches_append_only_delete; DROP TRIGGER checkpoints_append_only_delete; "
+      "DROP TRIGGER reading_runs_append_only_delete; DELETE FROM reading_runs WHERE first_sequence > {0}; "
       "DELETE FROM readings WHERE sequence > {0}; DELETE FROM audit_events; "
       "DELETE FROM batches WHERE first_leaf >= {0}; DELETE FROM checkpoints;",
       kPolled));
@@ -197,6 +215,7 @@ TEST_F(Tampering, TruncatedTailIsFoundAgainstTheStoredCheckpoint) {
   Sqlite(fmt::format(
       "DROP TRIGGER readings_append_only_delete; DROP TRIGGER batches_append_only_delete; "
       "DROP TRIGGER audit_events_append_only_delete; "
+      "DROP TRIGGER reading_runs_append_only_delete; DELETE FROM reading_runs WHERE first_sequence > {0}; "
       "DELETE FROM readings WHERE sequence > {0}; DELETE FROM batches WHERE first_leaf >= {0}; "
       "DELETE FROM audit_events;",
       kPolled));

@@ -141,6 +141,10 @@ TEST_F(RecordStoreTest, AStoreFromBeforeReadingRunsIsMigratedAndFindsEveryReadin
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(db);
+  // verify never migrates: an archived copy of a schema-3 store is checked as it is.
+  auto old_report = VerifyStore((dir_ / "labtrace.db").string(), {});
+  ASSERT_TRUE(old_report.has_value()) << old_report.error().message();
+  EXPECT_TRUE(old_report->intact) << old_report->problem;
 
   auto store = RecordStore::Open(dir_.string());
   ASSERT_TRUE(store.has_value()) << store.error().message();
