@@ -1,6 +1,7 @@
 #include "store/schema.h"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <sqlite3.h>
 
 #include <vector>
@@ -143,6 +144,11 @@ Status Migrate(Database& db) {
   if (version > known) {
     return FailedPrecondition(fmt::format(
         "database schema version {} is newer than this labtrace knows ({}); upgrade labtrace", version, known));
+  }
+  if (version > 0 && version < known) {
+    // An upgrade rewrites tables in one transaction, and a large store takes a while.
+    spdlog::info("store: upgrading the database from schema {} to {}; readings are not taken meanwhile", version,
+                 known);
   }
   for (int64_t next = version; next < known; ++next) {
     Transaction transaction(db);
