@@ -18,10 +18,14 @@ Reading CanonicalReading(Reading reading) {
 namespace {
 // No record message has map fields, so protobuf's ordinary serialisation is deterministic:
 // fields in number order, defaults omitted.
-std::string Serialize(const google::protobuf::MessageLite& message) {
-  std::string bytes;
+void Serialize(const google::protobuf::MessageLite& message, std::string& bytes) {
   bytes.resize(message.ByteSizeLong());
   message.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(bytes.data()));
+}
+
+std::string Serialize(const google::protobuf::MessageLite& message) {
+  std::string bytes;
+  Serialize(message, bytes);
   return bytes;
 }
 }  // namespace
@@ -30,8 +34,8 @@ std::string AuditEventRecordBytes(const AuditEvent& event) { return Serialize(ev
 
 std::string CalibrationRecordBytes(const CalibrationRecord& record) { return Serialize(record); }
 
-std::string ReadingRecordBytes(const Reading& canonical) {
-  return Serialize(canonical);
-}
+std::string ReadingRecordBytes(const Reading& canonical) { return Serialize(canonical); }
+
+void ReadingRecordBytes(const Reading& canonical, std::string& bytes) { Serialize(canonical, bytes); }
 
 }  // namespace labtrace::store

@@ -21,6 +21,8 @@ Reading CanonicalReading(Reading reading);
 
 // Deterministic protobuf serialisation of a canonical reading, sequence included.
 std::string ReadingRecordBytes(const Reading& canonical);
+// The same into `bytes`, whose capacity is reused: the writer serialises every reading.
+void ReadingRecordBytes(const Reading& canonical, std::string& bytes);
 
 bool QualityHasValue(Quality quality);
 

@@ -199,8 +199,8 @@ void RecordStore::Append(std::vector<Reading> readings) {
              pending_readings_.empty();
     });
     const bool was_empty = pending_readings_.empty();
-    for (Reading& reading : readings) pending_readings_.push_back(std::move(reading));
     handed_in_ += readings.size();
+    pending_readings_.PushBack(std::move(readings));
     DropOverflow();
     // The writer needs waking only to start a commit window or to end one early on a full
     // batch; waking it for every poll of 200 devices cost a context switch each.
@@ -211,11 +211,10 @@ void RecordStore::Append(std::vector<Reading> readings) {
 
 void RecordStore::DropOverflow() {
   // Only reached with room to spare unless the disk is refusing writes.
-  while (pending_readings_.size() > options_.max_queued_readings && failing_) {
-    pending_readings_.pop_front();
-    ++dropped_readings_;
-    ++done_;
-  }
+  if (!failing_) return;
+  const size_t dropped = pending_readings_.DropOldest(options_.max_queued_readings);
+  dropped_readings_ += dropped;
+  done_ += dropped;
 }
 
 void RecordStore::Upload(api::UploadRequest request, UploadDone done) {
@@ -342,9 +341,9 @@ void RecordStore::WriterLoop() {
       pending_uploads_.pop_front();
     }
     while (!pending_readings_.empty() && leaves < kMaxBatch) {
-      batch.readings.push_back(std::move(pending_readings_.front()));
-      pending_readings_.pop_front();
-      ++leaves;
+      std::vector<Reading> poll = pending_readings_.PopFront();
+      leaves += poll.size();
+      batch.readings.PushBack(std::move(poll));
     }
     for (; !pending_corrections_.empty(); pending_corrections_.pop_front(), leaves += 2) {
       batch.corrections.push_back(std::move(pending_corrections_.front()));
@@ -417,9 +416,7 @@ void RecordStore::WriterLoop() {
       }
       // Polled readings wait for the disk to come back; the newest are kept when the
       // queue overflows, and the loss is counted.
-      for (auto it = batch.readings.rbegin(); it != batch.readings.rend(); ++it) {
-        pending_readings_.push_front(std::move(*it));
-      }
+      pending_readings_.PutBack(std::move(batch.readings));
       DropOverflow();
       if (checkpoint) checkpoint_requested_ = true;
     }
@@ -481,6 +478,7 @@ Status RecordStore::CommitBatch(Batch& batch, const std::string& batch_uuid, boo
   std::vector<ReadingRun> runs;  // of this batch's readings, written once all are in
 
   std::string key;  // one buffer for every reading's key: no allocation per reading
+  std::string record_bytes;  // and one for every reading's leaf bytes
   auto channel_id = [&](const Reading& reading) -> Result<int64_t> {
     // Length-prefixed, so no two (instrument, channel) pairs share a key whatever bytes
     // an upload's names hold.
@@ -525,14 +523,17 @@ Status RecordStore::CommitBatch(Batch& batch, const std::string& batch_uuid, boo
     } else if (static_cast<int64_t>(reading.sequence()) != first_record_id + static_cast<int64_t>(batch_leaves.size())) {
       return Internal("reading sequence numbers of one batch are not consecutive");
     }
-    const Hash leaf = LeafHash(Bytes(ReadingRecordBytes(reading)));
+    ReadingRecordBytes(reading, record_bytes);
+    const Hash leaf = LeafHash(Bytes(record_bytes));
     next.tree.Append(leaf);
     batch_leaves.push_back(leaf);
     return OkStatus();
   };
 
-  for (Reading& reading : batch.readings) {
-    if (Status s = store_reading(reading); !s.ok()) return s;
+  for (std::vector<Reading>& poll : batch.readings.polls()) {
+    for (Reading& reading : poll) {
+      if (Status s = store_reading(reading); !s.ok()) return s;
+    }
   }
   std::map<std::string, api::UploadReceipt> receipts_in_batch;
   for (PendingUpload& upload : batch.uploads) {

@@ -33,6 +33,7 @@
 #include "labtrace/reading.pb.h"
 #include "labtrace/status.h"
 #include "store/merkle.h"
+#include "store/polled_readings.h"
 #include "store/signing_key.h"
 #include "store/sqlite.h"
 
@@ -139,7 +140,7 @@ class RecordStore {
     CalibrationDone done;
   };
   struct Batch {
-    std::vector<Reading> readings;
+    PolledReadings readings;
     std::vector<PendingUpload> uploads;
     std::vector<PendingCorrection> corrections;
     std::vector<PendingCalibration> calibrations;
@@ -197,7 +198,7 @@ class RecordStore {
   std::condition_variable flushed_;
   std::condition_variable room_;
   bool failing_ = false;  // the last commit failed: drop rather than wait
-  std::deque<Reading> pending_readings_;
+  PolledReadings pending_readings_;
   std::deque<PendingUpload> pending_uploads_;
   std::deque<PendingCorrection> pending_corrections_;
   std::deque<PendingCalibration> pending_calibrations_;

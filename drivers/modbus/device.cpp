@@ -82,7 +82,8 @@ void DevicePoll::Take(Result<Frame> frame, bool connected) {
       if (decoded.value) {
         reading.set_quality(GOOD);
         reading.set_value(*decoded.value);
-        reading.set_text(decoded.text);
+        // Only string fields have text; setting an empty one would still allocate.
+        if (!decoded.text.empty()) reading.set_text(decoded.text);
       } else {
         reading.set_quality(BAD_FRAME);
         reading.set_detail(decoded.value.error().message());

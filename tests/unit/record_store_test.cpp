@@ -404,3 +404,54 @@ TEST(RecordStoreChannels, NamesThatWouldJoinAlikeStayApart) {
 
 }  // namespace
 }  // namespace labtrace::store
+
+namespace labtrace::store {
+namespace {
+
+std::vector<Reading> Poll(int first, int count) {
+  std::vector<Reading> poll(static_cast<size_t>(count));
+  for (int i = 0; i < count; ++i) poll[static_cast<size_t>(i)].set_value(first + i);
+  return poll;
+}
+
+std::vector<double> Values(PolledReadings& queue) {
+  std::vector<double> values;
+  for (const auto& poll : queue.polls()) {
+    for (const Reading& r : poll) values.push_back(r.value());
+  }
+  return values;
+}
+
+// While the disk refuses writes the queue keeps the newest readings; the cut may fall
+// inside a poll, and what is left keeps its order.
+TEST(PolledReadingsQueue, DropsTheOldestReadingsEvenInsideAPoll) {
+  PolledReadings queue;
+  queue.PushBack(Poll(0, 10));
+  for (int first = 10; first < 130; first += 30) queue.PushBack(Poll(first, 30));
+  ASSERT_EQ(queue.size(), 130u);
+  EXPECT_EQ(queue.DropOldest(100), 30u);
+  EXPECT_EQ(queue.size(), 100u);
+  std::vector<double> expected;
+  for (int v = 30; v < 130; ++v) expected.push_back(v);
+  EXPECT_EQ(Values(queue), expected);
+  EXPECT_EQ(queue.DropOldest(100), 0u);
+}
+
+// A batch that failed to commit goes back ahead of what arrived meanwhile, in its order.
+TEST(PolledReadingsQueue, AFailedBatchGoesBackAheadOfNewerPolls) {
+  PolledReadings queue, batch;
+  queue.PushBack(Poll(0, 3));
+  queue.PushBack(Poll(3, 2));
+  queue.PushBack({});  // an empty poll is not queued
+  while (!queue.empty()) batch.PushBack(queue.PopFront());
+  queue.PushBack(Poll(5, 4));
+  queue.PutBack(std::move(batch));
+  EXPECT_TRUE(batch.empty());
+  EXPECT_EQ(queue.size(), 9u);
+  EXPECT_EQ(Values(queue), (std::vector<double>{0, 1, 2, 3, 4, 5, 6, 7, 8}));
+  EXPECT_EQ(queue.PopFront().size(), 3u);
+  EXPECT_EQ(queue.size(), 6u);
+}
+
+}  // namespace
+}  // namespace labtrace::store

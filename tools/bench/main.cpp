@@ -7,7 +7,7 @@
 //       builds a store of N records, then times `labtrace verify`'s check of it
 //   labtrace-bench rtu [--baud 9600] [--devices 8] [--registers 10] [--seconds 10] [--json]
 //       Modbus RTU line use by the daemon's bus worker against the line's theoretical maximum
-//   labtrace-bench modbus-tcp [--devices 200] [--registers 10] [--seconds 10] [--json]
+//   labtrace-bench modbus-tcp [--devices 200] [--registers 10] [--seconds 10] [--placement apart] [--json]
 //       the whole daemon's CPU per Modbus TCP transaction beside a bare libmodbus loop and
 //       a python3-pymodbus poller on the same simulated devices
 //   labtrace-bench hash [--records N] [--json]
@@ -274,6 +274,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   tcp_cmd->add_option("--rounds", tcp.rounds, "rounds of the three pollers in turn; medians are reported")
       ->check(CLI::Range(1, 9))
+      ->capture_default_str();
+  tcp_cmd->add_option("--placement", tcp.placement, "CPUs of simulator and pollers: apart, together or any")
+      ->check(CLI::IsMember({"apart", "together", "any"}))
       ->capture_default_str();
   tcp_cmd->add_option("--dir", tcp.dir, "scratch directory for the daemon's store");
   tcp_cmd->add_flag("--json", tcp.json, "one JSON object");

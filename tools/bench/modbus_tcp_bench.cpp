@@ -9,8 +9,12 @@
 //                thread, nothing done with the values: the floor for this design;
 //   pymodbus     tools/bench/pymodbus_poller.py on python3-pymodbus, what a lab would
 //                otherwise script.
+// All three run on the same CPUs, apart from the simulator's by default (see --placement):
+// a poller that waits for each reply pays for its wake-up, and that cost depends more on
+// where the kernel put the poller than on the poller.
 #include "bench/modbus_tcp_bench.h"
 
+#include <sched.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -55,10 +59,43 @@ Measured Median(std::vector<Measured> runs) {
   return runs.empty() ? Measured{} : runs[runs.size() / 2];
 }
 
-// Starts `args` with stdout and stderr to `log`; returns its pid.
-pid_t Spawn(const std::vector<std::string>& args, const fs::path& log) {
+// The CPUs the simulator and the pollers are kept on.
+struct Placement {
+  bool pinned = false;
+  cpu_set_t simulator{}, pollers{};
+};
+
+Placement PlacementFor(const std::string& name) {
+  Placement p;
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  sched_getaffinity(0, sizeof allowed, &allowed);
+  std::vector<int> cpus;
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (CPU_ISSET(cpu, &allowed)) cpus.push_back(cpu);
+  }
+  if (name == "any" || cpus.empty()) return p;
+  if (name == "apart" && cpus.size() < 2) {
+    std::fprintf(stderr, "labtrace-bench: one CPU only: simulator and pollers share it\n");
+  }
+  p.pinned = true;
+  CPU_ZERO(&p.simulator);
+  CPU_ZERO(&p.pollers);
+  if (name == "together" || cpus.size() < 2) {
+    CPU_SET(cpus.front(), &p.simulator);
+    CPU_SET(cpus.front(), &p.pollers);
+  } else {
+    CPU_SET(cpus.back(), &p.simulator);
+    for (size_t i = 0; i + 1 < cpus.size(); ++i) CPU_SET(cpus[i], &p.pollers);
+  }
+  return p;
+}
+
+// Starts `args` with stdout and stderr to `log`, on `cpus` if given; returns its pid.
+pid_t Spawn(const std::vector<std::string>& args, const fs::path& log, const cpu_set_t* cpus = nullptr) {
   const pid_t pid = fork();
   if (pid == 0) {
+    if (cpus != nullptr) sched_setaffinity(0, sizeof *cpus, cpus);
     FILE* out = std::fopen(log.c_str(), "w");
     if (out != nullptr) {
       dup2(fileno(out), STDOUT_FILENO);
@@ -235,8 +272,12 @@ int ModbusTcpBench(const ModbusTcpBenchOptions& o) {
   files.rlim_cur = files.rlim_max;
   setrlimit(RLIMIT_NOFILE, &files);
 
+  const Placement placement = PlacementFor(o.placement);
   const fs::path sim_log = dir / "sim.log";
-  const pid_t sim = Spawn({(self / "labtrace-sim").string(), "modbus-tcp", "--port", "0"}, sim_log);
+  const pid_t sim = Spawn({(self / "labtrace-sim").string(), "modbus-tcp", "--port", "0"}, sim_log,
+                          placement.pinned ? &placement.simulator : nullptr);
+  // This thread runs the bare loop; labtraced and the pymodbus poller inherit its CPUs.
+  if (placement.pinned) sched_setaffinity(0, sizeof placement.pollers, &placement.pollers);
   const std::string port_text = WaitFor(sim_log, std::regex(R"(listening on 127\.0\.0\.1:(\d+))"));
   if (port_text.empty()) {
     std::fprintf(stderr, "labtrace-bench: the simulator did not start\n");
@@ -284,13 +325,13 @@ int ModbusTcpBench(const ModbusTcpBenchOptions& o) {
         "{\"devices\":%d,\"registers\":%d,\"seconds\":%.1f,\"rounds\":%d,\"transactions_per_s\":%.1f,"
         "\"readings_per_s\":%.1f,\"cpu_s_per_10k\":%.3f,\"bare_transactions_per_s\":%.1f,\"bare_cpu_s_per_10k\":%.3f,"
         "\"pymodbus_transactions_per_s\":%.1f,\"pymodbus_cpu_s_per_10k\":%.3f,\"ratio_to_bare\":%.2f,"
-        "\"pymodbus_ratio\":%.2f,\"ratio_to_bare_by_round\":[%s],\"period_ms\":%d,\"backlog_readings\":%.0f}\n",
+        "\"pymodbus_ratio\":%.2f,\"ratio_to_bare_by_round\":[%s],\"period_ms\":%d,\"backlog_readings\":%.0f,\"placement\":\"%s\"}\n",
         o.devices, o.registers, o.seconds, o.rounds, daemon.per_s(), daemon.per_s() * o.registers,
         daemon.cpu_per_10k(), bare.per_s(), bare.cpu_per_10k(), python.per_s(), python.cpu_per_10k(),
-        ratio, python_ratio, ratio_list.c_str(), o.period_ms, daemon.backlog);
+        ratio, python_ratio, ratio_list.c_str(), o.period_ms, daemon.backlog, o.placement.c_str());
   } else {
-    std::printf("Modbus TCP: %d devices, %d registers per read, %.0f s each, median of %d rounds\n", o.devices,
-                o.registers, o.seconds, o.rounds);
+    std::printf("Modbus TCP: %d devices, %d registers per read, %.0f s each, median of %d rounds, placement %s\n",
+                o.devices, o.registers, o.seconds, o.rounds, o.placement.c_str());
     std::printf("  labtraced polls each device every %d ms; %.0f readings were committed only after its "
                 "window\n",
                 o.period_ms, daemon.backlog);
