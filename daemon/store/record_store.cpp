@@ -71,15 +71,21 @@ constexpr const char* kSelectChannels =
     "SELECT channel_id, instrument, channel FROM channels "
     "WHERE (?1 = '' OR instrument = ?1) AND (?2 = '' OR channel = ?2) "
     "ORDER BY instrument, channel";
-constexpr const char* kInsertRun = "INSERT INTO reading_runs (first_sequence, instrument, count) VALUES (?, ?, ?)";
-// A channel's readings: its instrument's runs in order, and in each run the rows of the
-// channel. Runs do not overlap, so the order of (run, sequence) is the order of sequence,
-// and SQLite needs no sort to stop at the limit.
+constexpr const char* kInsertRun =
+    "INSERT INTO reading_runs (first_sequence, instrument, count, channel_set) VALUES (?, ?, ?, ?)";
+constexpr const char* kSelectChannelSet = "SELECT set_id FROM channel_sets WHERE channel_ids = ?";
+constexpr const char* kInsertChannelSet = "INSERT INTO channel_sets (channel_ids) VALUES (?)";
+constexpr const char* kInsertChannelSetMember = "INSERT INTO channel_set_members (channel_id, set_id) VALUES (?, ?)";
+// The channel sets that hold a channel: a search visits their runs only.
+constexpr const char* kSelectSetsOfChannel = "SELECT set_id FROM channel_set_members WHERE channel_id = ?";
+// A channel's readings in the runs of one of its sets: the runs in order, and in each run
+// the rows of the channel. Runs do not overlap, so the order of (run, sequence) is the
+// order of sequence, and SQLite needs no sort to stop at the limit.
 #define LABTRACE_CHANNEL_READINGS                                                                          \
   "SELECT " LABTRACE_READING_COLUMNS " FROM reading_runs u "                                              \
   "JOIN readings r ON r.sequence >= u.first_sequence AND r.sequence < u.first_sequence + u.count "        \
   "JOIN channels c ON c.channel_id = r.channel_id "                                                       \
-  "WHERE u.instrument = ?1 AND r.channel_id = ?2 AND r.requested_at_ns >= ?3 "
+  "WHERE u.channel_set = ?1 AND r.channel_id = ?2 AND r.requested_at_ns >= ?3 "
 constexpr const char* kSelectOldestFirst =
     LABTRACE_CHANNEL_READINGS "ORDER BY u.first_sequence, r.sequence LIMIT ?4";
 constexpr const char* kSelectNewestFirst =
@@ -316,6 +322,7 @@ Result<bool> RecordStore::BatchLanded(const std::string& batch_uuid) {
 Status RecordStore::Reopen() {
   db_.Close();  // its cached pages may not be what is on disk
   channels_.clear();
+  channel_sets_.clear();
   auto db = Database::Open(path_, Database::Mode::kReadWrite, options_.vfs);
   if (!db) return db.error();
   if (Status s = ConfigureWriter(*db, options_.exclusive_locking, options_.synchronous_off); !s.ok()) return s;
@@ -454,7 +461,11 @@ Status RecordStore::CommitBatch(Batch& batch, const std::string& batch_uuid, boo
   auto select_upload = db_.Prepare(kSelectUpload);
   auto insert_upload = db_.Prepare(kInsertUpload);
   auto insert_run = db_.Prepare(kInsertRun);
-  for (auto* s : {&insert_channel, &select_channel, &insert_reading, &select_upload, &insert_upload, &insert_run}) {
+  auto select_set = db_.Prepare(kSelectChannelSet);
+  auto insert_set = db_.Prepare(kInsertChannelSet);
+  auto insert_member = db_.Prepare(kInsertChannelSetMember);
+  for (auto* s : {&insert_channel, &select_channel, &insert_reading, &select_upload, &insert_upload, &insert_run,
+                  &select_set, &insert_set, &insert_member}) {
     if (!*s) return s->error();
   }
 
@@ -474,6 +485,7 @@ Status RecordStore::CommitBatch(Batch& batch, const std::string& batch_uuid, boo
     std::string instrument;
     int64_t first_sequence;
     int64_t count;
+    std::vector<int64_t> channels;  // of its readings, in their order, repeats included
   };
   std::vector<ReadingRun> runs;  // of this batch's readings, written once all are in
 
@@ -514,8 +526,9 @@ Status RecordStore::CommitBatch(Batch& batch, const std::string& batch_uuid, boo
         runs.back().first_sequence + runs.back().count == sequence) {
       ++runs.back().count;
     } else {
-      runs.push_back({reading.instrument(), sequence, 1});
+      runs.push_back({reading.instrument(), sequence, 1, {}});
     }
+    runs.back().channels.push_back(*channel);
     // One writer: the readings of a batch get consecutive sequence numbers, which is what
     // lets a batch name its records by the first one.
     if (batch_leaves.empty()) {
@@ -709,10 +722,44 @@ Status RecordStore::CommitBatch(Batch& batch, const std::string& batch_uuid, boo
     }
   }
 
-  for (const ReadingRun& run : runs) {
+  std::unordered_map<std::string, int64_t> new_sets;  // joins channel_sets_ only once committed
+  std::string set_key;
+  auto channel_set = [&](std::vector<int64_t>& channels) -> Result<int64_t> {
+    std::sort(channels.begin(), channels.end());
+    channels.erase(std::unique(channels.begin(), channels.end()), channels.end());
+    set_key.clear();
+    for (int64_t id : channels) {
+      if (!set_key.empty()) set_key += ',';
+      char digits[20];
+      set_key.append(digits, std::to_chars(digits, digits + sizeof digits, id).ptr);
+    }
+    if (auto found = channel_sets_.find(set_key); found != channel_sets_.end()) return found->second;
+    if (auto found = new_sets.find(set_key); found != new_sets.end()) return found->second;
+    select_set->BindText(1, set_key);
+    auto row = select_set->Step();
+    if (!row) return Error(row.error());
+    int64_t id = *row ? select_set->ColumnInt64(0) : 0;
+    select_set->Reset();
+    if (id == 0) {
+      insert_set->BindText(1, set_key);
+      if (Status s = insert_set->Run(); !s.ok()) return Error(s);
+      id = db_.LastInsertRowId();
+      for (int64_t channel : channels) {
+        insert_member->BindInt64(1, channel);
+        insert_member->BindInt64(2, id);
+        if (Status s = insert_member->Run(); !s.ok()) return Error(s);
+      }
+    }
+    new_sets.emplace(set_key, id);
+    return id;
+  };
+  for (ReadingRun& run : runs) {
+    auto set = channel_set(run.channels);
+    if (!set) return set.error();
     insert_run->BindInt64(1, run.first_sequence);
     insert_run->BindTextUncopied(2, run.instrument);
     insert_run->BindInt64(3, run.count);
+    insert_run->BindInt64(4, *set);
     if (Status s = insert_run->Run(); !s.ok()) return s;
   }
 
@@ -737,6 +784,7 @@ Status RecordStore::CommitBatch(Batch& batch, const std::string& batch_uuid, boo
   if (Status s = transaction.Commit(); !s.ok()) return s;
   ledger_ = std::move(next);
   channels_.merge(new_channels);
+  channel_sets_.merge(new_sets);
   return OkStatus();
 }
 
@@ -961,30 +1009,49 @@ Result<api::ReadingsResponse> RecordStore::Query(const api::ReadingsQuery& query
   const bool newest = query.last() > 0;
   auto select = db->Prepare(newest ? kSelectNewestFirst : kSelectOldestFirst);
   if (!select) return Error(select.error());
+  auto select_sets = db->Prepare(kSelectSetsOfChannel);
+  if (!select_sets) return Error(select_sets.error());
+  std::vector<Reading> found;
   for (const Channel& channel : matching) {
     const size_t room = kMaxQueryRows - static_cast<size_t>(response.readings_size());
     const size_t want = newest ? std::min<size_t>(query.last(), room) : room;
-    select->BindText(1, channel.instrument);
-    select->BindInt64(2, channel.id);
-    select->BindInt64(3, query.since_ns());
-    select->BindInt64(4, static_cast<int64_t>(want) + 1);  // one more tells us it was cut
-    const int first = response.readings_size();
-    size_t taken = 0;
+    std::vector<int64_t> sets;
+    select_sets->BindInt64(1, channel.id);
     for (;;) {
-      auto row = select->Step();
+      auto row = select_sets->Step();
       if (!row) return Error(row.error());
       if (!*row) break;
-      if (taken == want) {
-        if (!newest || want < query.last()) response.set_truncated(true);
-        break;
+      sets.push_back(select_sets->ColumnInt64(0));
+    }
+    select_sets->Reset();
+    // Each set's runs give the channel's readings in order; one more than wanted tells
+    // us the answer was cut. Readings of several sets are merged by sequence.
+    found.clear();
+    for (int64_t set : sets) {
+      select->BindInt64(1, set);
+      select->BindInt64(2, channel.id);
+      select->BindInt64(3, query.since_ns());
+      select->BindInt64(4, static_cast<int64_t>(want) + 1);
+      for (;;) {
+        auto row = select->Step();
+        if (!row) return Error(row.error());
+        if (!*row) break;
+        found.push_back(ReadingFromRow(*select));
       }
-      *response.add_readings() = ReadingFromRow(*select);
-      ++taken;
+      select->Reset();
     }
-    select->Reset();
-    if (newest) {
-      std::reverse(response.mutable_readings()->begin() + first, response.mutable_readings()->end());
+    if (sets.size() > 1) {
+      std::sort(found.begin(), found.end(), [newest](const Reading& a, const Reading& b) {
+        return newest ? a.sequence() > b.sequence() : a.sequence() < b.sequence();
+      });
     }
+    if (found.size() > want) {
+      found.resize(want);
+      if (!newest || want < query.last()) response.set_truncated(true);
+    }
+    // Newest first was only the way to find the last ones: the answer is oldest first.
+    if (newest) std::reverse(found.begin(), found.end());
+    for (Reading& reading : found) *response.add_readings() = std::move(reading);
     if (static_cast<size_t>(response.readings_size()) >= kMaxQueryRows) {
       if (&channel != &matching.back()) response.set_truncated(true);
       break;

@@ -191,6 +191,8 @@ class RecordStore {
   // instrument channel. A lab with 200 ten-register devices has 2 000 channels: a linear search
   // was 4 % of the daemon's CPU in the Modbus TCP benchmark.
   std::unordered_map<std::string, int64_t> channels_;
+  // Channel sets already committed, writer thread only, by their channel_ids ("3,4,9").
+  std::unordered_map<std::string, int64_t> channel_sets_;
   std::chrono::steady_clock::time_point last_checkpoint_{};
 
   std::mutex mutex_;

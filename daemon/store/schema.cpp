@@ -129,6 +129,52 @@ CREATE INDEX reading_runs_by_instrument ON reading_runs (instrument, first_seque
 DROP INDEX readings_by_channel;
 )sql",
      {"reading_runs"}},
+    // 5: each run names the set of channels its readings are of, and runs are found by
+    // set: a search for a channel visits only the runs that hold it. By instrument, a
+    // channel that stopped appearing (dropped from the configuration, or a rare channel of
+    // a busy upload source) was searched through every later reading of its instrument.
+    // A set's channel ids are written out ("3,4,9", ascending) so that the writer finds an
+    // existing set by its content; its members row by row, so that a search finds the
+    // sets of a channel. reading_runs is rebuilt with the set beside each run (it is
+    // append-only, so a column is not filled in place).
+    {R"sql(
+CREATE TABLE channel_sets (
+  set_id INTEGER PRIMARY KEY,
+  channel_ids TEXT NOT NULL UNIQUE  -- the members' channel_id, ascending, comma-separated
+);
+CREATE TABLE channel_set_members (
+  channel_id INTEGER NOT NULL REFERENCES channels (channel_id),
+  set_id INTEGER NOT NULL REFERENCES channel_sets (set_id),
+  PRIMARY KEY (channel_id, set_id)
+) WITHOUT ROWID;
+CREATE TEMP TABLE run_channels AS
+  SELECT u.first_sequence AS first_sequence, u.instrument AS instrument, u.count AS count,
+         (SELECT group_concat(channel_id, ',') FROM
+            (SELECT DISTINCT r.channel_id AS channel_id FROM readings r
+              WHERE r.sequence >= u.first_sequence AND r.sequence < u.first_sequence + u.count
+              ORDER BY r.channel_id)) AS channel_ids
+  FROM reading_runs u;
+INSERT OR IGNORE INTO channel_sets (channel_ids)
+  SELECT channel_ids FROM temp.run_channels ORDER BY first_sequence;
+INSERT OR IGNORE INTO channel_set_members (channel_id, set_id)
+  SELECT r.channel_id, s.set_id FROM temp.run_channels t
+  JOIN channel_sets s ON s.channel_ids = t.channel_ids
+  JOIN readings r ON r.sequence >= t.first_sequence AND r.sequence < t.first_sequence + t.count;
+CREATE TABLE reading_runs_with_sets (
+  first_sequence INTEGER PRIMARY KEY,  -- readings first_sequence .. first_sequence + count - 1
+  instrument TEXT NOT NULL,
+  count INTEGER NOT NULL CHECK (count > 0),
+  channel_set INTEGER NOT NULL REFERENCES channel_sets (set_id)
+);
+INSERT INTO reading_runs_with_sets (first_sequence, instrument, count, channel_set)
+  SELECT t.first_sequence, t.instrument, t.count, s.set_id FROM temp.run_channels t
+  JOIN channel_sets s ON s.channel_ids = t.channel_ids;
+DROP TABLE temp.run_channels;
+DROP TABLE reading_runs;
+ALTER TABLE reading_runs_with_sets RENAME TO reading_runs;
+CREATE INDEX reading_runs_by_channel_set ON reading_runs (channel_set, first_sequence);
+)sql",
+     {"reading_runs", "channel_sets", "channel_set_members"}},
 };
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "store/verifier.h"
 
+#include <algorithm>
+#include <charconv>
 #include <cstdint>
 #include <cstring>
 #include <map>
@@ -18,14 +20,19 @@ namespace labtrace::store {
 
 namespace {
 
-// The reading's columns, then whether its channel row is missing.
+// The reading's columns, then whether its channel row is missing, then its channel id.
 constexpr const char* kSelectReadings =
-    "SELECT " LABTRACE_READING_COLUMNS ", c.channel_id IS NULL "
+    "SELECT " LABTRACE_READING_COLUMNS ", c.channel_id IS NULL, r.channel_id "
     "FROM readings r LEFT JOIN channels c ON c.channel_id = r.channel_id ORDER BY r.sequence";
 // Walked beside the readings: a search by channel finds a reading only through a run of
-// its instrument that holds it.
+// its instrument whose channel set holds the reading's channel.
 constexpr const char* kSelectRuns =
-    "SELECT first_sequence, count, instrument FROM reading_runs ORDER BY first_sequence";
+    "SELECT first_sequence, count, instrument, channel_set FROM reading_runs ORDER BY first_sequence";
+// Schema 4 (an archived copy) has runs without channel sets.
+constexpr const char* kSelectRunsWithoutSets =
+    "SELECT first_sequence, count, instrument, NULL FROM reading_runs ORDER BY first_sequence";
+constexpr const char* kSelectChannelSets = "SELECT set_id, channel_ids FROM channel_sets";
+constexpr const char* kSelectChannelSetMembers = "SELECT set_id, channel_id FROM channel_set_members";
 constexpr const char* kSelectAuditEvents = "SELECT " LABTRACE_AUDIT_COLUMNS " FROM audit_events ORDER BY event_id";
 constexpr const char* kSelectCalibrations =
     "SELECT record_id, record, certificate_number, unit_under_test, performed_at_ns FROM calibration_records "
@@ -47,6 +54,65 @@ struct StoredCheckpoint {
   int64_t id;
   Checkpoint checkpoint;
 };
+
+Result<bool> HasTable(Database& db, const char* name) {
+  auto has = db.Prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?");
+  if (!has) return Error(has.error());
+  has->BindText(1, name);
+  return has->Step();
+}
+
+// Each channel set's members, ascending, as channel_sets lists them; `problem` is set when
+// channel_set_members, which a search goes by, does not hold exactly those.
+using ChannelSets = std::map<int64_t, std::vector<int64_t>>;
+Result<ChannelSets> LoadChannelSets(Database& db, std::string& problem) {
+  ChannelSets sets, members;
+  auto select = db.Prepare(kSelectChannelSets);
+  if (!select) return Error(select.error());
+  for (;;) {
+    auto row = select->Step();
+    if (!row) return Error(row.error());
+    if (!*row) break;
+    const int64_t set = select->ColumnInt64(0);
+    const std::string text = select->ColumnText(1);
+    std::vector<int64_t>& ids = sets[set];
+    const char* at = text.data();
+    const char* end = text.data() + text.size();
+    while (at < end) {
+      int64_t id = 0;
+      auto [next, error] = std::from_chars(at, end, id);
+      if (error != std::errc() || (next != end && *next != ',') || (!ids.empty() && id <= ids.back())) {
+        if (problem.empty()) problem = fmt::format("channel set {} lists \"{}\", not ascending channel ids: altered", set, text);
+        break;
+      }
+      ids.push_back(id);
+      at = next + (next != end);
+    }
+  }
+  auto select_members = db.Prepare(kSelectChannelSetMembers);
+  if (!select_members) return Error(select_members.error());
+  for (;;) {
+    auto row = select_members->Step();
+    if (!row) return Error(row.error());
+    if (!*row) break;
+    members[select_members->ColumnInt64(0)].push_back(select_members->ColumnInt64(1));
+  }
+  for (auto& [set, ids] : members) std::sort(ids.begin(), ids.end());
+  for (const auto& [set, ids] : sets) {
+    auto found = members.find(set);
+    if (problem.empty() && (found == members.end() || found->second != ids)) {
+      problem = fmt::format("channel_set_members does not hold the channels of channel set {}, so a search by "
+                            "channel misses its readings: altered",
+                            set);
+    }
+  }
+  for (const auto& [set, ids] : members) {
+    if (problem.empty() && sets.count(set) == 0) {
+      problem = fmt::format("channel_set_members names channel set {}, which does not exist: altered", set);
+    }
+  }
+  return sets;
+}
 
 std::string AsString(const Hash& h) { return std::string(reinterpret_cast<const char*>(h.data()), h.size()); }
 
@@ -75,13 +141,19 @@ class RecordCursor {
     if (!statement) return Error(statement.error());
     RecordCursor cursor(kind, std::move(*statement));
     if (kind == RecordKind::kReading) {
-      // A store from before schema 4 (an archived copy: verify never migrates) has no runs.
-      auto has_runs = db.Prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'reading_runs'");
+      // A store from before schema 4 (an archived copy: verify never migrates) has no
+      // runs, and one from schema 4 no channel sets.
+      auto has_runs = HasTable(db, "reading_runs");
       if (!has_runs) return Error(has_runs.error());
-      auto found = has_runs->Step();
-      if (!found) return Error(found.error());
-      if (*found) {
-        auto runs = db.Prepare(kSelectRuns);
+      auto has_sets = HasTable(db, "channel_sets");
+      if (!has_sets) return Error(has_sets.error());
+      if (*has_sets) {
+        auto sets = LoadChannelSets(db, cursor.sets_problem_);
+        if (!sets) return Error(sets.error());
+        cursor.sets_.emplace(std::move(*sets));
+      }
+      if (*has_runs) {
+        auto runs = db.Prepare(*has_sets ? kSelectRuns : kSelectRunsWithoutSets);
         if (!runs) return Error(runs.error());
         cursor.runs_.emplace(std::move(*runs));
         if (Status s = cursor.NextRun(); !s.ok()) return Error(s);
@@ -96,6 +168,8 @@ class RecordCursor {
                                                                                         : "calibration record";
   }
   bool has_row() const { return has_row_; }
+  // Readings only: what is wrong with the channel sets as a whole, or "".
+  const std::string& sets_problem() const { return sets_problem_; }
   int64_t id() const { return statement_.ColumnInt64(0); }
   Status Next() {
     auto row = statement_.Step();
@@ -107,7 +181,9 @@ class RecordCursor {
     while (has_run_ && run_first_ + run_count_ <= sequence) {
       if (Status s = NextRun(); !s.ok()) return s;
     }
-    in_run_ = has_run_ && run_first_ <= sequence && run_instrument_ == statement_.ColumnText(1);
+    in_run_ = has_run_ && run_first_ <= sequence && run_instrument_ == statement_.ColumnText(1) &&
+              (run_set_ == nullptr ||
+               std::binary_search(run_set_->begin(), run_set_->end(), statement_.ColumnInt64(kReadingColumnCount + 1)));
     return OkStatus();
   }
 
@@ -143,8 +219,8 @@ class RecordCursor {
       } else if (!run_problem_.empty()) {
         record.problem = run_problem_;
       } else if (runs_ && !in_run_) {
-        record.problem = fmt::format("({}) is in no run of its instrument, so a search by channel cannot find it: "
-                                     "reading_runs was altered",
+        record.problem = fmt::format("({}) is in no run of its instrument whose channel set holds its channel, so a "
+                                     "search by channel cannot find it: reading_runs or channel_sets was altered",
                                      record.description);
       }
     } else if (kind_ == RecordKind::kAuditEvent) {
@@ -180,6 +256,17 @@ class RecordCursor {
       run_first_ = runs_->ColumnInt64(0);
       run_count_ = runs_->ColumnInt64(1);
       run_instrument_ = runs_->ColumnText(2);
+      run_set_ = nullptr;
+      if (sets_) {
+        auto set = sets_->find(runs_->ColumnInt64(3));
+        if (set != sets_->end()) {
+          run_set_ = &set->second;
+        } else if (run_problem_.empty()) {
+          run_problem_ = fmt::format("follows a run from {} with channel set {}, which does not exist: reading_runs "
+                                     "was altered",
+                                     run_first_, runs_->ColumnInt64(3));
+        }
+      }
       // Overlapping runs would make a search by channel return their readings twice.
       if (run_first_ < previous_end && run_problem_.empty()) {
         run_problem_ = fmt::format("follows runs that overlap (one from {}): reading_runs was altered", run_first_);
@@ -201,9 +288,12 @@ class RecordCursor {
   bool has_run_ = false;
   int64_t run_first_ = 0, run_count_ = 0;
   std::string run_instrument_;
+  std::optional<ChannelSets> sets_;                 // schema 5 on
+  const std::vector<int64_t>* run_set_ = nullptr;  // the current run's channels, if known
   bool in_run_ = false;
   int64_t last_sequence_ = 0;
   std::string run_problem_;  // runs that overlap, found on the way
+  std::string sets_problem_;
 };
 
 }  // namespace
@@ -295,6 +385,7 @@ Result<VerifyReport> VerifyStore(const std::string& db_path, const VerifyOptions
   for (RecordKind kind : {RecordKind::kReading, RecordKind::kAuditEvent, RecordKind::kCalibration}) {
     auto cursor = RecordCursor::Open(*db, kind);
     if (!cursor) return Error(cursor.error().Annotate(fmt::format("{} is not a labtrace store", db_path)));
+    if (!cursor->sets_problem().empty()) return fail(cursor->sets_problem());
     cursors.emplace(static_cast<int64_t>(kind), std::move(*cursor));
   }
 

@@ -150,22 +150,43 @@ TEST_F(Tampering, AReadingHiddenFromChannelSearchIsNamed) {
          "WHERE first_sequence <= 33);");
   auto [code, output] = Verify();
   EXPECT_EQ(code, 1);
-  EXPECT_NE(output.find("is in no run of its instrument, so a search by channel cannot find it"), std::string::npos)
+  EXPECT_NE(output.find("is in no run of its instrument whose channel set holds its channel, so a search by channel "
+                        "cannot find it"),
+            std::string::npos)
       << output;
+}
+
+// A run pointed at a channel set that lacks a channel of its readings hides those readings
+// from a search just as well; so does a set's member row removed.
+TEST_F(Tampering, AChannelSetThatLeavesOutAReadingsChannelIsNamed) {
+  Sqlite("DROP TRIGGER reading_runs_append_only_update; "
+         "UPDATE reading_runs SET channel_set = (SELECT s.set_id FROM channel_sets s JOIN channels c "
+         "  ON s.channel_ids = CAST(c.channel_id AS TEXT) WHERE c.instrument = 'lab-pc-3') "
+         "WHERE first_sequence = (SELECT MAX(first_sequence) FROM reading_runs WHERE first_sequence <= 33);");
+  auto [code, output] = Verify();
+  EXPECT_EQ(code, 1);
+  EXPECT_NE(output.find("whose channel set holds its channel"), std::string::npos) << output;
+  TearDown();
+  SetUp();
+  Sqlite("DROP TRIGGER channel_set_members_append_only_delete; "
+         "DELETE FROM channel_set_members WHERE set_id = 1;");
+  std::tie(code, output) = Verify();
+  EXPECT_EQ(code, 1);
+  EXPECT_NE(output.find("channel_set_members does not hold the channels of channel set"), std::string::npos) << output;
 }
 
 // Runs added outside labtrace: one overlapping a true run returns its readings twice to a
 // search; one after the last reading would make the daemon's next commit clash with it.
 TEST_F(Tampering, RunsAddedOutsideLabtraceAreNamed) {
-  Sqlite("INSERT INTO reading_runs (first_sequence, instrument, count) "
-         "SELECT first_sequence + 1, instrument, 1 FROM reading_runs WHERE count > 1 LIMIT 1;");
+  Sqlite("INSERT INTO reading_runs (first_sequence, instrument, count, channel_set) "
+         "SELECT first_sequence + 1, instrument, 1, channel_set FROM reading_runs WHERE count > 1 LIMIT 1;");
   auto [code, output] = Verify();
   EXPECT_EQ(code, 1);
   EXPECT_NE(output.find("follows runs that overlap"), std::string::npos) << output;
   TearDown();
   SetUp();
-  Sqlite("INSERT INTO reading_runs (first_sequence, instrument, count) "
-         "SELECT MAX(sequence) + 5, 'balance', 1 FROM readings;");
+  Sqlite("INSERT INTO reading_runs (first_sequence, instrument, count, channel_set) "
+         "SELECT MAX(sequence) + 5, 'balance', 1, 1 FROM readings;");
   std::tie(code, output) = Verify();
   EXPECT_EQ(code, 1);
   EXPECT_NE(output.find("after the last reading: added outside labtrace"), std::string::npos) << output;

@@ -36,6 +36,18 @@ class RecordStoreTest : public ::testing::Test {
     return reading;
   }
 
+  // The first column of the first row `sql` gives on the store's file, read directly.
+  int64_t CountIn(const char* sql) const {
+    sqlite3* db = nullptr;
+    EXPECT_EQ(sqlite3_open((dir_ / "labtrace.db").c_str(), &db), SQLITE_OK);
+    sqlite3_stmt* stmt = nullptr;
+    sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr);
+    const int64_t n = sqlite3_step(stmt) == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : -1;
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    return n;
+  }
+
   fs::path dir_;
 };
 
@@ -108,19 +120,10 @@ TEST_F(RecordStoreTest, LastIsPerChannelAndSinceBoundsTime) {
   EXPECT_EQ(answer->readings(0).value(), 28);
 }
 
-// Schema 4 finds readings through runs (reading_runs) instead of an index by channel. A
-// store written before it is migrated in place: each old reading becomes a run of one.
+// Schema 4 finds readings through runs (reading_runs) instead of an index by channel, and
+// schema 5 finds the runs by their channel set. A store written before both is migrated
+// in place: each old reading becomes a run of one, with the set of its one channel.
 TEST_F(RecordStoreTest, AStoreFromBeforeReadingRunsIsMigratedAndFindsEveryReading) {
-  const auto count_in = [this](const char* sql) {
-    sqlite3* db = nullptr;
-    EXPECT_EQ(sqlite3_open((dir_ / "labtrace.db").c_str(), &db), SQLITE_OK);
-    sqlite3_stmt* stmt = nullptr;
-    sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr);
-    const int64_t n = sqlite3_step(stmt) == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : -1;
-    sqlite3_finalize(stmt);
-    sqlite3_close(db);
-    return n;
-  };
   {
     auto store = RecordStore::Open(dir_.string());
     ASSERT_TRUE(store.has_value());
@@ -130,13 +133,13 @@ TEST_F(RecordStoreTest, AStoreFromBeforeReadingRunsIsMigratedAndFindsEveryReadin
       (*store)->Append({Make("balance", "mass", 100 + poll, 1000 * poll)});
     }
   }
-  ASSERT_EQ(count_in("SELECT COUNT(*) FROM reading_runs"), 6) << "a poll of two channels is one run";
+  ASSERT_EQ(CountIn("SELECT COUNT(*) FROM reading_runs"), 6) << "a poll of two channels is one run";
   // Back to schema 3, as a store written by the previous labtrace is.
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open((dir_ / "labtrace.db").c_str(), &db), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(db,
-                         "DROP TRIGGER reading_runs_append_only_update; DROP TRIGGER reading_runs_append_only_delete; "
-                         "DROP TABLE reading_runs; CREATE INDEX readings_by_channel ON readings (channel_id, sequence); "
+                         "DROP TABLE reading_runs; DROP TABLE channel_set_members; DROP TABLE channel_sets; "
+                         "CREATE INDEX readings_by_channel ON readings (channel_id, sequence); "
                          "PRAGMA user_version = 3;",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
@@ -150,8 +153,9 @@ TEST_F(RecordStoreTest, AStoreFromBeforeReadingRunsIsMigratedAndFindsEveryReadin
   ASSERT_TRUE(store.has_value()) << store.error().message();
   (*store)->Append({Make("climate", "temperature", 23, 3000), Make("climate", "humidity", 53, 3000)});
   (*store)->Flush();
-  EXPECT_EQ(count_in("SELECT COUNT(*) FROM reading_runs"), 9 + 1) << "nine runs of one, then one of two";
-  EXPECT_EQ(count_in("SELECT COUNT(*) FROM sqlite_master WHERE name = 'readings_by_channel'"), 0);
+  EXPECT_EQ(CountIn("SELECT COUNT(*) FROM reading_runs"), 9 + 1) << "nine runs of one, then one of two";
+  EXPECT_EQ(CountIn("SELECT COUNT(*) FROM sqlite_master WHERE name = 'readings_by_channel'"), 0);
+  EXPECT_EQ(CountIn("SELECT COUNT(*) FROM channel_sets"), 3 + 1) << "one per channel, then {temperature, humidity}";
   api::ReadingsQuery humidity;
   humidity.set_instrument("climate");
   humidity.set_channel("humidity");
@@ -170,6 +174,63 @@ TEST_F(RecordStoreTest, AStoreFromBeforeReadingRunsIsMigratedAndFindsEveryReadin
   ASSERT_TRUE(report.has_value()) << report.error().message();
   EXPECT_TRUE(report->intact) << report->problem;
   EXPECT_EQ(report->records, 11u);
+}
+
+// A channel that stops appearing in its instrument's polls (dropped from the configuration,
+// or a rare channel of an upload source) is found through the runs of the channel sets
+// that hold it, in order, merged across sets, with `last` and the limit kept.
+TEST_F(RecordStoreTest, AChannelIsFoundAcrossEveryChannelSetThatHoldsIt) {
+  // Each poll committed on its own, so that each is a run (polls of one instrument
+  // committed together are one run, whose set is all their channels).
+  auto poll = [](RecordStore& store, std::initializer_list<const char*> channels, int n) {
+    std::vector<Reading> readings;
+    for (const char* channel : channels) readings.push_back(Make("climate", channel, n, 1000 * n));
+    store.Append(std::move(readings));
+    store.Flush();
+  };
+  {
+    auto store = RecordStore::Open(dir_.string());
+    ASSERT_TRUE(store.has_value());
+    for (int n = 0; n < 3; ++n) poll(**store, {"temperature", "humidity"}, n);
+    for (int n = 3; n < 6; ++n) poll(**store, {"temperature"}, n);  // humidity dropped
+  }
+  auto store = RecordStore::Open(dir_.string());  // the writer's cache of sets starts empty
+  ASSERT_TRUE(store.has_value());
+  for (int n = 6; n < 8; ++n) poll(**store, {"humidity", "temperature", "pressure"}, n);
+  poll(**store, {"temperature"}, 8);
+  EXPECT_EQ(CountIn("SELECT COUNT(*) FROM channel_sets"), 3) << "a set is stored once, whatever the order in a poll";
+  EXPECT_EQ(CountIn("SELECT COUNT(*) FROM reading_runs"), 9);
+
+  auto values = [&](const char* channel, uint32_t last) {
+    api::ReadingsQuery query;
+    query.set_instrument("climate");
+    query.set_channel(channel);
+    query.set_last(last);
+    auto answer = (*store)->Query(query);
+    EXPECT_TRUE(answer.has_value()) << answer.error().message();
+    std::vector<double> got;
+    for (const Reading& r : answer->readings()) got.push_back(r.value());
+    return got;
+  };
+  EXPECT_EQ(values("humidity", 0), (std::vector<double>{0, 1, 2, 6, 7}));
+  EXPECT_EQ(values("humidity", 3), (std::vector<double>{2, 6, 7}));
+  EXPECT_EQ(values("temperature", 0), (std::vector<double>{0, 1, 2, 3, 4, 5, 6, 7, 8}));
+  EXPECT_EQ(values("temperature", 4), (std::vector<double>{5, 6, 7, 8}));
+  EXPECT_EQ(values("pressure", 0), (std::vector<double>{6, 7}));
+  api::ReadingsQuery since;
+  since.set_instrument("climate");
+  since.set_channel("humidity");
+  since.set_since_ns(2000);
+  auto answer = (*store)->Query(since);
+  ASSERT_TRUE(answer.has_value());
+  ASSERT_EQ(answer->readings_size(), 3);
+  EXPECT_EQ(answer->readings(0).value(), 2);
+  EXPECT_FALSE(answer->truncated());
+  const std::string path = (*store)->path();
+  store->reset();
+  auto report = VerifyStore(path, {});
+  ASSERT_TRUE(report.has_value()) << report.error().message();
+  EXPECT_TRUE(report->intact) << report->problem;
 }
 
 TEST_F(RecordStoreTest, ReadingsSurviveReopenAndCannotBeAlteredInPlace) {

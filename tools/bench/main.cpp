@@ -52,7 +52,8 @@ Reading MakeReading(int64_t i) {
 
 double Seconds(Clock::time_point since) { return std::chrono::duration<double>(Clock::now() - since).count(); }
 
-// Raw SQLite: the store's own readings table and its runs (reading_runs and its index), WAL,
+// Raw SQLite: the store's own readings table and its runs (reading_runs, each with its
+// channel set, and its index by set; the two sets written up front), WAL,
 // synchronous=FULL, one prepared INSERT, one transaction, no hashing. What the hardware
 // and SQLite give for the same rows with nothing on top.
 double BaselinePerSecond(const fs::path& dir, int64_t n) {
@@ -66,21 +67,26 @@ double BaselinePerSecond(const fs::path& dir, int64_t n) {
                " unit TEXT NOT NULL, quality INTEGER NOT NULL, requested_at_ns INTEGER NOT NULL,"
                " raw_frame BLOB NOT NULL, detail TEXT NOT NULL, decimals INTEGER NOT NULL, supersedes INTEGER,"
                " calibration_certificate TEXT NOT NULL, calibration_due_date TEXT NOT NULL);"
+               "CREATE TABLE channel_sets (set_id INTEGER PRIMARY KEY, channel_ids TEXT NOT NULL UNIQUE);"
+               "INSERT INTO channel_sets VALUES (1, '1'), (2, '2');"
                "CREATE TABLE reading_runs (first_sequence INTEGER PRIMARY KEY, instrument TEXT NOT NULL,"
-               " count INTEGER NOT NULL CHECK (count > 0));"
-               "CREATE INDEX reading_runs_by_instrument ON reading_runs (instrument, first_sequence);",
+               " count INTEGER NOT NULL CHECK (count > 0), channel_set INTEGER NOT NULL);"
+               "CREATE INDEX reading_runs_by_channel_set ON reading_runs (channel_set, first_sequence);",
                nullptr, nullptr, nullptr);
   sqlite3_stmt* insert_run = nullptr;
-  sqlite3_prepare_v2(db, "INSERT INTO reading_runs (first_sequence, instrument, count) VALUES (?, ?, ?)", -1,
-                     &insert_run, nullptr);
-  // A run is the consecutive readings of one instrument, as the store groups them.
+  sqlite3_prepare_v2(db,
+                     "INSERT INTO reading_runs (first_sequence, instrument, count, channel_set) VALUES (?, ?, ?, ?)",
+                     -1, &insert_run, nullptr);
+  // A run is the consecutive readings of one instrument, as the store groups them; each
+  // instrument here has one channel, so its set is that channel's.
   std::string run_instrument;
-  int64_t run_first = 0, run_count = 0;
+  int64_t run_first = 0, run_count = 0, run_set = 0;
   const auto end_run = [&] {
     if (run_count == 0) return;
     sqlite3_bind_int64(insert_run, 1, run_first);
     sqlite3_bind_text(insert_run, 2, run_instrument.data(), static_cast<int>(run_instrument.size()), SQLITE_STATIC);
     sqlite3_bind_int64(insert_run, 3, run_count);
+    sqlite3_bind_int64(insert_run, 4, run_set);
     sqlite3_step(insert_run);
     sqlite3_reset(insert_run);
   };
@@ -94,7 +100,8 @@ double BaselinePerSecond(const fs::path& dir, int64_t n) {
   sqlite3_exec(db, "BEGIN", nullptr, nullptr, nullptr);
   for (int64_t i = 0; i < n; ++i) {
     const Reading r = MakeReading(i);
-    sqlite3_bind_int64(insert, 1, 1 + i % 2);
+    const int64_t channel = 1 + i % 2;
+    sqlite3_bind_int64(insert, 1, channel);
     sqlite3_bind_double(insert, 2, r.value());
     sqlite3_bind_text(insert, 3, r.unit().data(), static_cast<int>(r.unit().size()), SQLITE_STATIC);
     sqlite3_bind_int64(insert, 4, r.quality());
@@ -113,6 +120,7 @@ double BaselinePerSecond(const fs::path& dir, int64_t n) {
       run_instrument = r.instrument();
       run_first = sqlite3_last_insert_rowid(db);
       run_count = 1;
+      run_set = channel;
     }
   }
   end_run();
