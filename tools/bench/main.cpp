@@ -10,6 +10,9 @@
 //   labtrace-bench modbus-tcp [--devices 200] [--registers 10] [--seconds 10] [--placement apart] [--json]
 //       the whole daemon's CPU per Modbus TCP transaction beside a bare libmodbus loop and
 //       a python3-pymodbus poller on the same simulated devices
+//   labtrace-bench search [--readings N] [--dir D] [--json]
+//       the last readings of a channel: one polled all along, one dropped early, through
+//       the store's channel sets, against the two designs before them on the same file
 //   labtrace-bench hash [--records N] [--json]
 //       RFC 6962 leaf hashes of 80-byte records: OpenSSL (what the store uses) against
 //       libsodium (the other candidate)
@@ -28,6 +31,7 @@
 
 #include "bench/modbus_tcp_bench.h"
 #include "bench/rtu_bench.h"
+#include "store/reading_row.h"
 #include "store/record_store.h"
 #include "store/verifier.h"
 
@@ -202,6 +206,133 @@ int Verify(int64_t n, const fs::path& dir, bool json) {
   return 0;
 }
 
+// The median of `rounds` timings of `query`, in milliseconds.
+template <typename Query>
+double MedianMs(int rounds, Query query) {
+  std::vector<double> ms;
+  for (int i = 0; i < rounds; ++i) {
+    const auto start = Clock::now();
+    query();
+    ms.push_back(Seconds(start) * 1000);
+  }
+  std::sort(ms.begin(), ms.end());
+  return ms[ms.size() / 2];
+}
+
+// Steps through every row of `sql` (binding ?1 and ?2 as given); returns the rows.
+int RawRows(sqlite3* db, const std::string& sql, const std::string& text, int64_t id) {
+  sqlite3_stmt* statement = nullptr;
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &statement, nullptr) != SQLITE_OK) {
+    std::fprintf(stderr, "labtrace-bench: %s\n", sqlite3_errmsg(db));
+    std::exit(1);
+  }
+  if (!text.empty()) sqlite3_bind_text(statement, 1, text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
+  sqlite3_bind_int64(statement, 2, id);
+  int rows = 0;
+  while (sqlite3_step(statement) == SQLITE_ROW) ++rows;
+  sqlite3_finalize(statement);
+  return rows;
+}
+
+// Two ten-channel chambers polled in turn, so that each poll is a run, as with many
+// devices on a bus; chamber-1's channel "door" is dropped from its polls after the first
+// 1 %. Then the last 10 readings of "door" and of "temperature" are asked for.
+int SearchBench(int64_t n, const fs::path& dir, bool json) {
+  fs::remove_all(dir);
+  constexpr int kChannels = 10;
+  const int64_t polls = n / kChannels;
+  {
+    auto store = store::RecordStore::Open(dir.string());
+    if (!store) {
+      std::fprintf(stderr, "%s\n", store.error().message().c_str());
+      return 1;
+    }
+    for (int64_t p = 0; p < polls; ++p) {
+      const std::string instrument = p % 2 ? "chamber-2" : "chamber-1";
+      const bool door = p % 2 == 0 && p < polls / 100;
+      std::vector<Reading> poll;
+      for (int c = 0; c < kChannels; ++c) {
+        Reading r = MakeReading(p * kChannels + c);
+        r.set_instrument(instrument);
+        r.set_channel(c == 0 ? "temperature" : c == kChannels - 1 ? (door ? "door" : "humidity") : fmt::format("c{}", c));
+        poll.push_back(std::move(r));
+      }
+      (*store)->Append(std::move(poll));
+    }
+  }
+  auto store = store::RecordStore::Open(dir.string());
+  if (!store) return 1;
+  constexpr int kRounds = 21;
+  auto last10 = [&](const char* channel) {
+    api::ReadingsQuery query;
+    query.set_instrument("chamber-1");
+    query.set_channel(channel);
+    query.set_last(10);
+    return MedianMs(kRounds, [&] {
+      auto answer = (*store)->Query(query);
+      if (!answer || answer->readings_size() != 10) {
+        std::fprintf(stderr, "labtrace-bench: the search for %s did not find 10 readings\n", channel);
+        std::exit(1);
+      }
+    });
+  };
+  const double ours_dropped = last10("door"), ours_polled = last10("temperature");
+  store->reset();
+
+  // The designs before, on the same file, each with the index it had (made only now, so
+  // that the store's own query above could not use them).
+  sqlite3* db = nullptr;
+  sqlite3_open((dir / store::RecordStore::kFileName).c_str(), &db);
+  sqlite3_exec(db,
+               "CREATE INDEX bench_runs_by_instrument ON reading_runs (instrument, first_sequence);"
+               "CREATE INDEX bench_readings_by_channel ON readings (channel_id, sequence);",
+               nullptr, nullptr, nullptr);
+  auto channel_id = [&](const char* channel) {
+    sqlite3_stmt* statement = nullptr;
+    sqlite3_prepare_v2(db, "SELECT channel_id FROM channels WHERE instrument = 'chamber-1' AND channel = ?", -1,
+                       &statement, nullptr);
+    sqlite3_bind_text(statement, 1, channel, -1, SQLITE_STATIC);
+    const int64_t id = sqlite3_step(statement) == SQLITE_ROW ? sqlite3_column_int64(statement, 0) : 0;
+    sqlite3_finalize(statement);
+    return id;
+  };
+  const std::string by_instrument =
+      "SELECT " LABTRACE_READING_COLUMNS " FROM reading_runs u INDEXED BY bench_runs_by_instrument "
+      "JOIN readings r ON r.sequence >= u.first_sequence AND r.sequence < u.first_sequence + u.count "
+      "JOIN channels c ON c.channel_id = r.channel_id WHERE u.instrument = ?1 AND r.channel_id = ?2 "
+      "ORDER BY u.first_sequence DESC, r.sequence DESC LIMIT 11";
+  const std::string by_channel =
+      "SELECT " LABTRACE_READING_COLUMNS " FROM readings r INDEXED BY bench_readings_by_channel "
+      "JOIN channels c ON c.channel_id = r.channel_id WHERE ?1 IS NULL AND r.channel_id = ?2 "
+      "ORDER BY r.sequence DESC LIMIT 11";
+  auto raw = [&](const std::string& sql, const char* channel, const std::string& instrument) {
+    const int64_t id = channel_id(channel);
+    return MedianMs(kRounds, [&] { RawRows(db, sql, instrument, id); });
+  };
+  const double runs_dropped = raw(by_instrument, "door", "chamber-1");
+  const double runs_polled = raw(by_instrument, "temperature", "chamber-1");
+  const double index_dropped = raw(by_channel, "door", "");
+  const double index_polled = raw(by_channel, "temperature", "");
+  sqlite3_close(db);
+  fs::remove_all(dir);
+  if (json) {
+    std::printf("{\"readings\":%lld,\"dropped_ms\":%.3f,\"polled_ms\":%.3f,\"runs_by_instrument_dropped_ms\":%.3f,"
+                "\"runs_by_instrument_polled_ms\":%.3f,\"index_by_channel_dropped_ms\":%.3f,"
+                "\"index_by_channel_polled_ms\":%.3f}\n",
+                static_cast<long long>(polls * kChannels), ours_dropped, ours_polled, runs_dropped, runs_polled,
+                index_dropped, index_polled);
+  } else {
+    std::printf("last 10 readings of a channel, in a store of %lld readings (median of %d, ms)\n",
+                static_cast<long long>(polls * kChannels), kRounds);
+    std::printf("  %-58s %14s %14s\n", "", "dropped early", "polled");
+    std::printf("  %-58s %14.3f %14.3f\n", "labtrace store: runs by channel set (schema 5)", ours_dropped, ours_polled);
+    std::printf("  %-58s %14.3f %14.3f\n", "runs by instrument (schema 4), raw SQL", runs_dropped, runs_polled);
+    std::printf("  %-58s %14.3f %14.3f\n", "index of every reading by channel (schema 3), raw SQL", index_dropped,
+                index_polled);
+  }
+  return 0;
+}
+
 // Leaf hashes (0x00 ‖ 80-byte record) per second with libsodium's SHA-256.
 double SodiumLeavesPerSecond(int64_t n) {
   uint8_t record[81] = {0};
@@ -257,11 +388,14 @@ int main(int argc, char** argv) {
   ingest->add_option("--readings", readings, "how many readings")->capture_default_str();
   auto* verify = app.add_subcommand("verify", "time to verify a store of N records");
   verify->add_option("--records", records, "how many records")->capture_default_str();
+  int64_t searched = 2'000'000;
+  auto* search = app.add_subcommand("search", "the last readings of a channel, against the designs before");
+  search->add_option("--readings", searched, "readings in the store searched")->capture_default_str();
   int64_t hashes = 5'000'000;
   auto* hash = app.add_subcommand("hash", "SHA-256 leaf hashing: OpenSSL against libsodium");
   hash->add_option("--records", hashes, "how many records")->capture_default_str();
   hash->add_flag("--json", json, "one JSON object");
-  for (auto* sub : {ingest, verify}) {
+  for (auto* sub : {ingest, verify, search}) {
     sub->add_option("--dir", dir, "scratch directory (on the disk to measure)");
     sub->add_flag("--json", json, "one JSON object");
   }
@@ -293,5 +427,6 @@ int main(int argc, char** argv) {
   if (tcp_cmd->parsed()) return ModbusTcpBench(tcp);
   if (ingest->parsed()) return Ingest(readings, dir, json);
   if (hash->parsed()) return HashBench(hashes, json);
+  if (search->parsed()) return SearchBench(searched, dir, json);
   return Verify(records, dir, json);
 }
