@@ -20,6 +20,11 @@ StatusCode CodeOf(int sqlite_code) {
 }
 
 Result<Database> Database::Open(const std::string& path, Mode mode, const std::string& vfs) {
+  // SQLite's memory statistics take a global mutex on every allocation it makes, and
+  // labtrace never reads them. Only possible before SQLite's first use in the process
+  // (otherwise this call is refused, harmlessly).
+  static const bool no_memory_statistics = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) == SQLITE_OK;
+  (void)no_memory_statistics;
   sqlite3* db = nullptr;
   const int flags = (mode == Mode::kReadOnly ? SQLITE_OPEN_READONLY
                                              : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
