@@ -1007,47 +1007,57 @@ Result<api::ReadingsResponse> RecordStore::Query(const api::ReadingsQuery& query
 
   api::ReadingsResponse response;
   const bool newest = query.last() > 0;
-  auto select = db->Prepare(newest ? kSelectNewestFirst : kSelectOldestFirst);
-  if (!select) return Error(select.error());
+  const char* const select_sql = newest ? kSelectNewestFirst : kSelectOldestFirst;
   auto select_sets = db->Prepare(kSelectSetsOfChannel);
   if (!select_sets) return Error(select_sets.error());
+  // One cursor per channel set that holds the channel, each giving the channel's readings
+  // in the answer's order; merged by sequence, so no more rows are read than answered.
+  struct SetCursor {
+    Statement statement;
+    bool has_row;
+  };
+  std::vector<SetCursor> cursors;
   std::vector<Reading> found;
   for (const Channel& channel : matching) {
     const size_t room = kMaxQueryRows - static_cast<size_t>(response.readings_size());
     const size_t want = newest ? std::min<size_t>(query.last(), room) : room;
-    std::vector<int64_t> sets;
+    cursors.clear();
     select_sets->BindInt64(1, channel.id);
     for (;;) {
       auto row = select_sets->Step();
       if (!row) return Error(row.error());
       if (!*row) break;
-      sets.push_back(select_sets->ColumnInt64(0));
-    }
-    select_sets->Reset();
-    // Each set's runs give the channel's readings in order; one more than wanted tells
-    // us the answer was cut. Readings of several sets are merged by sequence.
-    found.clear();
-    for (int64_t set : sets) {
-      select->BindInt64(1, set);
+      auto select = db->Prepare(select_sql);
+      if (!select) return Error(select.error());
+      select->BindInt64(1, select_sets->ColumnInt64(0));
       select->BindInt64(2, channel.id);
       select->BindInt64(3, query.since_ns());
-      select->BindInt64(4, static_cast<int64_t>(want) + 1);
-      for (;;) {
-        auto row = select->Step();
-        if (!row) return Error(row.error());
-        if (!*row) break;
-        found.push_back(ReadingFromRow(*select));
+      select->BindInt64(4, static_cast<int64_t>(want) + 1);  // one more tells us it was cut
+      auto first = select->Step();
+      if (!first) return Error(first.error());
+      cursors.push_back({std::move(*select), *first});
+    }
+    select_sets->Reset();
+    found.clear();
+    for (;;) {
+      SetCursor* next = nullptr;  // the cursor whose row comes first in the answer's order
+      for (SetCursor& cursor : cursors) {
+        if (!cursor.has_row) continue;
+        const int64_t sequence = cursor.statement.ColumnInt64(0);
+        if (next == nullptr || (newest ? sequence > next->statement.ColumnInt64(0)
+                                       : sequence < next->statement.ColumnInt64(0))) {
+          next = &cursor;
+        }
       }
-      select->Reset();
-    }
-    if (sets.size() > 1) {
-      std::sort(found.begin(), found.end(), [newest](const Reading& a, const Reading& b) {
-        return newest ? a.sequence() > b.sequence() : a.sequence() < b.sequence();
-      });
-    }
-    if (found.size() > want) {
-      found.resize(want);
-      if (!newest || want < query.last()) response.set_truncated(true);
+      if (next == nullptr) break;
+      if (found.size() == want) {
+        if (!newest || want < query.last()) response.set_truncated(true);
+        break;
+      }
+      found.push_back(ReadingFromRow(next->statement));
+      auto row = next->statement.Step();
+      if (!row) return Error(row.error());
+      next->has_row = *row;
     }
     // Newest first was only the way to find the last ones: the answer is oldest first.
     if (newest) std::reverse(found.begin(), found.end());

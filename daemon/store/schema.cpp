@@ -133,8 +133,10 @@ DROP INDEX readings_by_channel;
     // set: a search for a channel visits only the runs that hold it. By instrument, a
     // channel that stopped appearing (dropped from the configuration, or a rare channel of
     // a busy upload source) was searched through every later reading of its instrument.
-    // A set's channel ids are written out ("3,4,9", ascending) so that the writer finds an
-    // existing set by its content; its members row by row, so that a search finds the
+    // A set's channel ids are written out ("3,4,9", ascending: SQLite keeps a subquery's
+    // order in group_concat, though it does not promise to; a set listed in another order
+    // is only stored twice, never searched wrongly) so that the writer finds an existing
+    // set by its content; its members row by row, so that a search finds the
     // sets of a channel. reading_runs is rebuilt with the set beside each run (it is
     // append-only, so a column is not filled in place).
     {R"sql(
@@ -149,10 +151,12 @@ CREATE TABLE channel_set_members (
 ) WITHOUT ROWID;
 CREATE TEMP TABLE run_channels AS
   SELECT u.first_sequence AS first_sequence, u.instrument AS instrument, u.count AS count,
-         (SELECT group_concat(channel_id, ',') FROM
-            (SELECT DISTINCT r.channel_id AS channel_id FROM readings r
-              WHERE r.sequence >= u.first_sequence AND r.sequence < u.first_sequence + u.count
-              ORDER BY r.channel_id)) AS channel_ids
+         -- A run that holds no reading (only an altered store has one) gets the empty
+         -- set, so that it is carried over for verify to name, not dropped.
+         COALESCE((SELECT group_concat(channel_id, ',') FROM
+                     (SELECT DISTINCT r.channel_id AS channel_id FROM readings r
+                       WHERE r.sequence >= u.first_sequence AND r.sequence < u.first_sequence + u.count
+                       ORDER BY r.channel_id)), '') AS channel_ids
   FROM reading_runs u;
 INSERT OR IGNORE INTO channel_sets (channel_ids)
   SELECT channel_ids FROM temp.run_channels ORDER BY first_sequence;

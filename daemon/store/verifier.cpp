@@ -26,13 +26,18 @@ constexpr const char* kSelectReadings =
     "FROM readings r LEFT JOIN channels c ON c.channel_id = r.channel_id ORDER BY r.sequence";
 // Walked beside the readings: a search by channel finds a reading only through a run of
 // its instrument whose channel set holds the reading's channel.
+// The last column: whether count and channel_set are whole numbers, as a search needs them.
 constexpr const char* kSelectRuns =
-    "SELECT first_sequence, count, instrument, channel_set FROM reading_runs ORDER BY first_sequence";
+    "SELECT first_sequence, count, instrument, channel_set, "
+    "typeof(count) = 'integer' AND typeof(channel_set) = 'integer' FROM reading_runs ORDER BY first_sequence";
 // Schema 4 (an archived copy) has runs without channel sets.
 constexpr const char* kSelectRunsWithoutSets =
-    "SELECT first_sequence, count, instrument, NULL FROM reading_runs ORDER BY first_sequence";
+    "SELECT first_sequence, count, instrument, NULL, typeof(count) = 'integer' FROM reading_runs "
+    "ORDER BY first_sequence";
 constexpr const char* kSelectChannelSets = "SELECT set_id, channel_ids FROM channel_sets";
-constexpr const char* kSelectChannelSetMembers = "SELECT set_id, channel_id FROM channel_set_members";
+constexpr const char* kSelectChannelSetMembers =
+    "SELECT set_id, channel_id, typeof(set_id) = 'integer' AND typeof(channel_id) = 'integer' "
+    "FROM channel_set_members";
 constexpr const char* kSelectAuditEvents = "SELECT " LABTRACE_AUDIT_COLUMNS " FROM audit_events ORDER BY event_id";
 constexpr const char* kSelectCalibrations =
     "SELECT record_id, record, certificate_number, unit_under_test, performed_at_ns FROM calibration_records "
@@ -63,9 +68,14 @@ Result<bool> HasTable(Database& db, const char* name) {
 }
 
 // Each channel set's members, ascending, as channel_sets lists them; `problem` is set when
-// channel_set_members, which a search goes by, does not hold exactly those.
+// channel_set_members, which a search goes by, does not hold exactly those. Ids are
+// compared as SQL compares them: a member stored as text or a fraction ('2x', 1.5) would
+// read here as a whole number yet match nothing in a search, so it is a problem itself.
 using ChannelSets = std::map<int64_t, std::vector<int64_t>>;
 Result<ChannelSets> LoadChannelSets(Database& db, std::string& problem) {
+  auto note = [&problem](std::string found) {
+    if (problem.empty()) problem = std::move(found);
+  };
   ChannelSets sets, members;
   auto select = db.Prepare(kSelectChannelSets);
   if (!select) return Error(select.error());
@@ -76,18 +86,21 @@ Result<ChannelSets> LoadChannelSets(Database& db, std::string& problem) {
     const int64_t set = select->ColumnInt64(0);
     const std::string text = select->ColumnText(1);
     std::vector<int64_t>& ids = sets[set];
+    // The writer lists them ascending; the order is not what a search depends on.
     const char* at = text.data();
     const char* end = text.data() + text.size();
     while (at < end) {
       int64_t id = 0;
       auto [next, error] = std::from_chars(at, end, id);
-      if (error != std::errc() || (next != end && *next != ',') || (!ids.empty() && id <= ids.back())) {
-        if (problem.empty()) problem = fmt::format("channel set {} lists \"{}\", not ascending channel ids: altered", set, text);
+      if (error != std::errc() || (next != end && *next != ',')) {
+        note(fmt::format("channel set {} lists \"{}\", which are not channel ids: altered", set, text));
         break;
       }
       ids.push_back(id);
       at = next + (next != end);
     }
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
   }
   auto select_members = db.Prepare(kSelectChannelSetMembers);
   if (!select_members) return Error(select_members.error());
@@ -95,20 +108,26 @@ Result<ChannelSets> LoadChannelSets(Database& db, std::string& problem) {
     auto row = select_members->Step();
     if (!row) return Error(row.error());
     if (!*row) break;
+    if (select_members->ColumnInt64(2) == 0) {
+      note(fmt::format("channel_set_members holds a member of set {} that is not a whole number, which a search "
+                       "matches to nothing: altered",
+                       select_members->ColumnText(0)));
+    }
     members[select_members->ColumnInt64(0)].push_back(select_members->ColumnInt64(1));
   }
   for (auto& [set, ids] : members) std::sort(ids.begin(), ids.end());
+  const std::vector<int64_t> none;
   for (const auto& [set, ids] : sets) {
     auto found = members.find(set);
-    if (problem.empty() && (found == members.end() || found->second != ids)) {
-      problem = fmt::format("channel_set_members does not hold the channels of channel set {}, so a search by "
-                            "channel misses its readings: altered",
-                            set);
+    if ((found == members.end() ? none : found->second) != ids) {
+      note(fmt::format("channel_set_members does not hold the channels of channel set {}, so a search by channel "
+                       "misses its readings: altered",
+                       set));
     }
   }
   for (const auto& [set, ids] : members) {
-    if (problem.empty() && sets.count(set) == 0) {
-      problem = fmt::format("channel_set_members names channel set {}, which does not exist: altered", set);
+    if (sets.count(set) == 0) {
+      note(fmt::format("channel_set_members names channel set {}, which does not exist: altered", set));
     }
   }
   return sets;
@@ -256,6 +275,11 @@ class RecordCursor {
       run_first_ = runs_->ColumnInt64(0);
       run_count_ = runs_->ColumnInt64(1);
       run_instrument_ = runs_->ColumnText(2);
+      if (runs_->ColumnInt64(4) == 0 && run_problem_.empty()) {
+        run_problem_ = fmt::format("follows a run from {} whose count or channel set is not a whole number, which a "
+                                   "search matches to nothing: reading_runs was altered",
+                                   run_first_);
+      }
       run_set_ = nullptr;
       if (sets_) {
         auto set = sets_->find(runs_->ColumnInt64(3));
@@ -320,6 +344,9 @@ Result<Checkpoint> LatestCheckpoint(const std::string& db_path) {
 Result<VerifyReport> VerifyStore(const std::string& db_path, const VerifyOptions& options) {
   auto db = Database::Open(db_path, Database::Mode::kReadOnly);
   if (!db) return Error(db.error());
+  // One snapshot for the whole check (its first read starts it): a daemon committing
+  // meanwhile must not make tables read at different moments disagree.
+  if (Status s = db->Execute("BEGIN"); !s.ok()) return Error(s);
   VerifyReport report;
   auto fail = [&report](std::string problem) -> Result<VerifyReport> {
     report.intact = false;

@@ -175,6 +175,25 @@ TEST_F(Tampering, AChannelSetThatLeavesOutAReadingsChannelIsNamed) {
   EXPECT_NE(output.find("channel_set_members does not hold the channels of channel set"), std::string::npos) << output;
 }
 
+// SQL compares a member or a run's set stored as text or a fraction with nothing, so it
+// hides readings from a search though it would read as the right whole number.
+TEST_F(Tampering, ChannelSetIdsThatAreNotWholeNumbersAreNamed) {
+  Sqlite("DROP TRIGGER channel_set_members_append_only_update; "
+         "UPDATE channel_set_members SET channel_id = channel_id || 'x' WHERE set_id = 2;");
+  auto [code, output] = Verify();
+  EXPECT_EQ(code, 1);
+  EXPECT_NE(output.find("channel_set_members holds a member of set 2 that is not a whole number"), std::string::npos)
+      << output;
+  TearDown();
+  SetUp();
+  Sqlite("DROP TRIGGER reading_runs_append_only_update; "
+         "UPDATE reading_runs SET channel_set = channel_set + 0.5 "
+         "WHERE first_sequence = (SELECT MAX(first_sequence) FROM reading_runs WHERE first_sequence <= 33);");
+  std::tie(code, output) = Verify();
+  EXPECT_EQ(code, 1);
+  EXPECT_NE(output.find("whose count or channel set is not a whole number"), std::string::npos) << output;
+}
+
 // Runs added outside labtrace: one overlapping a true run returns its readings twice to a
 // search; one after the last reading would make the daemon's next commit clash with it.
 TEST_F(Tampering, RunsAddedOutsideLabtraceAreNamed) {

@@ -233,6 +233,111 @@ TEST_F(RecordStoreTest, AChannelIsFoundAcrossEveryChannelSetThatHoldsIt) {
   EXPECT_TRUE(report->intact) << report->problem;
 }
 
+// A schema-4 store (runs by instrument, no channel sets) is given the sets of its runs: a
+// poll of several channels, whatever their order in it, is one set. A run that holds no
+// reading (only an altered store has one) is carried over for verify to name.
+TEST_F(RecordStoreTest, AStoreFromSchema4IsGivenTheChannelSetsOfItsRuns) {
+  {
+    auto store = RecordStore::Open(dir_.string());
+    ASSERT_TRUE(store.has_value());
+    for (int n = 0; n < 3; ++n) {
+      Reading temperature = Make("climate", "temperature", n, 1000 * n);
+      Reading humidity = Make("climate", "humidity", 50 + n, 1000 * n);
+      if (n % 2) std::swap(temperature, humidity);  // the order within a poll does not make another set
+      (*store)->Append({temperature, humidity});
+      (*store)->Flush();
+      (*store)->Append({Make("balance", "mass", 100 + n, 1000 * n)});
+      (*store)->Flush();
+    }
+  }
+  // Back to schema 4, as a store written by the previous labtrace is.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_ / "labtrace.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "CREATE TABLE runs4 (first_sequence INTEGER PRIMARY KEY, instrument TEXT NOT NULL, "
+                         "  count INTEGER NOT NULL CHECK (count > 0)); "
+                         "INSERT INTO runs4 SELECT first_sequence, instrument, count FROM reading_runs; "
+                         "DROP TABLE reading_runs; DROP TABLE channel_set_members; DROP TABLE channel_sets; "
+                         "ALTER TABLE runs4 RENAME TO reading_runs; "
+                         "CREATE INDEX reading_runs_by_instrument ON reading_runs (instrument, first_sequence); "
+                         "PRAGMA user_version = 4;",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  auto store = RecordStore::Open(dir_.string());
+  ASSERT_TRUE(store.has_value()) << store.error().message();
+  EXPECT_EQ(CountIn("SELECT COUNT(*) FROM reading_runs"), 6);
+  EXPECT_EQ(CountIn("SELECT COUNT(*) FROM channel_sets"), 2) << "{temperature, humidity} and {mass}";
+  EXPECT_EQ(CountIn("SELECT COUNT(*) FROM channel_set_members"), 3);
+  (*store)->Append({Make("climate", "humidity", 53, 3000), Make("climate", "temperature", 3, 3000)});
+  (*store)->Flush();
+  EXPECT_EQ(CountIn("SELECT COUNT(*) FROM channel_sets"), 2) << "the writer finds the migrated set by its content";
+  api::ReadingsQuery humidity;
+  humidity.set_instrument("climate");
+  humidity.set_channel("humidity");
+  auto answer = (*store)->Query(humidity);
+  ASSERT_TRUE(answer.has_value()) << answer.error().message();
+  ASSERT_EQ(answer->readings_size(), 4);
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(answer->readings(i).value(), 50 + i);
+  const std::string path = (*store)->path();
+  store->reset();
+  auto report = VerifyStore(path, {});
+  ASSERT_TRUE(report.has_value()) << report.error().message();
+  EXPECT_TRUE(report->intact) << report->problem;
+
+  // An altered schema-4 store: a run past the last reading. Migrated, it is still named.
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "CREATE TABLE runs4 (first_sequence INTEGER PRIMARY KEY, instrument TEXT NOT NULL, "
+                         "  count INTEGER NOT NULL CHECK (count > 0)); "
+                         "INSERT INTO runs4 SELECT first_sequence, instrument, count FROM reading_runs; "
+                         "INSERT INTO runs4 SELECT MAX(sequence) + 5, 'balance', 1 FROM readings; "
+                         "DROP TABLE reading_runs; DROP TABLE channel_set_members; DROP TABLE channel_sets; "
+                         "ALTER TABLE runs4 RENAME TO reading_runs; PRAGMA user_version = 4;",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  store = RecordStore::Open(dir_.string());
+  ASSERT_TRUE(store.has_value()) << store.error().message();
+  store->reset();
+  report = VerifyStore(path, {});
+  ASSERT_TRUE(report.has_value()) << report.error().message();
+  EXPECT_FALSE(report->intact);
+  EXPECT_NE(report->problem.find("after the last reading: added outside labtrace"), std::string::npos)
+      << report->problem;
+}
+
+// Without `last`, an answer stops at kMaxQueryRows, says it was cut, and holds the oldest
+// readings in order, however they are spread over channel sets.
+TEST_F(RecordStoreTest, AnAnswerCutAtTheLimitIsInOrderAcrossChannelSets) {
+  auto store = RecordStore::Open(dir_.string());
+  ASSERT_TRUE(store.has_value());
+  const int per_set = static_cast<int>(kMaxQueryRows) / 2 + 100;
+  int n = 0;
+  for (int set = 0; set < 2; ++set) {  // {door} then {door, lamp}, alternating
+    std::vector<Reading> readings;
+    for (int i = 0; i < per_set; ++i, ++n) {
+      readings.push_back(Make("cabinet", "door", n, 1 + n));
+      if (n % 2) readings.push_back(Make("cabinet", "lamp", n, 1 + n));
+      (*store)->Append(std::move(readings));
+      readings.clear();
+      if (n % 500 == 0) (*store)->Flush();  // runs of one poll and runs of many
+    }
+  }
+  (*store)->Flush();
+  ASSERT_EQ(CountIn("SELECT COUNT(DISTINCT channel_set) FROM reading_runs"), 2) << "door is in runs of both sets";
+  api::ReadingsQuery door;
+  door.set_instrument("cabinet");
+  door.set_channel("door");
+  auto answer = (*store)->Query(door);
+  ASSERT_TRUE(answer.has_value()) << answer.error().message();
+  ASSERT_EQ(static_cast<size_t>(answer->readings_size()), kMaxQueryRows);
+  EXPECT_TRUE(answer->truncated());
+  for (int i = 0; i < answer->readings_size(); ++i) {
+    ASSERT_EQ(answer->readings(i).value(), i) << "reading " << i << " of the answer";
+  }
+}
+
 TEST_F(RecordStoreTest, ReadingsSurviveReopenAndCannotBeAlteredInPlace) {
   {
     auto store = RecordStore::Open(dir_.string());
