@@ -36,6 +36,23 @@ class RecordStoreTest : public ::testing::Test {
     return reading;
   }
 
+  // The values of one channel's readings as the store answers a search, oldest first.
+  static std::vector<double> ValuesOf(const RecordStore& store, const std::string& instrument,
+                                      const std::string& channel, uint32_t last = 0, int64_t since_ns = 0) {
+    api::ReadingsQuery query;
+    query.set_instrument(instrument);
+    query.set_channel(channel);
+    query.set_last(last);
+    query.set_since_ns(since_ns);
+    auto answer = store.Query(query);
+    EXPECT_TRUE(answer.has_value()) << answer.error().message();
+    std::vector<double> values;
+    if (answer) {
+      for (const Reading& r : answer->readings()) values.push_back(r.value());
+    }
+    return values;
+  }
+
   // The first column of the first row `sql` gives on the store's file, read directly.
   int64_t CountIn(const char* sql) const {
     sqlite3* db = nullptr;
@@ -156,18 +173,8 @@ TEST_F(RecordStoreTest, AStoreFromBeforeReadingRunsIsMigratedAndFindsEveryReadin
   EXPECT_EQ(CountIn("SELECT COUNT(*) FROM reading_runs"), 9 + 1) << "nine runs of one, then one of two";
   EXPECT_EQ(CountIn("SELECT COUNT(*) FROM sqlite_master WHERE name = 'readings_by_channel'"), 0);
   EXPECT_EQ(CountIn("SELECT COUNT(*) FROM channel_sets"), 3 + 1) << "one per channel, then {temperature, humidity}";
-  api::ReadingsQuery humidity;
-  humidity.set_instrument("climate");
-  humidity.set_channel("humidity");
-  auto answer = (*store)->Query(humidity);
-  ASSERT_TRUE(answer.has_value()) << answer.error().message();
-  ASSERT_EQ(answer->readings_size(), 4);
-  for (int i = 0; i < 4; ++i) EXPECT_EQ(answer->readings(i).value(), 50 + i);
-  humidity.set_last(2);
-  answer = (*store)->Query(humidity);
-  ASSERT_EQ(answer->readings_size(), 2);
-  EXPECT_EQ(answer->readings(0).value(), 52);
-  EXPECT_EQ(answer->readings(1).value(), 53);
+  EXPECT_EQ(ValuesOf(**store, "climate", "humidity"), (std::vector<double>{50, 51, 52, 53}));
+  EXPECT_EQ(ValuesOf(**store, "climate", "humidity", 2), (std::vector<double>{52, 53}));
   const std::string path = (*store)->path();
   store->reset();
   auto report = VerifyStore(path, {});
@@ -201,31 +208,13 @@ TEST_F(RecordStoreTest, AChannelIsFoundAcrossEveryChannelSetThatHoldsIt) {
   EXPECT_EQ(CountIn("SELECT COUNT(*) FROM channel_sets"), 3) << "a set is stored once, whatever the order in a poll";
   EXPECT_EQ(CountIn("SELECT COUNT(*) FROM reading_runs"), 9);
 
-  auto values = [&](const char* channel, uint32_t last) {
-    api::ReadingsQuery query;
-    query.set_instrument("climate");
-    query.set_channel(channel);
-    query.set_last(last);
-    auto answer = (*store)->Query(query);
-    EXPECT_TRUE(answer.has_value()) << answer.error().message();
-    std::vector<double> got;
-    for (const Reading& r : answer->readings()) got.push_back(r.value());
-    return got;
-  };
+  auto values = [&](const char* channel, uint32_t last) { return ValuesOf(**store, "climate", channel, last); };
   EXPECT_EQ(values("humidity", 0), (std::vector<double>{0, 1, 2, 6, 7}));
   EXPECT_EQ(values("humidity", 3), (std::vector<double>{2, 6, 7}));
   EXPECT_EQ(values("temperature", 0), (std::vector<double>{0, 1, 2, 3, 4, 5, 6, 7, 8}));
   EXPECT_EQ(values("temperature", 4), (std::vector<double>{5, 6, 7, 8}));
   EXPECT_EQ(values("pressure", 0), (std::vector<double>{6, 7}));
-  api::ReadingsQuery since;
-  since.set_instrument("climate");
-  since.set_channel("humidity");
-  since.set_since_ns(2000);
-  auto answer = (*store)->Query(since);
-  ASSERT_TRUE(answer.has_value());
-  ASSERT_EQ(answer->readings_size(), 3);
-  EXPECT_EQ(answer->readings(0).value(), 2);
-  EXPECT_FALSE(answer->truncated());
+  EXPECT_EQ(ValuesOf(**store, "climate", "humidity", 0, 2000), (std::vector<double>{2, 6, 7}));
   const std::string path = (*store)->path();
   store->reset();
   auto report = VerifyStore(path, {});
@@ -272,13 +261,7 @@ TEST_F(RecordStoreTest, AStoreFromSchema4IsGivenTheChannelSetsOfItsRuns) {
   (*store)->Append({Make("climate", "humidity", 53, 3000), Make("climate", "temperature", 3, 3000)});
   (*store)->Flush();
   EXPECT_EQ(CountIn("SELECT COUNT(*) FROM channel_sets"), 2) << "the writer finds the migrated set by its content";
-  api::ReadingsQuery humidity;
-  humidity.set_instrument("climate");
-  humidity.set_channel("humidity");
-  auto answer = (*store)->Query(humidity);
-  ASSERT_TRUE(answer.has_value()) << answer.error().message();
-  ASSERT_EQ(answer->readings_size(), 4);
-  for (int i = 0; i < 4; ++i) EXPECT_EQ(answer->readings(i).value(), 50 + i);
+  EXPECT_EQ(ValuesOf(**store, "climate", "humidity"), (std::vector<double>{50, 51, 52, 53}));
   const std::string path = (*store)->path();
   store->reset();
   auto report = VerifyStore(path, {});
