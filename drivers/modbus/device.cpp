@@ -24,9 +24,9 @@ Result<ModbusDevice> ModbusDevice::Create(std::string instrument, uint8_t unit_i
   return ModbusDevice(std::move(instrument), unit_id, map, std::move(*plan), timeout, retries);
 }
 
-Reading ModbusDevice::Base(int register_index, int64_t requested_at_ns) const {
+Reading& ModbusDevice::AddBase(std::vector<Reading>& readings, int register_index, int64_t requested_at_ns) const {
   const auto& reg = map_->registers(register_index);
-  Reading reading;
+  Reading& reading = readings.emplace_back();
   reading.set_instrument(instrument_);
   reading.set_channel(reg.name());
   reading.set_unit(reg.unit());
@@ -51,11 +51,10 @@ void DevicePoll::Advance() {
 
 void DevicePoll::Flag(size_t read, Quality quality, const std::string& detail, const Frame* frame) {
   for (int index : device_->plan_[read].registers) {
-    Reading reading = device_->Base(index, requested_at_ns_);
+    Reading& reading = device_->AddBase(readings_, index, requested_at_ns_);
     reading.set_quality(quality);
     reading.set_detail(detail);
     if (frame != nullptr) reading.set_raw_frame(frame->adu.data(), frame->adu.size());
-    readings_.push_back(std::move(reading));
   }
 }
 
@@ -77,7 +76,7 @@ void DevicePoll::Take(Result<Frame> frame, bool connected) {
   }
   if (failure.ok()) {
     for (const DecodedRegister& decoded : DecodeRead(*device.map_, read, response->words)) {
-      Reading reading = device.Base(decoded.register_index, requested_at_ns_);
+      Reading& reading = device.AddBase(readings_, decoded.register_index, requested_at_ns_);
       reading.set_raw_frame(frame->adu.data(), frame->adu.size());
       if (decoded.value) {
         reading.set_quality(GOOD);
@@ -88,7 +87,6 @@ void DevicePoll::Take(Result<Frame> frame, bool connected) {
         reading.set_quality(BAD_FRAME);
         reading.set_detail(decoded.value.error().message());
       }
-      readings_.push_back(std::move(reading));
     }
     Advance();
     return;
@@ -118,12 +116,12 @@ void DevicePoll::Take(Result<Frame> frame, bool connected) {
 std::vector<Reading> ModbusDevice::Unreadable(Quality quality, const std::string& detail,
                                               int64_t requested_at_ns) const {
   std::vector<Reading> readings;
+  readings.reserve(readings_per_poll_);
   for (const PlannedRead& read : plan_) {
     for (int index : read.registers) {
-      Reading reading = Base(index, requested_at_ns);
+      Reading& reading = AddBase(readings, index, requested_at_ns);
       reading.set_quality(quality);
       reading.set_detail(detail);
-      readings.push_back(std::move(reading));
     }
   }
   return readings;

@@ -53,10 +53,12 @@ class ModbusDevice {
         retries_(retries) {
     for (const PlannedRead& read : plan_) {
       requests_.push_back(EncodeReadRequest(ReadFunction(read.table), read.address, read.count));
+      readings_per_poll_ += read.registers.size();
     }
   }
 
-  Reading Base(int register_index, int64_t requested_at_ns) const;
+  // Appends the reading of register `register_index`, with what every reading of it carries.
+  Reading& AddBase(std::vector<Reading>& readings, int register_index, int64_t requested_at_ns) const;
 
   std::string instrument_;
   uint8_t unit_id_;
@@ -65,6 +67,7 @@ class ModbusDevice {
   std::vector<std::vector<uint8_t>> requests_;  // the request PDU of each planned read
   std::chrono::milliseconds timeout_;
   uint32_t retries_;
+  size_t readings_per_poll_ = 0;
 };
 
 // One poll of a device, request by request: which request to send next, and what each
@@ -72,7 +75,10 @@ class ModbusDevice {
 // bus worker keeps one in flight on each of its buses.
 class DevicePoll {
  public:
-  explicit DevicePoll(const ModbusDevice& device) : device_(&device), done_(device.plan_.empty()) {}
+  explicit DevicePoll(const ModbusDevice& device) : device_(&device), done_(device.plan_.empty()) {
+    // Every register yields one reading: no growth, and no reading moved on the way.
+    readings_.reserve(device.readings_per_poll_);
+  }
   // The request PDU to send now, or nullptr when the poll is over.
   const std::vector<uint8_t>* Next() const { return done_ ? nullptr : &device_->requests_[read_]; }
   // Called as Next() is sent: its readings carry this time.
