@@ -485,9 +485,11 @@ Status RecordStore::CommitBatch(Batch& batch, const std::string& batch_uuid, boo
     std::string instrument;
     int64_t first_sequence;
     int64_t count;
-    std::vector<int64_t> channels;  // of its readings, in their order, repeats included
+    size_t first_channel;  // its readings' channel ids: run_channels[first_channel, + count)
   };
   std::vector<ReadingRun> runs;  // of this batch's readings, written once all are in
+  std::vector<int64_t> run_channels;  // every reading's channel id, in order: no allocation per run
+  run_channels.reserve(batch.readings.size());
 
   std::string key;  // one buffer for every reading's key: no allocation per reading
   std::string record_bytes;  // and one for every reading's leaf bytes
@@ -526,9 +528,9 @@ Status RecordStore::CommitBatch(Batch& batch, const std::string& batch_uuid, boo
         runs.back().first_sequence + runs.back().count == sequence) {
       ++runs.back().count;
     } else {
-      runs.push_back({reading.instrument(), sequence, 1, {}});
+      runs.push_back({reading.instrument(), sequence, 1, run_channels.size()});
     }
-    runs.back().channels.push_back(*channel);
+    run_channels.push_back(*channel);
     // One writer: the readings of a batch get consecutive sequence numbers, which is what
     // lets a batch name its records by the first one.
     if (batch_leaves.empty()) {
@@ -724,7 +726,10 @@ Status RecordStore::CommitBatch(Batch& batch, const std::string& batch_uuid, boo
 
   std::unordered_map<std::string, int64_t> new_sets;  // joins channel_sets_ only once committed
   std::string set_key;
-  auto channel_set = [&](std::vector<int64_t>& channels) -> Result<int64_t> {
+  std::vector<int64_t> channels;  // of one run, distinct and ascending
+  auto channel_set = [&](const ReadingRun& run) -> Result<int64_t> {
+    const auto first = run_channels.begin() + static_cast<std::ptrdiff_t>(run.first_channel);
+    channels.assign(first, first + run.count);
     std::sort(channels.begin(), channels.end());
     channels.erase(std::unique(channels.begin(), channels.end()), channels.end());
     set_key.clear();
@@ -753,8 +758,8 @@ Status RecordStore::CommitBatch(Batch& batch, const std::string& batch_uuid, boo
     new_sets.emplace(set_key, id);
     return id;
   };
-  for (ReadingRun& run : runs) {
-    auto set = channel_set(run.channels);
+  for (const ReadingRun& run : runs) {
+    auto set = channel_set(run);
     if (!set) return set.error();
     insert_run->BindInt64(1, run.first_sequence);
     insert_run->BindTextUncopied(2, run.instrument);
