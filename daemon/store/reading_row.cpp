@@ -23,28 +23,38 @@ Reading ReadingFromRow(const Statement& row, int first) {
   return reading;
 }
 
-void BindReading(Statement& insert, int64_t channel_id, const Reading& reading) {
-  insert.BindInt64(1, channel_id);
+std::string ReadingInsertSql(size_t rows) {
+  std::string sql =
+      "INSERT INTO readings (sequence, channel_id, value, unit, quality, requested_at_ns, raw_frame, detail, "
+      "decimals, supersedes, calibration_certificate, calibration_due_date, text) VALUES ";
+  for (size_t row = 0; row < rows; ++row) sql += row == 0 ? "(?,?,?,?,?,?,?,?,?,?,?,?,?)" : ",(?,?,?,?,?,?,?,?,?,?,?,?,?)";
+  return sql;
+}
+
+void BindReading(Statement& insert, size_t row, int64_t channel_id, const Reading& reading) {
+  const int at = static_cast<int>(row) * kReadingInsertColumns;  // the column before this row's first
+  insert.BindInt64(at + 1, static_cast<int64_t>(reading.sequence()));
+  insert.BindInt64(at + 2, channel_id);
   if (QualityHasValue(reading.quality()) && reading.text().empty()) {
-    insert.BindDouble(2, reading.value());
+    insert.BindDouble(at + 3, reading.value());
   } else {
-    insert.BindNull(2);
+    insert.BindNull(at + 3);
   }
-  insert.BindTextUncopied(3, reading.unit());
-  insert.BindInt64(4, reading.quality());
-  insert.BindInt64(5, reading.requested_at_ns());
+  insert.BindTextUncopied(at + 4, reading.unit());
+  insert.BindInt64(at + 5, reading.quality());
+  insert.BindInt64(at + 6, reading.requested_at_ns());
   const std::string& frame = reading.raw_frame();
-  insert.BindBlobUncopied(6, {reinterpret_cast<const uint8_t*>(frame.data()), frame.size()});
-  insert.BindTextUncopied(7, reading.detail());
-  insert.BindInt64(8, reading.decimals());
+  insert.BindBlobUncopied(at + 7, {reinterpret_cast<const uint8_t*>(frame.data()), frame.size()});
+  insert.BindTextUncopied(at + 8, reading.detail());
+  insert.BindInt64(at + 9, reading.decimals());
   if (reading.supersedes_sequence() != 0) {
-    insert.BindInt64(9, static_cast<int64_t>(reading.supersedes_sequence()));
+    insert.BindInt64(at + 10, static_cast<int64_t>(reading.supersedes_sequence()));
   } else {
-    insert.BindNull(9);
+    insert.BindNull(at + 10);
   }
-  insert.BindTextUncopied(10, reading.calibration_certificate());
-  insert.BindTextUncopied(11, reading.calibration_due_date());
-  insert.BindTextUncopied(12, reading.text());
+  insert.BindTextUncopied(at + 11, reading.calibration_certificate());
+  insert.BindTextUncopied(at + 12, reading.calibration_due_date());
+  insert.BindTextUncopied(at + 13, reading.text());
 }
 
 }  // namespace labtrace::store

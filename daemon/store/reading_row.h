@@ -3,7 +3,9 @@
 // ReadingFromRow; the insert binds them with BindReading. A column is added here, once.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <string>
 
 #include "labtrace/reading.pb.h"
 #include "store/sqlite.h"
@@ -20,14 +22,15 @@ inline constexpr int kReadingColumnCount = 14;
 // Decodes LABTRACE_READING_COLUMNS starting at column `first`.
 Reading ReadingFromRow(const Statement& row, int first = 0);
 
-// The INSERT of one reading: columns after `channel_id`, in this order.
-#define LABTRACE_READING_INSERT                                                                  \
-  "INSERT INTO readings (channel_id, value, unit, quality, requested_at_ns, raw_frame, detail, " \
-  "decimals, supersedes, calibration_certificate, calibration_due_date, text) "                  \
-  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+// The INSERT of `rows` readings with one statement; each row binds, in order: sequence,
+// channel_id, value, unit, quality, requested_at_ns, raw_frame, detail, decimals,
+// supersedes, calibration_certificate, calibration_due_date, text.
+std::string ReadingInsertSql(size_t rows);
+inline constexpr int kReadingInsertColumns = 13;
 
-// Binds a canonical reading to LABTRACE_READING_INSERT without copying its strings: the
-// reading must outlive the statement's next reset.
-void BindReading(Statement& insert, int64_t channel_id, const Reading& reading);
+// Binds a canonical reading, sequence included, as row `row` (from 0) of a
+// ReadingInsertSql statement, without copying its strings: the reading must outlive the
+// statement's next reset.
+void BindReading(Statement& insert, size_t row, int64_t channel_id, const Reading& reading);
 
 }  // namespace labtrace::store

@@ -15,6 +15,7 @@
 #include "labtrace/clock.h"
 #include "store/audit_row.h"
 #include "store/reading_row.h"
+#include "store/reading_writer.h"
 #include "store/record_bytes.h"
 #include "store/schema.h"
 
@@ -22,11 +23,6 @@ namespace labtrace::store {
 
 namespace {
 
-constexpr const char* kInsertChannel =
-    "INSERT INTO channels (instrument, channel) VALUES (?, ?) "
-    "ON CONFLICT (instrument, channel) DO NOTHING";
-constexpr const char* kSelectChannelId = "SELECT channel_id FROM channels WHERE instrument = ? AND channel = ?";
-constexpr const char* kInsertReading = LABTRACE_READING_INSERT;
 constexpr const char* kSelectReadingBySequence =
     "SELECT " LABTRACE_READING_COLUMNS " FROM readings r JOIN channels c ON c.channel_id = r.channel_id "
     "WHERE r.sequence = ?";
@@ -71,11 +67,6 @@ constexpr const char* kSelectChannels =
     "SELECT channel_id, instrument, channel FROM channels "
     "WHERE (?1 = '' OR instrument = ?1) AND (?2 = '' OR channel = ?2) "
     "ORDER BY instrument, channel";
-constexpr const char* kInsertRun =
-    "INSERT INTO reading_runs (first_sequence, instrument, count, channel_set) VALUES (?, ?, ?, ?)";
-constexpr const char* kSelectChannelSet = "SELECT set_id FROM channel_sets WHERE channel_ids = ?";
-constexpr const char* kInsertChannelSet = "INSERT INTO channel_sets (channel_ids) VALUES (?)";
-constexpr const char* kInsertChannelSetMember = "INSERT INTO channel_set_members (channel_id, set_id) VALUES (?, ?)";
 // The channel sets that hold a channel: a search visits their runs only.
 constexpr const char* kSelectSetsOfChannel = "SELECT set_id FROM channel_set_members WHERE channel_id = ?";
 // A channel's readings in the runs of one of its sets: the runs in order, and in each run
@@ -321,8 +312,7 @@ Result<bool> RecordStore::BatchLanded(const std::string& batch_uuid) {
 
 Status RecordStore::Reopen() {
   db_.Close();  // its cached pages may not be what is on disk
-  channels_.clear();
-  channel_sets_.clear();
+  channels_.Clear();  // its statements go before the connection
   auto db = Database::Open(path_, Database::Mode::kReadWrite, options_.vfs);
   if (!db) return db.error();
   if (Status s = ConfigureWriter(*db, options_.exclusive_locking, options_.synchronous_off); !s.ok()) return s;
@@ -378,6 +368,7 @@ void RecordStore::WriterLoop() {
       // A connection lost to an earlier I/O error is opened again first.
       committed = db_.handle() == nullptr ? Reopen() : OkStatus();
       if (committed.ok()) committed = CommitBatch(batch, uuid, checkpoint, outcome);
+      if (!committed.ok()) channels_.Forget();
       if (!committed.ok() && committed.code() == StatusCode::kUnavailable && db_.handle() != nullptr) {
         // An I/O error (fsync among them): the pages may or may not be on disk. Never
         // retry blindly: reopen and ask the database whether this batch landed.
@@ -455,17 +446,10 @@ Status RecordStore::CommitBatch(Batch& batch, const std::string& batch_uuid, boo
   auto& correction_results = outcome.corrections;
   Transaction transaction(db_);
   if (Status s = transaction.Begin(); !s.ok()) return s;
-  auto insert_channel = db_.Prepare(kInsertChannel);
-  auto select_channel = db_.Prepare(kSelectChannelId);
-  auto insert_reading = db_.Prepare(kInsertReading);
+  if (Status s = channels_.Begin(db_); !s.ok()) return s;
   auto select_upload = db_.Prepare(kSelectUpload);
   auto insert_upload = db_.Prepare(kInsertUpload);
-  auto insert_run = db_.Prepare(kInsertRun);
-  auto select_set = db_.Prepare(kSelectChannelSet);
-  auto insert_set = db_.Prepare(kInsertChannelSet);
-  auto insert_member = db_.Prepare(kInsertChannelSetMember);
-  for (auto* s : {&insert_channel, &select_channel, &insert_reading, &select_upload, &insert_upload, &insert_run,
-                  &select_set, &insert_set, &insert_member}) {
+  for (auto* s : {&select_upload, &insert_upload}) {
     if (!*s) return s->error();
   }
 
@@ -477,79 +461,17 @@ Status RecordStore::CommitBatch(Batch& batch, const std::string& batch_uuid, boo
     if (auto row = last->Step(); !row) return row.error();
     batch_id = last->ColumnInt64(0);
   }
-  std::vector<Hash> batch_leaves;
-  batch_leaves.reserve(batch.readings.size());
-  int64_t first_record_id = 0;
-  std::unordered_map<std::string, int64_t> new_channels;  // joins channels_ only once committed
-  struct ReadingRun {
-    std::string instrument;
-    int64_t first_sequence;
-    int64_t count;
-    size_t first_channel;  // its readings' channel ids: run_channels[first_channel, + count)
-  };
-  std::vector<ReadingRun> runs;  // of this batch's readings, written once all are in
-  std::vector<int64_t> run_channels;  // every reading's channel id, in order: no allocation per run
-  run_channels.reserve(batch.readings.size());
-
-  std::string key;  // one buffer for every reading's key: no allocation per reading
-  std::string record_bytes;  // and one for every reading's leaf bytes
-  auto channel_id = [&](const Reading& reading) -> Result<int64_t> {
-    // Length-prefixed, so no two (instrument, channel) pairs share a key whatever bytes
-    // an upload's names hold.
-    char length[20];
-    key.assign(length, std::to_chars(length, length + sizeof length, reading.instrument().size()).ptr);
-    key += ':';
-    key += reading.instrument();
-    key += reading.channel();
-    if (auto found = channels_.find(key); found != channels_.end()) return found->second;
-    if (auto found = new_channels.find(key); found != new_channels.end()) return found->second;
-    insert_channel->BindText(1, reading.instrument());
-    insert_channel->BindText(2, reading.channel());
-    if (Status s = insert_channel->Run(); !s.ok()) return Error(s);
-    select_channel->BindText(1, reading.instrument());
-    select_channel->BindText(2, reading.channel());
-    auto row = select_channel->Step();
-    if (!row) return Error(row.error());
-    const int64_t id = select_channel->ColumnInt64(0);
-    select_channel->Reset();
-    new_channels.emplace(key, id);
-    return id;
-  };
-
-  auto store_reading = [&](Reading& reading) -> Status {
-    auto channel = channel_id(reading);
-    if (!channel) return channel.error();
-    Canonicalize(reading);
-    BindReading(*insert_reading, *channel, reading);
-    if (Status s = insert_reading->Run(); !s.ok()) return s;
-    reading.set_sequence(static_cast<uint64_t>(db_.LastInsertRowId()));
-    const int64_t sequence = static_cast<int64_t>(reading.sequence());
-    if (!runs.empty() && runs.back().instrument == reading.instrument() &&
-        runs.back().first_sequence + runs.back().count == sequence) {
-      ++runs.back().count;
-    } else {
-      runs.push_back({reading.instrument(), sequence, 1, run_channels.size()});
-    }
-    run_channels.push_back(*channel);
-    // One writer: the readings of a batch get consecutive sequence numbers, which is what
-    // lets a batch name its records by the first one.
-    if (batch_leaves.empty()) {
-      first_record_id = static_cast<int64_t>(reading.sequence());
-    } else if (static_cast<int64_t>(reading.sequence()) != first_record_id + static_cast<int64_t>(batch_leaves.size())) {
-      return Internal("reading sequence numbers of one batch are not consecutive");
-    }
-    ReadingRecordBytes(reading, record_bytes);
-    const Hash leaf = LeafHash(Bytes(record_bytes));
-    next.tree.Append(leaf);
-    batch_leaves.push_back(leaf);
-    return OkStatus();
-  };
+  auto readings = ReadingWriter::Start(db_, channels_, next.tree);
+  if (!readings) return readings.error();
+  auto store_reading = [&](Reading& reading) { return readings->Add(reading); };
 
   for (std::vector<Reading>& poll : batch.readings.polls()) {
     for (Reading& reading : poll) {
       if (Status s = store_reading(reading); !s.ok()) return s;
     }
   }
+  // Uploads look up earlier ones, and corrections the readings they correct.
+  if (Status s = readings->Flush(); !s.ok()) return s;
   std::map<std::string, api::UploadReceipt> receipts_in_batch;
   for (PendingUpload& upload : batch.uploads) {
     const std::string& key = upload.request.idempotency_key();
@@ -624,6 +546,7 @@ Status RecordStore::CommitBatch(Batch& batch, const std::string& batch_uuid, boo
     version.set_calibration_certificate(old.calibration_certificate());
     version.set_calibration_due_date(old.calibration_due_date());
     if (Status s = store_reading(version); !s.ok()) return s;
+    if (Status s = readings->Flush(); !s.ok()) return s;  // `version` goes out of scope
     AuditEvent event;
     event.set_time_ns(NowNs());
     event.set_actor(correction.request.actor());
@@ -676,8 +599,10 @@ Status RecordStore::CommitBatch(Batch& batch, const std::string& batch_uuid, boo
     insert_batch->BindInt64(12, NowNs());
     return insert_batch->Run();
   };
-  if (!batch_leaves.empty()) {
-    if (Status s = insert_batch_row(batch_id++, RecordKind::kReading, first_record_id, batch_leaves); !s.ok()) {
+  if (Status s = readings->Finish(); !s.ok()) return s;
+  if (!readings->leaves().empty()) {
+    if (Status s = insert_batch_row(batch_id++, RecordKind::kReading, readings->first_sequence(), readings->leaves());
+        !s.ok()) {
       return s;
     }
   }
@@ -724,49 +649,6 @@ Status RecordStore::CommitBatch(Batch& batch, const std::string& batch_uuid, boo
     }
   }
 
-  std::unordered_map<std::string, int64_t> new_sets;  // joins channel_sets_ only once committed
-  std::string set_key;
-  std::vector<int64_t> channels;  // of one run, distinct and ascending
-  auto channel_set = [&](const ReadingRun& run) -> Result<int64_t> {
-    const auto first = run_channels.begin() + static_cast<std::ptrdiff_t>(run.first_channel);
-    channels.assign(first, first + run.count);
-    std::sort(channels.begin(), channels.end());
-    channels.erase(std::unique(channels.begin(), channels.end()), channels.end());
-    set_key.clear();
-    for (int64_t id : channels) {
-      if (!set_key.empty()) set_key += ',';
-      char digits[20];
-      set_key.append(digits, std::to_chars(digits, digits + sizeof digits, id).ptr);
-    }
-    if (auto found = channel_sets_.find(set_key); found != channel_sets_.end()) return found->second;
-    if (auto found = new_sets.find(set_key); found != new_sets.end()) return found->second;
-    select_set->BindText(1, set_key);
-    auto row = select_set->Step();
-    if (!row) return Error(row.error());
-    int64_t id = *row ? select_set->ColumnInt64(0) : 0;
-    select_set->Reset();
-    if (id == 0) {
-      insert_set->BindText(1, set_key);
-      if (Status s = insert_set->Run(); !s.ok()) return Error(s);
-      id = db_.LastInsertRowId();
-      for (int64_t channel : channels) {
-        insert_member->BindInt64(1, channel);
-        insert_member->BindInt64(2, id);
-        if (Status s = insert_member->Run(); !s.ok()) return Error(s);
-      }
-    }
-    new_sets.emplace(set_key, id);
-    return id;
-  };
-  for (const ReadingRun& run : runs) {
-    auto set = channel_set(run);
-    if (!set) return set.error();
-    insert_run->BindInt64(1, run.first_sequence);
-    insert_run->BindTextUncopied(2, run.instrument);
-    insert_run->BindInt64(3, run.count);
-    insert_run->BindInt64(4, *set);
-    if (Status s = insert_run->Run(); !s.ok()) return s;
-  }
 
   if (checkpoint && next.tree.size() > 0) {
     Checkpoint signed_checkpoint;
@@ -788,8 +670,7 @@ Status RecordStore::CommitBatch(Batch& batch, const std::string& batch_uuid, boo
 
   if (Status s = transaction.Commit(); !s.ok()) return s;
   ledger_ = std::move(next);
-  channels_.merge(new_channels);
-  channel_sets_.merge(new_sets);
+  channels_.Committed();
   return OkStatus();
 }
 

@@ -24,7 +24,6 @@
 #include <optional>
 #include <string>
 #include <thread>
-#include <unordered_map>
 #include <vector>
 
 #include "labtrace/api.pb.h"
@@ -32,6 +31,7 @@
 #include "labtrace/ledger.pb.h"
 #include "labtrace/reading.pb.h"
 #include "labtrace/status.h"
+#include "store/channel_directory.h"
 #include "store/merkle.h"
 #include "store/polled_readings.h"
 #include "store/signing_key.h"
@@ -187,12 +187,7 @@ class RecordStore {
   SigningKey key_;
   Database db_;            // the writer's; touched only on the writer thread after Open()
   LedgerState ledger_;     // writer thread only
-  // Channel ids already committed, writer thread only, by "<length of instrument>:"
-  // instrument channel. A lab with 200 ten-register devices has 2 000 channels: a linear search
-  // was 4 % of the daemon's CPU in the Modbus TCP benchmark.
-  std::unordered_map<std::string, int64_t> channels_;
-  // Channel sets already committed, writer thread only, by their channel_ids ("3,4,9").
-  std::unordered_map<std::string, int64_t> channel_sets_;
+  ChannelDirectory channels_;  // writer thread only
   std::chrono::steady_clock::time_point last_checkpoint_{};
 
   std::mutex mutex_;

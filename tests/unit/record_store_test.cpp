@@ -3,8 +3,12 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <cmath>
 #include <future>
+#include <map>
+#include <set>
 
+#include "store/reading_writer.h"
 #include "store/record_store.h"
 #include "store/verifier.h"
 
@@ -104,6 +108,64 @@ TEST_F(RecordStoreTest, TheTextOfAStringFieldIsStoredAndVerified) {
   ASSERT_TRUE(report.has_value()) << report.error().message();
   EXPECT_TRUE(report->intact) << report->problem;
   EXPECT_EQ(report->records, 1u);
+}
+
+// Readings go in up to kRowsPerInsert to a statement; polls of 1, exactly that many, and
+// more than twice that, and an upload between them, must each come back in their own
+// place, numbered in order, and verify.
+TEST_F(RecordStoreTest, ReadingsInsertedManyToAStatementKeepTheirPlaces) {
+  auto store = RecordStore::Open(dir_.string());
+  ASSERT_TRUE(store.has_value()) << store.error().message();
+  int64_t sequence = 0;
+  std::map<int64_t, double> expected;  // value by sequence
+  auto poll = [&](const std::string& instrument, size_t registers) {
+    std::vector<Reading> readings;
+    for (size_t r = 0; r < registers; ++r) {
+      const double value = 1000.0 * static_cast<double>(registers) + static_cast<double>(r);
+      readings.push_back(Make(instrument, "r" + std::to_string(r), value, 5000 + static_cast<int64_t>(r)));
+      expected[++sequence] = value;
+    }
+    return readings;
+  };
+  (*store)->Append(poll("one", 1));
+  (*store)->Append(poll("sixteen", kRowsPerInsert));
+  api::UploadRequest upload;
+  upload.set_idempotency_key("between-the-polls");
+  for (Reading& reading : poll("uploader", 5)) *upload.add_readings() = std::move(reading);
+  std::promise<Result<api::UploadReceipt>> receipt;
+  (*store)->Upload(upload, [&](Result<api::UploadReceipt> r) { receipt.set_value(std::move(r)); });
+  (*store)->Append(poll("many", 2 * kRowsPerInsert + 5));
+  (*store)->Flush();
+  auto uploaded = receipt.get_future().get();
+  ASSERT_TRUE(uploaded) << uploaded.error().message();
+
+  auto answer = (*store)->Query({});
+  ASSERT_TRUE(answer) << answer.error().message();
+  std::map<int64_t, double> stored;
+  for (const Reading& r : answer->readings()) {
+    stored[static_cast<int64_t>(r.sequence())] = r.value();
+    // The name says which register it is: the value must be that register's.
+    const double registers = std::floor(r.value() / 1000.0);
+    EXPECT_EQ(r.channel(), "r" + std::to_string(static_cast<int>(r.value() - 1000.0 * registers)));
+    EXPECT_EQ(r.requested_at_ns(), 5000 + static_cast<int64_t>(r.value() - 1000.0 * registers));
+  }
+  ASSERT_EQ(stored.size(), expected.size());
+  // Uploads commit ahead of polls in a batch: compare values as sets, then the order of each source.
+  std::multiset<double> stored_values, expected_values;
+  for (auto [s, v] : stored) stored_values.insert(v);
+  for (auto [s, v] : expected) expected_values.insert(v);
+  EXPECT_EQ(stored_values, expected_values);
+  EXPECT_EQ(stored.begin()->first, 1);
+  EXPECT_EQ(stored.rbegin()->first, static_cast<int64_t>(expected.size())) << "sequences have no gap";
+  EXPECT_EQ(uploaded->count(), 5u);
+  EXPECT_EQ(uploaded->last_sequence() - uploaded->first_sequence(), 4u);
+
+  const std::string path = (*store)->path();
+  store->reset();
+  auto report = VerifyStore(path, {});
+  ASSERT_TRUE(report.has_value()) << report.error().message();
+  EXPECT_TRUE(report->intact) << report->problem;
+  EXPECT_EQ(report->records, expected.size() + 1) << "the readings and the upload's audit event";
 }
 
 TEST_F(RecordStoreTest, LastIsPerChannelAndSinceBoundsTime) {

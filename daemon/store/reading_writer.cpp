@@ -1,0 +1,76 @@
+#include "store/reading_writer.h"
+
+#include <span>
+
+#include "store/reading_row.h"
+#include "store/record_bytes.h"
+
+namespace labtrace::store {
+
+namespace {
+constexpr const char* kSelectNextSequence = "SELECT COALESCE(MAX(sequence), 0) + 1 FROM readings";
+constexpr const char* kInsertRun =
+    "INSERT INTO reading_runs (first_sequence, instrument, count, channel_set) VALUES (?, ?, ?, ?)";
+}  // namespace
+
+Result<ReadingWriter> ReadingWriter::Start(Database& db, ChannelDirectory& channels, CompactTree& tree) {
+  auto next = db.Prepare(kSelectNextSequence);
+  if (!next) return Error(next.error());
+  if (auto row = next->Step(); !row) return Error(row.error());
+  return ReadingWriter(db, channels, tree, next->ColumnInt64(0));
+}
+
+Status ReadingWriter::Add(Reading& reading) {
+  const bool same_instrument = !runs_.empty() && runs_.back().instrument == reading.instrument();
+  auto channel = channels_->ChannelId(reading.instrument(), reading.channel(),
+                                      same_instrument ? static_cast<size_t>(runs_.back().count) : 0);
+  if (!channel) return channel.error();
+  Canonicalize(reading);
+  const int64_t sequence = next_sequence_++;
+  reading.set_sequence(static_cast<uint64_t>(sequence));
+  if (same_instrument) {
+    ++runs_.back().count;
+  } else {
+    runs_.push_back({reading.instrument(), sequence, 1, run_channels_.size()});
+  }
+  run_channels_.push_back(*channel);
+  ReadingRecordBytes(reading, record_bytes_);
+  const Hash leaf = LeafHash({reinterpret_cast<const uint8_t*>(record_bytes_.data()), record_bytes_.size()});
+  tree_->Append(leaf);
+  leaves_.push_back(leaf);
+  queued_.push_back({*channel, &reading});
+  return queued_.size() == kRowsPerInsert ? Flush() : OkStatus();
+}
+
+Status ReadingWriter::Flush() {
+  if (queued_.empty()) return OkStatus();
+  std::optional<Statement>& insert = inserts_[queued_.size()];
+  if (!insert) {
+    auto prepared = db_->Prepare(ReadingInsertSql(queued_.size()).c_str());
+    if (!prepared) return prepared.error();
+    insert.emplace(std::move(*prepared));
+  }
+  for (size_t row = 0; row < queued_.size(); ++row) BindReading(*insert, row, queued_[row].channel_id, *queued_[row].reading);
+  queued_.clear();
+  return insert->Run();
+}
+
+Status ReadingWriter::Finish() {
+  if (Status s = Flush(); !s.ok()) return s;
+  if (runs_.empty()) return OkStatus();
+  auto insert_run = db_->Prepare(kInsertRun);
+  if (!insert_run) return insert_run.error();
+  for (const Run& run : runs_) {
+    auto set = channels_->SetId(run.instrument,
+                                std::span(run_channels_).subspan(run.first_channel, static_cast<size_t>(run.count)));
+    if (!set) return set.error();
+    insert_run->BindInt64(1, run.first_sequence);
+    insert_run->BindTextUncopied(2, run.instrument);
+    insert_run->BindInt64(3, run.count);
+    insert_run->BindInt64(4, *set);
+    if (Status s = insert_run->Run(); !s.ok()) return s;
+  }
+  return OkStatus();
+}
+
+}  // namespace labtrace::store
