@@ -84,7 +84,9 @@ int main(int argc, char** argv) {
   spdlog::info("lab \"{}\": {} bus(es), {} instrument(s) from {}", lab->name(), lab->buses_size(),
                lab->instruments_size(), config_path);
 
-  auto store = store::RecordStore::Open(data_dir);
+  // Polls are made in readings the store has committed and given back (reading_buffers.h).
+  auto buffers = std::make_shared<ReadingBuffers>();
+  auto store = store::RecordStore::Open(data_dir, {.give_back = buffers});
   if (!store) {
     spdlog::critical("{}", store.error().message());
     return 1;
@@ -154,7 +156,8 @@ int main(int argc, char** argv) {
         event.set_reason("read from the instrument at connect");
         previous[instrument] = said;
         store.RecordAudit(std::move(event));
-      });
+      },
+      buffers);
   if (!acquisition) {
     spdlog::critical("{}", acquisition.error().message());
     return 1;

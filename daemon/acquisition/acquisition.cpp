@@ -101,7 +101,8 @@ IdentitySink NoteIdentity(const config::Lab& lab, std::shared_ptr<HealthBoard> b
 }
 
 Result<std::unique_ptr<Acquisition>> Acquisition::Create(asio::io_context& io, const config::Lab& lab,
-                                                         ReadingSink sink, IdentitySink identified) {
+                                                         ReadingSink sink, IdentitySink identified,
+                                                         std::shared_ptr<ReadingBuffers> buffers) {
   // Every reading passes: calibration stamp and check → health log → the store.
   auto board = std::make_shared<HealthBoard>();
   std::unique_ptr<Acquisition> acquisition(
@@ -134,13 +135,14 @@ Result<std::unique_ptr<Acquisition>> Acquisition::Create(asio::io_context& io, c
           bus->serial().device(), bus->serial().baud(), bus->serial().parity()[0],
           static_cast<int>(bus->serial().stop_bits())});
       std::vector<std::unique_ptr<ModbusBus>> line;
-      line.push_back(std::make_unique<ModbusBus>(bus_name, std::move(link), std::move(members), acquisition->sink_));
+      line.push_back(
+          std::make_unique<ModbusBus>(bus_name, std::move(link), std::move(members), acquisition->sink_, buffers));
       acquisition->modbus_workers_.push_back(std::make_unique<ModbusWorker>(std::move(line)));
     } else {
       auto link = std::make_unique<modbus::ModbusTcpLink>(bus->modbus_tcp().host(),
                                                           static_cast<uint16_t>(bus->modbus_tcp().port()));
       tcp_buses.push_back(
-          std::make_unique<ModbusBus>(bus_name, std::move(link), std::move(members), acquisition->sink_));
+          std::make_unique<ModbusBus>(bus_name, std::move(link), std::move(members), acquisition->sink_, buffers));
     }
   }
   if (!tcp_buses.empty()) acquisition->modbus_workers_.push_back(std::make_unique<ModbusWorker>(std::move(tcp_buses)));

@@ -35,9 +35,10 @@ class Acquisition {
  public:
   // `lab` must outlive the Acquisition (register maps are borrowed from it).
   // `identified` hears what each text instrument says it is (the daemon puts it on the
-  // audit trail).
+  // audit trail). `buffers`: readings the store gives back, for Modbus polls (may be null).
   static Result<std::unique_ptr<Acquisition>> Create(boost::asio::io_context& io, const config::Lab& lab,
-                                                     ReadingSink sink, IdentitySink identified);
+                                                     ReadingSink sink, IdentitySink identified,
+                                                     std::shared_ptr<ReadingBuffers> buffers = nullptr);
   ~Acquisition();
 
   void Start();

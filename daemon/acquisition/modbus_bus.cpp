@@ -18,8 +18,8 @@
 namespace labtrace::acquisition {
 
 ModbusBus::ModbusBus(std::string name, std::unique_ptr<modbus::ModbusLink> link, std::vector<Member> members,
-                     ReadingSink sink)
-    : name_(std::move(name)), link_(std::move(link)), sink_(std::move(sink)) {
+                     ReadingSink sink, std::shared_ptr<ReadingBuffers> buffers)
+    : name_(std::move(name)), link_(std::move(link)), sink_(std::move(sink)), buffers_(std::move(buffers)) {
   const auto now = Clock::now();
   for (Member& member : members) devices_.push_back({std::move(member), now});
   reconnect_at_ = now;
@@ -167,7 +167,7 @@ std::optional<ModbusBus::Wait> ModbusBus::StartNext(Clock::time_point now) {
     return std::nullopt;
   }
   polled_ = &*next;
-  poll_.emplace(device);
+  poll_.emplace(device, buffers_ ? buffers_->Take() : std::vector<Reading>{});
   unit_ = device.unit_id();
   timeout_ = device.timeout();
   SendNext();

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "labtrace/reading.pb.h"
+#include "labtrace/reading_buffers.h"
 #include "modbus/device.h"
 #include "modbus/link.h"
 
@@ -64,8 +65,9 @@ class ModbusBus {
     short events = 0;
   };
 
+  // `buffers`: where polls are made, in readings the store gave back (may be null).
   ModbusBus(std::string name, std::unique_ptr<modbus::ModbusLink> link, std::vector<Member> members,
-            ReadingSink sink);
+            ReadingSink sink, std::shared_ptr<ReadingBuffers> buffers = nullptr);
   ~ModbusBus();  // answers writes still queued
 
   const std::string& name() const { return name_; }
@@ -121,6 +123,7 @@ class ModbusBus {
   std::unique_ptr<modbus::ModbusLink> link_;
   std::vector<Scheduled> devices_;
   ReadingSink sink_;
+  std::shared_ptr<ReadingBuffers> buffers_;
   std::function<void()> wake_;
 
   std::mutex mutex_;  // guards writes_ and shut_

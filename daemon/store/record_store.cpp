@@ -388,6 +388,9 @@ void RecordStore::WriterLoop() {
       for (size_t i = 0; i < batch.calibrations.size(); ++i) batch.calibrations[i].done(outcome.calibrations[i]);
       if (on_commit_ && !batch.empty()) on_commit_(leaves, ledger_.tree.size());
       if (checkpoint) last_checkpoint_ = std::chrono::steady_clock::now();
+      if (options_.give_back) {
+        for (std::vector<Reading>& poll : batch.readings.polls()) options_.give_back->GiveBack(std::move(poll));
+      }
     } else {
       spdlog::error("store: cannot commit {} record(s): {}", leaves, committed.message());
       const Status refusal = Status(committed.code() == StatusCode::kResourceExhausted ? StatusCode::kResourceExhausted

@@ -30,6 +30,7 @@
 #include "labtrace/calibration.pb.h"
 #include "labtrace/ledger.pb.h"
 #include "labtrace/reading.pb.h"
+#include "labtrace/reading_buffers.h"
 #include "labtrace/status.h"
 #include "store/channel_directory.h"
 #include "store/merkle.h"
@@ -57,6 +58,8 @@ struct StoreOptions {
   std::chrono::seconds checkpoint_interval{60};
   size_t max_queued_readings = kMaxQueuedReadings;
   std::string signing_key_path;  // empty: <data_dir>/lab-signing.key
+  // Where committed polls go, for the drivers to make their next polls in (may be null).
+  std::shared_ptr<ReadingBuffers> give_back;
   // Test seams: a fault-injecting SQLite VFS (which needs exclusive locking, having no
   // shared memory), and synchronous=OFF for the power-loss test's negative control.
   std::string vfs;

@@ -16,6 +16,14 @@ Quality QualityOf(const Status& status) {
   }
 }
 
+namespace {
+// Into the reading's own string, whose memory a reused reading keeps; set_raw_frame()
+// would build a temporary string first.
+void SetRawFrame(Reading& reading, const Frame& frame) {
+  reading.mutable_raw_frame()->assign(reinterpret_cast<const char*>(frame.adu.data()), frame.adu.size());
+}
+}  // namespace
+
 Result<ModbusDevice> ModbusDevice::Create(std::string instrument, uint8_t unit_id,
                                           const config::RegisterMap& map, uint32_t max_gap,
                                           std::chrono::milliseconds timeout, uint32_t retries) {
@@ -24,9 +32,10 @@ Result<ModbusDevice> ModbusDevice::Create(std::string instrument, uint8_t unit_i
   return ModbusDevice(std::move(instrument), unit_id, map, std::move(*plan), timeout, retries);
 }
 
-Reading& ModbusDevice::AddBase(std::vector<Reading>& readings, int register_index, int64_t requested_at_ns) const {
+Reading& ModbusDevice::AddBase(std::vector<Reading>& readings, size_t& filled, int register_index,
+                               int64_t requested_at_ns) const {
   const auto& reg = map_->registers(register_index);
-  Reading& reading = readings.emplace_back();
+  Reading& reading = ReadingBuffers::Reuse(readings, filled);
   reading.set_instrument(instrument_);
   reading.set_channel(reg.name());
   reading.set_unit(reg.unit());
@@ -51,10 +60,10 @@ void DevicePoll::Advance() {
 
 void DevicePoll::Flag(size_t read, Quality quality, const std::string& detail, const Frame* frame) {
   for (int index : device_->plan_[read].registers) {
-    Reading& reading = device_->AddBase(readings_, index, requested_at_ns_);
+    Reading& reading = device_->AddBase(readings_, filled_, index, requested_at_ns_);
     reading.set_quality(quality);
     reading.set_detail(detail);
-    if (frame != nullptr) reading.set_raw_frame(frame->adu.data(), frame->adu.size());
+    if (frame != nullptr) SetRawFrame(reading, *frame);
   }
 }
 
@@ -76,8 +85,8 @@ void DevicePoll::Take(Result<Frame> frame, bool connected) {
   }
   if (failure.ok()) {
     for (const DecodedRegister& decoded : DecodeRead(*device.map_, read, response->words)) {
-      Reading& reading = device.AddBase(readings_, decoded.register_index, requested_at_ns_);
-      reading.set_raw_frame(frame->adu.data(), frame->adu.size());
+      Reading& reading = device.AddBase(readings_, filled_, decoded.register_index, requested_at_ns_);
+      SetRawFrame(reading, *frame);
       if (decoded.value) {
         reading.set_quality(GOOD);
         reading.set_value(*decoded.value);
@@ -117,9 +126,10 @@ std::vector<Reading> ModbusDevice::Unreadable(Quality quality, const std::string
                                               int64_t requested_at_ns) const {
   std::vector<Reading> readings;
   readings.reserve(readings_per_poll_);
+  size_t filled = 0;
   for (const PlannedRead& read : plan_) {
     for (int index : read.registers) {
-      Reading& reading = AddBase(readings, index, requested_at_ns);
+      Reading& reading = AddBase(readings, filled, index, requested_at_ns);
       reading.set_quality(quality);
       reading.set_detail(detail);
     }

@@ -10,6 +10,7 @@
 
 #include "labtrace/config.pb.h"
 #include "labtrace/reading.pb.h"
+#include "labtrace/reading_buffers.h"
 #include "labtrace/status.h"
 #include "modbus/link.h"
 #include "modbus/pdu.h"
@@ -57,8 +58,10 @@ class ModbusDevice {
     }
   }
 
-  // Appends the reading of register `register_index`, with what every reading of it carries.
-  Reading& AddBase(std::vector<Reading>& readings, int register_index, int64_t requested_at_ns) const;
+  // The next reading of `readings` (ReadingBuffers::Reuse), for register
+  // `register_index`, with what every reading of it carries.
+  Reading& AddBase(std::vector<Reading>& readings, size_t& filled, int register_index,
+                   int64_t requested_at_ns) const;
 
   std::string instrument_;
   uint8_t unit_id_;
@@ -75,7 +78,9 @@ class ModbusDevice {
 // bus worker keeps one in flight on each of its buses.
 class DevicePoll {
  public:
-  explicit DevicePoll(const ModbusDevice& device) : device_(&device), done_(device.plan_.empty()) {
+  // `buffer`: readings to make this poll's in (ReadingBuffers), or none.
+  explicit DevicePoll(const ModbusDevice& device, std::vector<Reading> buffer = {})
+      : device_(&device), done_(device.plan_.empty()), readings_(std::move(buffer)) {
     // Every register yields one reading: no growth, and no reading moved on the way.
     readings_.reserve(device.readings_per_poll_);
   }
@@ -88,7 +93,10 @@ class DevicePoll {
   // stays Next(), up to the device's retries.
   void Take(Result<Frame> frame, bool connected);
   const ModbusDevice& device() const { return *device_; }
-  std::vector<Reading> TakeReadings() { return std::move(readings_); }
+  std::vector<Reading> TakeReadings() {
+    readings_.resize(filled_);  // a reused buffer may have held more
+    return std::move(readings_);
+  }
 
  private:
   // Flags every register of planned read `read`.
@@ -101,6 +109,7 @@ class DevicePoll {
   int64_t requested_at_ns_ = 0;
   bool done_ = false;
   std::vector<Reading> readings_;
+  size_t filled_ = 0;  // readings_[0, filled_) are this poll's
 };
 
 // Maps a link or codec error to the quality flag a reading carries.
