@@ -191,10 +191,16 @@ void RecordStore::Append(std::vector<Reading> readings) {
   if (readings.empty()) return;
   {
     std::unique_lock lock(mutex_);
-    room_.wait(lock, [&] {
+    auto room = [&] {
       return failing_ || stopping_ || pending_readings_.size() + readings.size() <= options_.max_queued_readings ||
              pending_readings_.empty();
-    });
+    };
+    if (!room()) {
+      ++producers_waiting_;  // the writer commits without waiting out the poll window
+      wake_.notify_one();
+      room_.wait(lock, room);
+      --producers_waiting_;
+    }
     const bool was_empty = pending_readings_.empty();
     handed_in_ += readings.size();
     pending_readings_.PushBack(std::move(readings));
@@ -299,8 +305,10 @@ void RecordStore::RequestCheckpoint() {
 void RecordStore::Flush() {
   std::unique_lock lock(mutex_);
   const uint64_t target = handed_in_;
+  ++flushes_waiting_;
   wake_.notify_one();
   flushed_.wait(lock, [&] { return done_ >= target || stopping_; });
+  --flushes_waiting_;
 }
 
 Result<bool> RecordStore::BatchLanded(const std::string& batch_uuid) {
@@ -327,9 +335,21 @@ void RecordStore::WriterLoop() {
       return stopping_ || checkpoint_requested_ || !pending_readings_.empty() || !pending_uploads_.empty() ||
              !pending_corrections_.empty() || !pending_calibrations_.empty() || !pending_audit_.empty();
     });
-    // Group commit: let the window fill unless the batch is full or we are stopping.
-    wake_.wait_until(lock, std::chrono::steady_clock::now() + options_.commit_window,
-                     [&] { return stopping_ || pending_readings_.size() >= kMaxBatch; });
+    // Group commit. Polled readings and audit events, which nobody waits for, gather for
+    // the poll window; what somebody waits for (an upload, a correction, a calibration, a
+    // Flush, a producer held for room) closes the batch within the commit window.
+    const auto opened = std::chrono::steady_clock::now();
+    const auto poll_window_ends = opened + std::max(options_.poll_window, options_.commit_window);
+    auto full = [&] { return stopping_ || pending_readings_.size() >= kMaxBatch; };
+    auto awaited = [&] {
+      return !pending_uploads_.empty() || !pending_corrections_.empty() || !pending_calibrations_.empty() ||
+             flushes_waiting_ > 0 || producers_waiting_ > 0 || checkpoint_requested_;
+    };
+    wake_.wait_until(lock, poll_window_ends, [&] { return full() || awaited(); });
+    if (!full() && awaited()) {
+      wake_.wait_until(lock, std::min(poll_window_ends, std::chrono::steady_clock::now() + options_.commit_window),
+                       full);
+    }
     Batch batch;
     size_t leaves = 0;
     while (!pending_uploads_.empty() && leaves < kMaxBatch) {

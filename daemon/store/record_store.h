@@ -2,7 +2,8 @@
 //
 // Writing: any thread hands polled readings to Append() and uploads to Upload(); one
 // writer thread owns the write connection and group-commits what arrived within the
-// commit window, with synchronous=FULL. Each commit appends its records' leaf hashes to
+// commit window (the poll window, when only polled readings are waiting; see
+// StoreOptions), with synchronous=FULL. Each commit appends its records' leaf hashes to
 // the RFC 6962 log, records the batch's root, the log's root and the hash chain, and at
 // intervals a checkpoint signed with the lab's Ed25519 key. An upload is acknowledged
 // (its callback runs) only after its commit returned; a repeated idempotency key gets
@@ -54,7 +55,13 @@ inline constexpr size_t kMaxQueuedReadings = 1'000'000;
 inline constexpr size_t kMaxQueryRows = 10000;
 
 struct StoreOptions {
+  // How long a batch gathers: polled readings and audit events for the poll window
+  // (nobody waits for them, and fewer, larger commits rewrite fewer index pages), and
+  // anything somebody waits for (an upload, a correction, a calibration, a Flush) for at
+  // most the commit window. A crash loses at most the poll window of polled readings,
+  // which were never acknowledged to anyone.
   std::chrono::milliseconds commit_window{20};
+  std::chrono::milliseconds poll_window{100};
   std::chrono::seconds checkpoint_interval{60};
   size_t max_queued_readings = kMaxQueuedReadings;
   std::string signing_key_path;  // empty: <data_dir>/lab-signing.key
@@ -204,6 +211,8 @@ class RecordStore {
   std::deque<PendingCalibration> pending_calibrations_;
   std::deque<AuditEvent> pending_audit_;
   uint64_t handed_in_ = 0, done_ = 0;
+  int flushes_waiting_ = 0;    // in Flush()
+  int producers_waiting_ = 0;  // in Append(), for room in the queue
   uint64_t dropped_readings_ = 0;
   bool checkpoint_requested_ = false;
   bool stopping_ = false;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <initializer_list>
+#include <optional>
 #include <regex>
 #include <string>
 #include <vector>
@@ -32,6 +33,15 @@ inline bool AnyOf(const std::vector<Reading>& readings, std::initializer_list<Qu
   return std::any_of(readings.begin(), readings.end(), [&](const Reading& r) {
     return std::find(qualities.begin(), qualities.end(), r.quality()) != qualities.end();
   });
+}
+
+// The first of `readings` with quality `q`, if any. A reading waited for is looked for,
+// not taken as the last: one commit may hold later readings too.
+inline std::optional<Reading> FirstOf(const std::vector<Reading>& readings, Quality q) {
+  for (const Reading& r : readings) {
+    if (r.quality() == q) return r;
+  }
+  return std::nullopt;
 }
 
 inline uint64_t LastSequence(const std::string& server, const std::string& instrument, const std::string& channel) {

@@ -461,6 +461,33 @@ class LedgerTest : public ::testing::Test {
   std::filesystem::path dir_;
 };
 
+// Polled readings gather for the poll window, but nothing anybody waits for does: an
+// upload is acknowledged, and a Flush returns, within the commit window, taking the
+// polls queued before them along. With a poll window of an hour, a store that waited it
+// out would never end this test.
+TEST_F(LedgerTest, WhatSomebodyWaitsForDoesNotWaitOutThePollWindow) {
+  StoreOptions options;
+  options.poll_window = std::chrono::hours(1);
+  auto store = RecordStore::Open(dir_.string(), options);
+  ASSERT_TRUE(store.has_value()) << store.error().message();
+  std::vector<Reading> poll(1);
+  poll[0].set_instrument("chamber-1");
+  poll[0].set_channel("temperature");
+  poll[0].set_unit("°C");
+  poll[0].set_quality(GOOD);
+  poll[0].set_value(23.4);
+  poll[0].set_requested_at_ns(1000);
+  (*store)->Append(poll);
+  auto receipt = UploadAndWait(**store, MakeUpload("pc3-2026-12-02-001", 2, 10));
+  ASSERT_TRUE(receipt.has_value()) << receipt.error().message();
+  EXPECT_EQ(receipt->first_sequence(), 2u) << "the poll queued before it is committed with it, and first";
+  EXPECT_EQ((*store)->Query({})->readings_size(), 3);
+
+  (*store)->Append(poll);
+  (*store)->Flush();
+  EXPECT_EQ((*store)->Query({})->readings_size(), 4);
+}
+
 TEST_F(LedgerTest, RepeatedIdempotencyKeyReturnsTheFirstReceiptAndStoresNothingTwice) {
   auto store = RecordStore::Open(dir_.string());
   ASSERT_TRUE(store.has_value()) << store.error().message();
@@ -552,6 +579,9 @@ TEST(RecordStoreBackpressure, BurstBeyondTheQueueIsStoredWhole) {
   StoreOptions options;
   options.max_queued_readings = 100;
   options.commit_window = std::chrono::milliseconds(1);
+  // A producer held for room closes the batch at once: with a poll window of an hour
+  // this test would otherwise never end.
+  options.poll_window = std::chrono::hours(1);
   {
     auto store = RecordStore::Open(dir.string(), options);
     ASSERT_TRUE(store.has_value());
