@@ -50,7 +50,9 @@ Status ReadingWriter::Flush() {
     if (!prepared) return prepared.error();
     insert.emplace(std::move(*prepared));
   }
-  for (size_t row = 0; row < queued_.size(); ++row) BindReading(*insert, row, queued_[row].channel_id, *queued_[row].reading);
+  for (size_t row = 0; row < queued_.size(); ++row) {
+    BindReading(*insert, row, queued_[row].channel_id, *queued_[row].reading);
+  }
   queued_.clear();
   return insert->Run();
 }

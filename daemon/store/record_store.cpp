@@ -319,8 +319,8 @@ Result<bool> RecordStore::BatchLanded(const std::string& batch_uuid) {
 }
 
 Status RecordStore::Reopen() {
-  db_.Close();  // its cached pages may not be what is on disk
   channels_.Clear();  // its statements go before the connection
+  db_.Close();  // its cached pages may not be what is on disk
   auto db = Database::Open(path_, Database::Mode::kReadWrite, options_.vfs);
   if (!db) return db.error();
   if (Status s = ConfigureWriter(*db, options_.exclusive_locking, options_.synchronous_off); !s.ok()) return s;
@@ -493,7 +493,7 @@ Status RecordStore::CommitBatch(Batch& batch, const std::string& batch_uuid, boo
       if (Status s = store_reading(reading); !s.ok()) return s;
     }
   }
-  // Uploads look up earlier ones, and corrections the readings they correct.
+  // Uploads look up earlier ones.
   if (Status s = readings->Flush(); !s.ok()) return s;
   std::map<std::string, api::UploadReceipt> receipts_in_batch;
   for (PendingUpload& upload : batch.uploads) {
@@ -535,6 +535,8 @@ Status RecordStore::CommitBatch(Batch& batch, const std::string& batch_uuid, boo
     receipts_in_batch[key] = receipt;
     receipts.push_back(receipt);
   }
+  // Corrections look up the readings they correct, which may be this batch's.
+  if (Status s = readings->Flush(); !s.ok()) return s;
 
   // Corrections: a new version of the reading, which names the one it supersedes, and an
   // "amend" event with both values. The superseded version is not touched.

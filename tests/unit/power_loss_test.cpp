@@ -170,6 +170,63 @@ TEST_F(PowerLoss, FullDiskStopsAcknowledgingAndRecoversWhenSpaceReturns) {
   FAIL() << "the full disk never refused a write";
 }
 
+// A refused commit takes the channel ids it created with it, and SQLite gives them again
+// to the next new channel. The writer must forget them too: a store that remembered
+// them filed the refused channel's readings, sent again, under the other channel.
+TEST_F(PowerLoss, AChannelCreatedByARefusedCommitIsNotConfusedWithTheNext) {
+  FaultVfs vfs("labtrace-refused-channel");
+  auto store = RecordStore::Open((base_ / "mem").string(), OnFaultVfs(vfs));
+  ASSERT_TRUE(store.has_value()) << store.error().message();
+  auto upload = [&](const std::string& key, const std::string& instrument, const std::string& channel) {
+    api::UploadRequest request;
+    request.set_idempotency_key(key);
+    Reading* r = request.add_readings();
+    r->set_instrument(instrument);
+    r->set_channel(channel);
+    r->set_unit("g");
+    r->set_quality(GOOD);
+    r->set_value(1);
+    r->set_requested_at_ns(1000);
+    std::promise<Result<api::UploadReceipt>> answered;
+    (*store)->Upload(request, [&answered](Result<api::UploadReceipt> a) { answered.set_value(std::move(a)); });
+    return answered.get_future().get();
+  };
+  ASSERT_TRUE(upload("first", "balance-1", "mass-0").has_value());
+  vfs.SetDiskFull(true);
+  for (int n = 1; n < 200; ++n) {  // each with a channel of its own, until one is refused
+    const std::string channel = fmt::format("mass-{}", n);
+    if (upload(channel, "balance-1", channel).has_value()) continue;
+    vfs.SetDiskFull(false);
+    ASSERT_TRUE(upload("other", "balance-2", "mass").has_value());
+    ASSERT_TRUE(upload(channel, "balance-1", channel).has_value()) << "sent again";
+    store->reset();
+    // Read back from what the disk holds, through a store on the real file system (the
+    // fault VFS's exclusive lock keeps a query's own connection out while it runs).
+    const fs::path disk = base_ / "disk";
+    vfs.WriteDurableFiles(disk);
+    StoreOptions plain;
+    plain.signing_key_path = (base_ / "key").string();
+    auto reopened = RecordStore::Open(disk.string(), plain);
+    ASSERT_TRUE(reopened.has_value()) << reopened.error().message();
+    auto channels_of = [&](const std::string& instrument, const std::string& name) {
+      api::ReadingsQuery query;
+      query.set_instrument(instrument);
+      query.set_channel(name);
+      auto answer = (*reopened)->Query(query);
+      EXPECT_TRUE(answer.has_value()) << answer.error().message();
+      std::vector<std::string> found;
+      if (answer) {
+        for (const Reading& r : answer->readings()) found.push_back(r.instrument() + "/" + r.channel());
+      }
+      return found;
+    };
+    EXPECT_EQ(channels_of("balance-1", channel), std::vector<std::string>{"balance-1/" + channel});
+    EXPECT_EQ(channels_of("balance-2", "mass"), std::vector<std::string>{"balance-2/mass"});
+    return;
+  }
+  FAIL() << "the full disk never refused a write";
+}
+
 TEST_F(PowerLoss, FailedFsyncReopensAndDoesNotStoreTwice) {
   FaultVfs vfs("labtrace-fsync-error");
   const StoreOptions options = OnFaultVfs(vfs);

@@ -150,7 +150,7 @@ TEST_F(RecordStoreTest, ReadingsInsertedManyToAStatementKeepTheirPlaces) {
     EXPECT_EQ(r.requested_at_ns(), 5000 + static_cast<int64_t>(r.value() - 1000.0 * registers));
   }
   ASSERT_EQ(stored.size(), expected.size());
-  // Uploads commit ahead of polls in a batch: compare values as sets, then the order of each source.
+  // Polls are stored ahead of uploads in a batch: compare values as sets, then the ends.
   std::multiset<double> stored_values, expected_values;
   for (auto [s, v] : stored) stored_values.insert(v);
   for (auto [s, v] : expected) expected_values.insert(v);
@@ -486,6 +486,34 @@ TEST_F(LedgerTest, WhatSomebodyWaitsForDoesNotWaitOutThePollWindow) {
   (*store)->Append(poll);
   (*store)->Flush();
   EXPECT_EQ((*store)->Query({})->readings_size(), 4);
+}
+
+// A correction in the same batch as the upload it corrects finds the reading. (Rows wait
+// to be inserted several to a statement; a first version let a correction look before
+// the upload's last rows were in, and answered that no such reading existed.)
+TEST_F(LedgerTest, ACorrectionFindsAReadingOfItsOwnBatch) {
+  StoreOptions options;
+  options.commit_window = std::chrono::milliseconds(500);  // both surely in one batch
+  auto store = RecordStore::Open(dir_.string(), options);
+  ASSERT_TRUE(store.has_value()) << store.error().message();
+  std::promise<Result<api::UploadReceipt>> uploaded;
+  (*store)->Upload(MakeUpload("pc3-2026-12-02-002", 5, 10),
+                   [&](Result<api::UploadReceipt> r) { uploaded.set_value(std::move(r)); });
+  api::CorrectionRequest correction;
+  correction.set_actor("technician");
+  correction.set_reason("transcription of the wrong channel");
+  correction.mutable_corrected()->set_value(14.5);
+  correction.mutable_corrected()->set_unit("g");
+  correction.mutable_corrected()->set_quality(GOOD);
+  std::promise<Result<api::CorrectionReceipt>> corrected;
+  (*store)->Correct(5, correction, [&](Result<api::CorrectionReceipt> r) { corrected.set_value(std::move(r)); });
+  auto upload = uploaded.get_future().get();
+  ASSERT_TRUE(upload.has_value()) << upload.error().message();
+  ASSERT_EQ(upload->last_sequence(), 5u) << "the correction names the upload's last reading";
+  auto receipt = corrected.get_future().get();
+  ASSERT_TRUE(receipt.has_value()) << receipt.error().message();
+  EXPECT_EQ(receipt->supersedes_sequence(), 5u);
+  EXPECT_EQ(receipt->sequence(), 6u);
 }
 
 TEST_F(LedgerTest, RepeatedIdempotencyKeyReturnsTheFirstReceiptAndStoresNothingTwice) {
