@@ -123,14 +123,18 @@ Result<int64_t> ChannelDirectory::FindOrCreateSet(std::span<const int64_t> chann
   return id;
 }
 
+void ChannelDirectory::ReleaseStatements() {
+  for (auto* statement : {&insert_channel_, &select_channel_, &select_set_, &insert_set_, &insert_member_}) {
+    statement->reset();
+  }
+}
+
 void ChannelDirectory::Committed() {
   channels_.merge(new_channels_);
   sets_.merge(new_sets_);
   new_channels_.clear();  // merge leaves only keys already present: none
   new_sets_.clear();
-  for (auto* statement : {&insert_channel_, &select_channel_, &select_set_, &insert_set_, &insert_member_}) {
-    statement->reset();
-  }
+  ReleaseStatements();
 }
 
 void ChannelDirectory::Clear() {
@@ -145,9 +149,7 @@ void ChannelDirectory::Forget() {
   last_runs_.clear();
   run_ = nullptr;
   run_instrument_ = nullptr;
-  for (auto* statement : {&insert_channel_, &select_channel_, &select_set_, &insert_set_, &insert_member_}) {
-    statement->reset();
-  }
+  ReleaseStatements();
 }
 
 }  // namespace labtrace::store

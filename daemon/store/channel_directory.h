@@ -54,6 +54,7 @@ class ChannelDirectory {
     int64_t set_id = 0;
   };
   LastRun& RunOf(const std::string& instrument);
+  void ReleaseStatements();  // finalised before the connection may close
   Result<int64_t> FindOrCreateChannel(const std::string& instrument, const std::string& channel);
   Result<int64_t> FindOrCreateSet(std::span<const int64_t> channel_ids);
 

@@ -486,11 +486,10 @@ Status RecordStore::CommitBatch(Batch& batch, const std::string& batch_uuid, boo
   }
   auto readings = ReadingWriter::Start(db_, channels_, next.tree);
   if (!readings) return readings.error();
-  auto store_reading = [&](Reading& reading) { return readings->Add(reading); };
 
   for (std::vector<Reading>& poll : batch.readings.polls()) {
     for (Reading& reading : poll) {
-      if (Status s = store_reading(reading); !s.ok()) return s;
+      if (Status s = readings->Add(reading); !s.ok()) return s;
     }
   }
   // Uploads look up earlier ones.
@@ -520,7 +519,7 @@ Status RecordStore::CommitBatch(Batch& batch, const std::string& batch_uuid, boo
     }
     select_upload->Reset();
     for (Reading& reading : *upload.request.mutable_readings()) {
-      if (Status s = store_reading(reading); !s.ok()) return s;
+      if (Status s = readings->Add(reading); !s.ok()) return s;
     }
     receipt.set_first_sequence(upload.request.readings(0).sequence());
     receipt.set_last_sequence(upload.request.readings(upload.request.readings_size() - 1).sequence());
@@ -570,7 +569,7 @@ Status RecordStore::CommitBatch(Batch& batch, const std::string& batch_uuid, boo
     version.set_supersedes_sequence(correction.sequence);
     version.set_calibration_certificate(old.calibration_certificate());
     version.set_calibration_due_date(old.calibration_due_date());
-    if (Status s = store_reading(version); !s.ok()) return s;
+    if (Status s = readings->Add(version); !s.ok()) return s;
     if (Status s = readings->Flush(); !s.ok()) return s;  // `version` goes out of scope
     AuditEvent event;
     event.set_time_ns(NowNs());
