@@ -23,6 +23,7 @@
 
 #include "acquisition/acquisition.h"
 #include "api/api_server.h"
+#include "config/lab_calendar.h"
 #include "config/lab_config.h"
 #include "labtrace/clock.h"
 #include "store/record_store.h"
@@ -83,6 +84,13 @@ int main(int argc, char** argv) {
   }
   spdlog::info("lab \"{}\": {} bus(es), {} instrument(s) from {}", lab->name(), lab->buses_size(),
                lab->instruments_size(), config_path);
+  if (lab->time_zone().empty()) {
+    spdlog::warn("{} names no time_zone: certificate dates, due dates and certificate numbers follow UTC dates; "
+                 "set time_zone: \"Asia/Ho_Chi_Minh\" (the lab's zone) in it",
+                 config_path);
+  } else {
+    spdlog::info("lab dates are in {}", lab->time_zone());
+  }
 
   // Polls are made in readings the store has committed and given back (reading_buffers.h).
   auto buffers = std::make_shared<ReadingBuffers>();
@@ -103,9 +111,10 @@ int main(int argc, char** argv) {
   // An instrument read past its calibration's due date needs an approved override; the
   // approval goes on the audit trail at every start (ISO/IEC 17025 §6.4.9).
   const int64_t now_ns = NowNs();
+  const config::LabCalendar calendar = config::LabCalendar::Of(*lab);
   for (const auto& instrument : lab->instruments()) {
     const auto& calibration = instrument.calibration();
-    if (!instrument.has_calibration() || config::CalibrationEndsAtNs(calibration.due_date()).value_or(0) > now_ns) {
+    if (!instrument.has_calibration() || calendar.EndOfDayNs(calibration.due_date()).value_or(0) > now_ns) {
       continue;
     }
     if (!calibration.has_override_expired()) {

@@ -16,7 +16,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config
   libboost1.81-dev libmodbus-dev libprotobuf-dev protobuf-compiler libsqlite3-dev
   libsodium-dev libexpected-dev libcli11-dev libspdlog-dev libfmt-dev
-  libssl-dev libgtest-dev libgmock-dev sqlite3 mbpoll
+  libssl-dev libhowardhinnant-date-dev tzdata libgtest-dev libgmock-dev sqlite3 mbpoll
   python3-pymodbus python3-serial python3-serial-asyncio
 )
 
@@ -93,8 +93,11 @@ demo() {
   wait_for_line "$DEMO/sim-platform-scale.log" "linked at"
   wait_for_line "$DEMO/sim-scpi.log" "listening on"
   wait_for_line "$DEMO/sim-printer.log" "linked at"
-  say "starting labtraced on lab-config/demo-lab.textproto"
-  start labtraced build/daemon/labtraced --config lab-config/demo-lab.textproto --data "$ROOT/data"
+  # The demo lab's calibrations are dated as of the day it was written; the daemon runs on
+  # a copy with the dates moved to today, so the demo never expires (tools/sim/lab_dates.h).
+  build/tools/labtrace-sim lab --config lab-config/demo-lab.textproto --out "$DEMO/demo-lab.textproto" >/dev/null
+  say "starting labtraced on lab-config/demo-lab.textproto, dated today ($DEMO/demo-lab.textproto)"
+  start labtraced build/daemon/labtraced --config "$DEMO/demo-lab.textproto" --data "$ROOT/data"
   wait_for_line "$DEMO/labtraced.log" "api: listening on"
   # Put the CLI on PATH when we may; otherwise say where it is.
   local cli="build/tools/labtrace"

@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "acquisition/text_instruments.h"
+#include "config/lab_calendar.h"
 #include "config/lab_config.h"
 #include "labtrace/clock.h"
 
@@ -33,10 +34,11 @@ ReadingSink StampCalibration(const config::Lab& lab, ReadingSink inner) {
     bool overridden;
   };
   std::map<std::string, Stamp, std::less<>> stamps;
+  const config::LabCalendar calendar = config::LabCalendar::Of(lab);
   for (const auto& instrument : lab.instruments()) {
     if (!instrument.has_calibration()) continue;
     const auto& c = instrument.calibration();
-    stamps[instrument.name()] = {c.certificate(), c.due_date(), config::CalibrationEndsAtNs(c.due_date()).value_or(0),
+    stamps[instrument.name()] = {c.certificate(), c.due_date(), calendar.EndOfDayNs(c.due_date()).value_or(0),
                                  c.has_override_expired()};
   }
   return [stamps = std::move(stamps), inner = std::move(inner)](std::vector<Reading> readings) {

@@ -11,6 +11,7 @@
 
 #include "api/api_server.h"
 #include "api/http_util.h"
+#include "config/lab_calendar.h"
 #include "config/lab_config.h"
 #include "labtrace/clock.h"
 #include "workflow/calibration.h"
@@ -127,9 +128,9 @@ asio::awaitable<Response> ApiServer::AnswerTraceQuery(Request request) {
     int64_t since_ns = 0;
     const std::string since = Param(*params, "since");
     if (!since.empty()) {
-      auto day_after = config::CalibrationEndsAtNs(since);
-      if (!day_after) co_return ErrorReply(request, day_after.error().Annotate("since"));
-      since_ns = *day_after - int64_t{86400} * 1'000'000'000;
+      auto day_starts = config::LabCalendar::Of(lab_).StartOfDayNs(since);
+      if (!day_starts) co_return ErrorReply(request, day_starts.error().Annotate("since"));
+      since_ns = *day_starts;
     }
     auto records = store_.CalibrationsSince(since_ns);
     if (!records) co_return ErrorReply(request, records.error());

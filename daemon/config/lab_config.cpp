@@ -24,6 +24,7 @@
 #include "labtrace/metrology.pb.h"
 #include "modbus/register_plan.h"
 #include "modbus/value_codec.h"
+#include "config/lab_calendar.h"
 #include "registry.h"
 
 namespace labtrace::config {
@@ -264,8 +265,8 @@ Status ValidateInstruments(const Lab& lab, const Locator& at) {
       if (calibration.certificate().empty()) {
         return Invalid(here({{"calibration"}, {"certificate"}}), "the calibration certificate's number is missing");
       }
-      if (auto ends = CalibrationEndsAtNs(calibration.due_date()); !ends) {
-        return Invalid(here({{"calibration"}, {"due_date"}}), ends.error().message());
+      if (auto due = ParseDate(calibration.due_date()); !due) {
+        return Invalid(here({{"calibration"}, {"due_date"}}), due.error().message());
       }
       if (calibration.has_override_expired() &&
           (calibration.override_expired().approved_by().empty() || calibration.override_expired().reason().empty())) {
@@ -347,6 +348,11 @@ Result<Lab> ParseLab(std::string_view text, std::string_view file_name) {
     return Error(InvalidArgument(fmt::format("{}: not a valid lab configuration", file_name)));
   }
   const Locator at(file_name, tree);
+  if (!lab.time_zone().empty()) {
+    if (auto zone = LabCalendar::InZone(lab.time_zone()); !zone) {
+      return Error(Invalid(at.At({{"time_zone"}}), zone.error().message()));
+    }
+  }
   if (!lab.api().listen().empty()) {
     if (auto listen = ParseListen(lab.api().listen()); !listen) {
       return Error(Invalid(at.At({{"api"}, {"listen"}}), listen.error().message()));
@@ -367,20 +373,6 @@ Result<Lab> ParseLab(std::string_view text, std::string_view file_name) {
   }
   FillDefaults(lab);
   return lab;
-}
-
-Result<int64_t> CalibrationEndsAtNs(std::string_view due_date) {
-  int year = 0, month = 0, day = 0, consumed = 0;
-  const std::string text(due_date);
-  if (text.size() != 10 || std::sscanf(text.c_str(), "%4d-%2d-%2d%n", &year, &month, &day, &consumed) != 3 ||
-      consumed != 10 || month < 1 || month > 12 || day < 1 || day > 31) {
-    return Error(InvalidArgument(fmt::format("\"{}\" is not a date like 2027-03-31", due_date)));
-  }
-  std::tm tm{};
-  tm.tm_year = year - 1900;
-  tm.tm_mon = month - 1;
-  tm.tm_mday = day + 1;  // valid through the whole due date
-  return static_cast<int64_t>(timegm(&tm)) * 1'000'000'000;
 }
 
 std::string FileDigest(const std::string& path) {

@@ -31,10 +31,6 @@ Result<std::pair<std::string, uint16_t>> ParseListen(std::string_view listen);
 
 const RegisterMap* FindRegisterMap(const Lab& lab, std::string_view name);
 
-// The end of a calibration's due date (the first instant after it), ns since the epoch
-// UTC; fails unless `due_date` is "YYYY-MM-DD".
-Result<int64_t> CalibrationEndsAtNs(std::string_view due_date);
-
 // SHA-256 of a file's bytes, in hex, for the audit trail ("" when it cannot be read).
 std::string FileDigest(const std::string& path);
 const Bus* FindBus(const Lab& lab, std::string_view name);

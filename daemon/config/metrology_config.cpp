@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 
+#include "config/lab_calendar.h"
 #include "config/lab_config.h"
 #include "config/locator.h"
 #include "labtrace/metrology.pb.h"
@@ -12,7 +13,7 @@ namespace labtrace::config {
 
 namespace {
 
-bool IsDate(std::string_view text) { return CalibrationEndsAtNs(text).has_value(); }
+bool IsDate(std::string_view text) { return ParseDate(text).has_value(); }
 
 Status ValidateStandards(const Lab& lab, const Locator& at) {
   std::map<std::string, int> seen;

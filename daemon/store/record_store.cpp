@@ -123,13 +123,18 @@ api::CalibrationReceipt ReceiptOf(const CalibrationRecord& record, bool replayed
 }
 
 // "KD-2026-00007": kiểm định (verification) or hiệu chuẩn (calibration), the year it was
-// performed, and the record id, which no other record has.
+// performed in the lab's calendar (its performed_on date, which the workflow sets), and
+// the record id, which no other record has. A record from before performed_on existed
+// takes the UTC year, as it was numbered then.
 std::string CertificateNumber(const CalibrationRecord& record) {
-  const std::time_t t = static_cast<std::time_t>(record.performed_at_ns() / 1'000'000'000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  return fmt::format("{}-{:04}-{:05}", record.kind() == config::VERIFICATION ? "KD" : "HC", tm.tm_year + 1900,
-                     record.record_id());
+  std::string year = record.performed_on().substr(0, 4);
+  if (year.size() != 4) {
+    const std::time_t t = static_cast<std::time_t>(record.performed_at_ns() / 1'000'000'000);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    year = fmt::format("{:04}", tm.tm_year + 1900);
+  }
+  return fmt::format("{}-{}-{:05}", record.kind() == config::VERIFICATION ? "KD" : "HC", year, record.record_id());
 }
 
 }  // namespace

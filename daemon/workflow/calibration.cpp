@@ -2,10 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
-#include <ctime>
+#include <chrono>
 
 #include <fmt/format.h>
 
+#include "config/lab_calendar.h"
 #include "config/lab_config.h"
 
 #include "metrology/decision.h"
@@ -51,9 +52,10 @@ bool SameNominal(double a, std::string_view a_unit, double b, std::string_view b
   return b_in_a && std::fabs(*b_in_a - a) <= 1e-9 * std::max(1.0, std::fabs(a));
 }
 
-// The standard as the record freezes it, checking that it may be used at `now_ns`.
+// The standard as the record freezes it, checking that it may be used on `today` (the
+// lab's date): a certificate valid until 2027-06-14 may be used through that whole day.
 Result<StandardUsed> UseStandard(const config::ReferenceStandard& standard, const api::CalibrationRequest& request,
-                                 int64_t now_ns) {
+                                 const std::string& today) {
   StandardUsed used;
   used.set_id(standard.id());
   used.set_description(standard.description());
@@ -62,7 +64,7 @@ Result<StandardUsed> UseStandard(const config::ReferenceStandard& standard, cons
   used.set_issuer(calibration.issuer());
   used.set_calibrated_on(calibration.calibrated_on());
   used.set_valid_until(calibration.valid_until());
-  if (calibration.valid_until() < DateOf(now_ns)) {  // both "YYYY-MM-DD": text order is date order
+  if (calibration.valid_until() < today) {  // both "YYYY-MM-DD": text order is date order
     if (request.override_expired().approved_by().empty() || request.override_expired().reason().empty()) {
       return Error(FailedPrecondition(fmt::format(
           "standard {}: calibration {} was valid until {}; recalibrate it, use another standard, or send "
@@ -176,30 +178,15 @@ const config::ReferenceStandard* FindStandard(const config::Lab& lab, std::strin
   return nullptr;
 }
 
-std::string DateOf(int64_t ns_since_epoch) {
-  const std::time_t t = static_cast<std::time_t>(ns_since_epoch / kNsPerS);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  return fmt::format("{:04}-{:02}-{:02}", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
-}
-
 Result<std::string> LastDayOfValidity(std::string_view performed_on, uint32_t months) {
-  int year = 0, month = 0, day = 0;
-  const std::string text(performed_on);
-  if (text.size() != 10 || std::sscanf(text.c_str(), "%4d-%2d-%2d", &year, &month, &day) != 3) {
-    return Error(InvalidArgument(fmt::format("\"{}\" is not a date like 2026-11-26", performed_on)));
-  }
-  const int total = (month - 1) + static_cast<int>(months);
-  year += total / 12;
-  month = total % 12 + 1;
-  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-  const int month_days = kDays[month - 1] + (month == 2 && leap ? 1 : 0);
-  std::tm tm{};
-  tm.tm_year = year - 1900;
-  tm.tm_mon = month - 1;
-  tm.tm_mday = std::min(day, month_days) - 1;  // timegm normalises day 0 to the day before
-  return DateOf(static_cast<int64_t>(timegm(&tm)) * kNsPerS);
+  auto performed = config::ParseDate(performed_on);
+  if (!performed) return Error(performed.error());
+  using namespace std::chrono;
+  year_month_day same_day = year{performed->year} / month{performed->month} / day{performed->day} + std::chrono::months{months};
+  if (!same_day.ok()) same_day = same_day.year() / same_day.month() / last;  // 31 Jan + 1 month: 28 or 29 Feb
+  const year_month_day due{sys_days{same_day} - days{1}};
+  return fmt::format("{:04}-{:02}-{:02}", static_cast<int>(due.year()), static_cast<unsigned>(due.month()),
+                     static_cast<unsigned>(due.day()));
 }
 
 std::vector<uint64_t> ReadingsNamed(const api::CalibrationRequest& request) {
@@ -240,6 +227,8 @@ Result<CalibrationRecord> BuildCalibrationRecord(const config::Lab& lab, const a
   record.set_procedure_title(procedure->title());
   record.set_performed_by(request.performed_by());
   record.set_performed_at_ns(now_ns);
+  const std::string today = config::LabCalendar::Of(lab).DateOf(now_ns);
+  record.set_performed_on(today);
   record.set_mpe_table(procedure->mpe_table());
   record.set_in_service(procedure->in_service());
   *record.mutable_decision_rule() = procedure->decision_rule();
@@ -337,7 +326,7 @@ Result<CalibrationRecord> BuildCalibrationRecord(const config::Lab& lab, const a
                                  [&](const StandardUsed& s) { return s.id() == standard->id(); });
       StandardUsed* used = listed != record.mutable_standards()->end() ? &*listed : nullptr;
       if (used == nullptr) {
-        auto frozen = UseStandard(*standard, request, now_ns);
+        auto frozen = UseStandard(*standard, request, today);
         if (!frozen) return Error(frozen.error());
         used = record.add_standards();
         *used = *frozen;
@@ -396,7 +385,7 @@ Result<CalibrationRecord> BuildCalibrationRecord(const config::Lab& lab, const a
     }
     if (passed) {
       record.set_stamp_number(request.stamp_number());
-      auto due = LastDayOfValidity(DateOf(now_ns), procedure->interval_months());
+      auto due = LastDayOfValidity(today, procedure->interval_months());
       if (!due) return Error(due.error());
       record.set_next_due_date(*due);
     }

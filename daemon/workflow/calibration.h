@@ -49,9 +49,6 @@ Result<CalibrationRecord> BuildCalibrationRecord(const config::Lab& lab, const a
 // day. 2026-11-26 + 12 months → 2027-11-25.
 Result<std::string> LastDayOfValidity(std::string_view performed_on, uint32_t months);
 
-// "YYYY-MM-DD" of an instant, UTC.
-std::string DateOf(int64_t ns_since_epoch);
-
 const config::ReferenceStandard* FindStandard(const config::Lab& lab, std::string_view id);
 
 }  // namespace labtrace::workflow

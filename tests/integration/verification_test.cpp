@@ -42,10 +42,11 @@ std::string Replace(std::string text, const std::string& from, const std::string
   return text;
 }
 
-// Today (UTC) + 12 months − 1 day, with the standard library's calendar.
+// Today in the demo lab (Asia/Ho_Chi_Minh: UTC+7, no daylight saving) + 12 months − 1
+// day, with the standard library's calendar.
 std::string ExpectedDueDate() {
   using namespace std::chrono;
-  const year_month_day today{floor<days>(system_clock::now())};
+  const year_month_day today{floor<days>(system_clock::now() + hours(7))};
   year_month_day same_day_next_year = today + years(1);
   if (!same_day_next_year.ok()) same_day_next_year = same_day_next_year.year() / same_day_next_year.month() / last;
   const year_month_day due{sys_days(same_day_next_year) - days(1)};
@@ -70,13 +71,15 @@ class PlatformScaleVerification : public ::testing::Test {
     ASSERT_TRUE(balance_->WaitForLine(std::regex("linked at"), kEventDeadline)) << balance_->output();
     ASSERT_TRUE(scale_->WaitForLine(std::regex("linked at"), kEventDeadline)) << scale_->output();
 
-    // The demo lab itself, pointed at this test's simulators.
-    std::ifstream demo(LABTRACE_DEMO_LAB);
+    // The demo lab itself, dated today as the demo runs it, pointed at this test's simulators.
+    const std::string dated = (dir_ / "demo-lab-today.textproto").string();
+    ChildProcess as_of_today({LABTRACE_SIM_PATH, "lab", "--config", LABTRACE_DEMO_LAB, "--out", dated});
+    ASSERT_EQ(as_of_today.WaitForExit(kEventDeadline), 0) << as_of_today.output();
+    std::ifstream demo(dated);
     std::stringstream text;
     text << demo.rdbuf();
     std::string config = Replace(text.str(), "port: 15020", "port: " + (*port)[1]);
     config = Replace(config, "/tmp/labtrace-demo/", dir_.string() + "/");
-    config = Replace(config, "mpe_table_files: \"procedures/", "mpe_table_files: \"" LABTRACE_PROCEDURES "/");
     const std::string config_path = (dir_ / "lab.textproto").string();
     std::ofstream(config_path) << config;
 

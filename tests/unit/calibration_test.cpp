@@ -2,11 +2,16 @@
 // a 30 kg class III platform scale verified with the M1 weights. MPEs are those of
 // DOMAIN.md W3, the on-the-limit statements those of W4 (simple acceptance, inclusive),
 // and the points' U is worked by hand below from the GUM, not taken from the code.
+#include <unistd.h>
+
 #include <cmath>
+#include <filesystem>
+#include <future>
 
 #include <gtest/gtest.h>
 
 #include "config/lab_config.h"
+#include "store/record_store.h"
 #include "workflow/calibration.h"
 
 namespace labtrace::workflow {
@@ -15,7 +20,8 @@ namespace {
 constexpr int64_t kS = 1'000'000'000;
 constexpr int64_t kNow = 1795665600 * kS;  // 2026-11-26T04:00:00Z
 
-Reading ScaleReading(uint64_t sequence, double kg, Quality quality = GOOD, std::string instrument = "platform-scale") {
+Reading ScaleReading(uint64_t sequence, double kg, Quality quality = GOOD, std::string instrument = "platform-scale",
+                     int64_t read_at_ns = kNow - 60 * kS) {
   Reading r;
   r.set_sequence(sequence);
   r.set_instrument(std::move(instrument));
@@ -23,7 +29,7 @@ Reading ScaleReading(uint64_t sequence, double kg, Quality quality = GOOD, std::
   r.set_value(kg);
   r.set_unit("kg");
   r.set_quality(quality);
-  r.set_requested_at_ns(kNow - 60 * kS);
+  r.set_requested_at_ns(read_at_ns);
   return r;
 }
 
@@ -240,6 +246,52 @@ TEST_F(VerificationRecord, ExpiredStandardIsRefusedUnlessOverriddenAndTheOverrid
   ASSERT_TRUE(record) << record.error().message();
   EXPECT_EQ(record->standards(0).override_approved_by(), "Trần Thị Bình (quality manager)");
   EXPECT_FALSE(record->standards(0).override_reason().empty());
+}
+
+// The demo lab is in Asia/Ho_Chi_Minh (UTC+7 all year, no daylight saving since 1975), so
+// 2026-12-31T23:30:00Z is 06:30 on 1 January 2027 at the bench.
+constexpr int64_t kNewYearMorning = 1798759800 * kS;  // 2026-12-31T23:30:00Z
+
+TEST_F(VerificationRecord, MadeAt0630OnNewYearsDayIsDatedAndNumberedInTheNewYear) {
+  ASSERT_EQ(lab_.time_zone(), "Asia/Ho_Chi_Minh");
+  AddPoint(20, 20.006);
+  evidence_.readings[1000].set_requested_at_ns(kNewYearMorning - 60 * kS);
+  for (Reading& r : evidence_.environment) r.set_requested_at_ns(kNewYearMorning - 5 * kS);
+  request_.set_stamp_number("TĐC-2027-0001");
+  auto record = BuildCalibrationRecord(lab_, request_, evidence_, kNewYearMorning);
+  ASSERT_TRUE(record) << record.error().message();
+  EXPECT_EQ(record->performed_on(), "2027-01-01");
+  EXPECT_EQ(record->next_due_date(), "2027-12-31");  // 12 months from 1 January, less one day
+
+  // The store numbers it in the year of the lab's date, not of the UTC instant.
+  const std::string dir = ::testing::TempDir() + "labtrace-new-year-" + std::to_string(getpid());
+  std::filesystem::remove_all(dir);
+  auto store = store::RecordStore::Open(dir);
+  ASSERT_TRUE(store) << store.error().message();
+  std::promise<Result<api::CalibrationReceipt>> done;
+  (*store)->RecordCalibration(*record, [&](Result<api::CalibrationReceipt> r) { done.set_value(std::move(r)); });
+  auto receipt = done.get_future().get();
+  ASSERT_TRUE(receipt) << receipt.error().message();
+  EXPECT_EQ(receipt->certificate_number(), "KD-2027-00001");
+  store->reset();
+  std::filesystem::remove_all(dir);
+}
+
+TEST_F(VerificationRecord, StandardIsValidThroughItsLastDayInTheLabsTimeZone) {
+  AddPoint(20, 20.006);
+  request_.set_stamp_number("TĐC-2027-0002");
+  // M1-SET-01 is valid until 2027-06-14: through 23:59:59 local (16:59:59Z), not at 00:00
+  // local on the 15th (2027-06-14T17:00:00Z), although that is still the 14th in UTC.
+  constexpr int64_t kMidnightLocal = 1812992400 * kS;  // 2027-06-14T17:00:00Z
+  for (const auto& [at, usable] : {std::pair{kMidnightLocal - kS, true}, std::pair{kMidnightLocal, false}}) {
+    evidence_.readings[1000].set_requested_at_ns(at - 60 * kS);
+    for (Reading& r : evidence_.environment) r.set_requested_at_ns(at - 5 * kS);
+    auto record = BuildCalibrationRecord(lab_, request_, evidence_, at);
+    ASSERT_EQ(record.has_value(), usable) << (record ? "accepted" : record.error().message()) << " at " << at / kS;
+    if (!usable) {
+      EXPECT_NE(record.error().message().find("valid until 2027-06-14"), std::string::npos);
+    }
+  }
 }
 
 TEST_F(VerificationRecord, StaleSensorIsRefusedAndHandEnteredConditionsAreAccepted) {

@@ -68,8 +68,11 @@ void PrintRecord(const CalibrationRecord& record) {
                 uut.verification_interval_e(), uut.unit().c_str(), uut.indication_interval_d(), uut.unit().c_str());
   }
   if (!uut.owner().empty()) std::printf("%-17s %s\n", "Owner", uut.owner().c_str());
-  std::printf("%-17s %s by %s\n", "Performed", FormatUtc(record.performed_at_ns()).c_str(),
-              record.performed_by().c_str());
+  // The lab's date first (the certificate's date), then the instant the record keeps.
+  const std::string performed = record.performed_on().empty()
+                                    ? FormatUtc(record.performed_at_ns())
+                                    : record.performed_on() + " (" + FormatUtc(record.performed_at_ns()) + ")";
+  std::printf("%-17s %s by %s\n", "Performed", performed.c_str(), record.performed_by().c_str());
   for (const EnvironmentCondition& condition : record.environment()) {
     std::string source = condition.source();
     if (condition.reading_sequence() != 0) source += fmt::format(", reading {}", condition.reading_sequence());

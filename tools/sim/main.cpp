@@ -13,6 +13,8 @@
 //   labtrace-sim printer WHERE        thermometer that prints lines, for the line driver
 //     WHERE: --link PATH (a pseudo-terminal) or --tcp [--port N]; --print-interval-ms N
 //     prints by itself; type "fault garbage 2", "print", … (sim/text_sim.h)
+//   labtrace-sim lab --config FILE --out FILE [--today YYYY-MM-DD]
+//     the demo or training lab with its dates moved to today (sim/lab_dates.h)
 //
 // Each prints one line saying where it can be reached, then serves until SIGINT/SIGTERM.
 #include <cstdio>
@@ -22,6 +24,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "sim/lab_dates.h"
 #include "sim/modbus_rtu_sim.h"
 #include "sim/modbus_tcp_sim.h"
 #include "sim/mt_sics_sim.h"
@@ -101,7 +104,14 @@ int main(int argc, char** argv) {
   modbus_rtu->add_option("--dead", dead_text, "unit ids that never answer");
   modbus_rtu->add_option("--turnaround-ms", rtu.turnaround_ms, "the devices' think time")->capture_default_str();
 
+  std::string lab_config, lab_out, lab_today;
+  auto* lab = app.add_subcommand("lab", "write the demo lab with its dates moved to today, so it never expires");
+  lab->add_option("--config", lab_config, "a lab-config that says \"Dates as of YYYY-MM-DD\"")->required();
+  lab->add_option("--out", lab_out, "where to write the copy")->required();
+  lab->add_option("--today", lab_today, "the day to move the dates to (default: today, UTC)");
+
   CLI11_PARSE(app, argc, argv);
+  if (lab->parsed()) return RunLabAsOf(lab_config, lab_out, lab_today);
   if (modbus_tcp->parsed()) {
     auto units = ParseUnitList(gateway_units);
     if (!units) {
