@@ -16,7 +16,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config
   libboost1.81-dev libmodbus-dev libprotobuf-dev protobuf-compiler libsqlite3-dev
   libsodium-dev libexpected-dev libcli11-dev libspdlog-dev libfmt-dev
-  libssl-dev libhowardhinnant-date-dev tzdata libgtest-dev libgmock-dev sqlite3 mbpoll
+  libssl-dev libhowardhinnant-date-dev tzdata libgtest-dev libgmock-dev sqlite3 mbpoll curl
   python3-pymodbus python3-serial python3-serial-asyncio
 )
 

@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <map>
+#include <tuple>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -60,6 +61,7 @@ Result<std::unique_ptr<ApiServer>> ApiServer::Create(asio::io_context& io, const
     return Error(Unavailable(fmt::format("cannot listen on {}:{}: {} (is another labtraced running?)",
                                          host, port, ec.message())));
   }
+  server->guard_.emplace(server->acceptor_.local_endpoint(), lab.api());
   return server;
 }
 
@@ -86,16 +88,57 @@ asio::awaitable<void> ApiServer::Accept() {
 asio::awaitable<void> ApiServer::Serve(tcp::socket socket) {
   beast::tcp_stream stream(std::move(socket));
   beast::flat_buffer buffer;
+  // Counted on the io_context's one thread; the count is back down when this returns.
+  struct Counted {
+    uint32_t& count;
+    ~Counted() { --count; }
+  } counted{++connections_};
+  const bool over_capacity = connections_ > guard_->max_connections();
   for (;;) {
     http::request_parser<http::string_body> parser;
-    parser.body_limit(kMaxBodyBytes);
+    parser.header_limit(kMaxHeaderBytes);
     stream.expires_after(std::chrono::seconds(30));
-    auto [read_error, read_bytes] =
-        co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
-    // Closed, timed out, truncated or not HTTP: nothing was acknowledged, nothing is stored.
-    if (read_error) break;
-    const Request& request = parser.get();
-    Response response = co_await Answer(request);
+    auto [header_error, header_bytes] =
+        co_await http::async_read_header(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+    Response response;
+    if (header_error == http::error::header_limit) {
+      response = ErrorReply(Request(), http::status::request_header_fields_too_large,
+                            fmt::format("request headers over {} bytes", kMaxHeaderBytes));
+    } else if (header_error) {
+      break;  // closed, timed out or not HTTP: nothing was acknowledged, nothing is stored
+    } else if (over_capacity) {
+      response = ErrorReply(parser.get(), http::status::service_unavailable,
+                            fmt::format("{} connections are being served, the most this daemon takes "
+                                        "(api.max_connections); try again shortly",
+                                        guard_->max_connections()));
+    } else if (auto refused = guard_->Screen(parser.get())) {
+      response = std::move(*refused);
+    } else {
+      const auto target = parser.get().target();
+      const uint64_t limit = guard_->BodyLimit(std::string_view(target.data(), target.size()));
+      // The parser compared Content-Length with its limit when the header was read, so a
+      // declared length is checked here; a chunked body is held to the limit as it comes.
+      parser.body_limit(limit);
+      beast::error_code read_error;
+      if (!parser.content_length() || *parser.content_length() <= limit) {
+        std::tie(read_error, std::ignore) =
+            co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+      } else {
+        read_error = http::error::body_limit;
+      }
+      if (read_error == http::error::body_limit) {
+        response = ErrorReply(parser.get(), http::status::payload_too_large,
+                              fmt::format("the body is over {} bytes, the most {} takes (api.max_body_bytes, "
+                                          "api.max_upload_bytes for uploads); send it in parts",
+                                          limit, std::string_view(target.data(), target.size())));
+      } else if (read_error) {
+        break;  // truncated: nothing was acknowledged, nothing is stored
+      } else {
+        response = co_await Answer(parser.get());
+      }
+    }
+    // A refused request's body may be unread, so the connection cannot be reused.
+    if (!parser.is_done() || over_capacity) response.keep_alive(false);
     const bool keep_alive = response.keep_alive();
     auto [write_error, written] =
         co_await http::async_write(stream, response, asio::as_tuple(asio::use_awaitable));

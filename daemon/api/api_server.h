@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <boost/asio/awaitable.hpp>
@@ -16,6 +17,7 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include "api/request_guard.h"
 #include "labtrace/api.pb.h"
 #include "labtrace/config.pb.h"
 #include "labtrace/status.h"
@@ -78,6 +80,8 @@ class ApiServer {
   boost::asio::ip::tcp::acceptor acceptor_;
   store::RecordStore& store_;
   const config::Lab& lab_;
+  std::optional<RequestGuard> guard_;  // set by Create once the address is bound
+  uint32_t connections_ = 0;           // being served; touched on the io_context only
   std::function<HealthResponse()> health_;
   ModbusWriter modbus_writer_;
   boost::asio::thread_pool queries_{1};

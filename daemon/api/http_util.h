@@ -25,9 +25,6 @@ namespace http = boost::beast::http;
 using Request = http::request<http::string_body>;
 using Response = http::response<http::string_body>;
 
-// An upload of 100 000 readings with raw frames fits well within this.
-inline constexpr uint64_t kMaxBodyBytes = 64 * 1024 * 1024;
-
 Result<std::map<std::string, std::string>> ParseQueryString(std::string_view target);
 
 // Refuses parameters other than `known` ("instrument, channel"), naming them.

@@ -45,7 +45,7 @@ Result<HttpReply> Exchange(const std::string& server, http::verb method, const s
         server, ec.message())));
   }
   http::request<http::string_body> request(method, target, 11);
-  request.set(http::field::host, host);
+  request.set(http::field::host, authority);  // host:port, as the daemon checks it
   request.set(http::field::accept, "application/json");
   if (method == http::verb::post) {
     request.set(http::field::content_type, content_type);
