@@ -25,19 +25,6 @@ const int64_t* Find(const std::unordered_map<std::string, int64_t>& committed,
 
 }  // namespace
 
-Status ChannelDirectory::Begin(Database& db) {
-  db_ = &db;
-  const std::pair<std::optional<Statement>*, const char*> statements[] = {
-      {&insert_channel_, kInsertChannel}, {&select_channel_, kSelectChannelId}, {&select_set_, kSelectChannelSet},
-      {&insert_set_, kInsertChannelSet},  {&insert_member_, kInsertChannelSetMember}};
-  for (auto [statement, sql] : statements) {
-    auto prepared = db.Prepare(sql);
-    if (!prepared) return prepared.error();
-    statement->emplace(std::move(*prepared));
-  }
-  return OkStatus();
-}
-
 ChannelDirectory::LastRun& ChannelDirectory::RunOf(const std::string& instrument) {
   auto [entry, added] = last_runs_.try_emplace(instrument);
   run_instrument_ = &entry->first;
@@ -68,15 +55,19 @@ Result<int64_t> ChannelDirectory::FindOrCreateChannel(const std::string& instrum
   key_ += instrument;
   key_ += channel;
   if (const int64_t* id = Find(channels_, new_channels_, key_)) return *id;
-  insert_channel_->BindText(1, instrument);
-  insert_channel_->BindText(2, channel);
-  if (Status s = insert_channel_->Run(); !s.ok()) return Error(s);
-  select_channel_->BindText(1, instrument);
-  select_channel_->BindText(2, channel);
-  auto row = select_channel_->Step();
+  auto insert = db_->Cached(kInsertChannel);
+  if (!insert) return Error(insert.error());
+  (*insert)->BindText(1, instrument);
+  (*insert)->BindText(2, channel);
+  if (Status s = (*insert)->Run(); !s.ok()) return Error(s);
+  auto select = db_->Cached(kSelectChannelId);
+  if (!select) return Error(select.error());
+  (*select)->BindText(1, instrument);
+  (*select)->BindText(2, channel);
+  auto row = (*select)->Step();
   if (!row) return Error(row.error());
-  const int64_t id = select_channel_->ColumnInt64(0);
-  select_channel_->Reset();
+  if (!*row) return Error(Internal("a channel just inserted is not found"));
+  const int64_t id = (*select)->ColumnInt64(0);
   new_channels_.emplace(key_, id);
   return id;
 }
@@ -104,29 +95,31 @@ Result<int64_t> ChannelDirectory::FindOrCreateSet(std::span<const int64_t> chann
     key_.append(digits, std::to_chars(digits, digits + sizeof digits, id).ptr);
   }
   if (const int64_t* id = Find(sets_, new_sets_, key_)) return *id;
-  select_set_->BindText(1, key_);
-  auto row = select_set_->Step();
-  if (!row) return Error(row.error());
-  int64_t id = *row ? select_set_->ColumnInt64(0) : 0;
-  select_set_->Reset();
+  int64_t id = 0;
+  {
+    auto select = db_->Cached(kSelectChannelSet);
+    if (!select) return Error(select.error());
+    (*select)->BindText(1, key_);
+    auto row = (*select)->Step();
+    if (!row) return Error(row.error());
+    if (*row) id = (*select)->ColumnInt64(0);
+  }
   if (id == 0) {
-    insert_set_->BindText(1, key_);
-    if (Status s = insert_set_->Run(); !s.ok()) return Error(s);
+    auto insert_set = db_->Cached(kInsertChannelSet);
+    auto insert_member = db_->Cached(kInsertChannelSetMember);
+    if (!insert_set) return Error(insert_set.error());
+    if (!insert_member) return Error(insert_member.error());
+    (*insert_set)->BindText(1, key_);
+    if (Status s = (*insert_set)->Run(); !s.ok()) return Error(s);
     id = db_->LastInsertRowId();
     for (int64_t channel : set_members_) {
-      insert_member_->BindInt64(1, channel);
-      insert_member_->BindInt64(2, id);
-      if (Status s = insert_member_->Run(); !s.ok()) return Error(s);
+      (*insert_member)->BindInt64(1, channel);
+      (*insert_member)->BindInt64(2, id);
+      if (Status s = (*insert_member)->Run(); !s.ok()) return Error(s);
     }
   }
   new_sets_.emplace(key_, id);
   return id;
-}
-
-void ChannelDirectory::ReleaseStatements() {
-  for (auto* statement : {&insert_channel_, &select_channel_, &select_set_, &insert_set_, &insert_member_}) {
-    statement->reset();
-  }
 }
 
 void ChannelDirectory::Committed() {
@@ -134,7 +127,6 @@ void ChannelDirectory::Committed() {
   sets_.merge(new_sets_);
   new_channels_.clear();  // merge leaves only keys already present: none
   new_sets_.clear();
-  ReleaseStatements();
 }
 
 void ChannelDirectory::Clear() {
@@ -149,7 +141,6 @@ void ChannelDirectory::Forget() {
   last_runs_.clear();
   run_ = nullptr;
   run_instrument_ = nullptr;
-  ReleaseStatements();
 }
 
 }  // namespace labtrace::store

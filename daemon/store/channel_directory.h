@@ -28,8 +28,8 @@ namespace labtrace::store {
 
 class ChannelDirectory {
  public:
-  // Prepares the statements of a batch, on the writer's connection, in its transaction.
-  Status Begin(Database& db);
+  // Starts a batch on the writer's connection, in its transaction.
+  void Begin(Database& db) { db_ = &db; }
 
   // The id of `channel` of `instrument`; `place` is the reading's place in its run
   // (0 for the first reading of the run, 1 for the next...).
@@ -54,12 +54,10 @@ class ChannelDirectory {
     int64_t set_id = 0;
   };
   LastRun& RunOf(const std::string& instrument);
-  void ReleaseStatements();  // finalised before the connection may close
   Result<int64_t> FindOrCreateChannel(const std::string& instrument, const std::string& channel);
   Result<int64_t> FindOrCreateSet(std::span<const int64_t> channel_ids);
 
   Database* db_ = nullptr;
-  std::optional<Statement> insert_channel_, select_channel_, select_set_, insert_set_, insert_member_;
   // Ids by "<length of instrument>:<instrument><channel>", and sets by their ascending
   // channel ids ("3,4,9"): committed, and created by the batch under way.
   std::unordered_map<std::string, int64_t> channels_, new_channels_;

@@ -14,10 +14,10 @@ constexpr const char* kInsertRun =
 }  // namespace
 
 Result<ReadingWriter> ReadingWriter::Start(Database& db, ChannelDirectory& channels, CompactTree& tree) {
-  auto next = db.Prepare(kSelectNextSequence);
+  auto next = db.Cached(kSelectNextSequence);
   if (!next) return Error(next.error());
-  if (auto row = next->Step(); !row) return Error(row.error());
-  return ReadingWriter(db, channels, tree, next->ColumnInt64(0));
+  if (auto row = (*next)->Step(); !row) return Error(row.error());
+  return ReadingWriter(db, channels, tree, (*next)->ColumnInt64(0));
 }
 
 Status ReadingWriter::Add(Reading& reading) {
@@ -44,33 +44,38 @@ Status ReadingWriter::Add(Reading& reading) {
 
 Status ReadingWriter::Flush() {
   if (queued_.empty()) return OkStatus();
-  std::optional<Statement>& insert = inserts_[queued_.size()];
+  std::optional<CachedStatement>& insert = inserts_[queued_.size()];
   if (!insert) {
-    auto prepared = db_->Prepare(ReadingInsertSql(queued_.size()).c_str());
-    if (!prepared) return prepared.error();
-    insert.emplace(std::move(*prepared));
+    static const std::array<std::string, kRowsPerInsert + 1> kInsertSql = [] {
+      std::array<std::string, kRowsPerInsert + 1> sql;
+      for (size_t rows = 1; rows <= kRowsPerInsert; ++rows) sql[rows] = ReadingInsertSql(rows);
+      return sql;
+    }();
+    auto cached = db_->Cached(kInsertSql[queued_.size()]);
+    if (!cached) return cached.error();
+    insert.emplace(std::move(*cached));
   }
   for (size_t row = 0; row < queued_.size(); ++row) {
-    BindReading(*insert, row, queued_[row].channel_id, *queued_[row].reading);
+    BindReading(**insert, row, queued_[row].channel_id, *queued_[row].reading);
   }
   queued_.clear();
-  return insert->Run();
+  return (*insert)->Run();
 }
 
 Status ReadingWriter::Finish() {
   if (Status s = Flush(); !s.ok()) return s;
   if (runs_.empty()) return OkStatus();
-  auto insert_run = db_->Prepare(kInsertRun);
+  auto insert_run = db_->Cached(kInsertRun);
   if (!insert_run) return insert_run.error();
   for (const Run& run : runs_) {
     auto set = channels_->SetId(run.instrument,
                                 std::span(run_channels_).subspan(run.first_channel, static_cast<size_t>(run.count)));
     if (!set) return set.error();
-    insert_run->BindInt64(1, run.first_sequence);
-    insert_run->BindTextUncopied(2, run.instrument);
-    insert_run->BindInt64(3, run.count);
-    insert_run->BindInt64(4, *set);
-    if (Status s = insert_run->Run(); !s.ok()) return s;
+    (*insert_run)->BindInt64(1, run.first_sequence);
+    (*insert_run)->BindTextUncopied(2, run.instrument);
+    (*insert_run)->BindInt64(3, run.count);
+    (*insert_run)->BindInt64(4, *set);
+    if (Status s = (*insert_run)->Run(); !s.ok()) return s;
   }
   return OkStatus();
 }

@@ -66,7 +66,9 @@ class ReadingWriter {
   std::vector<Run> runs_;
   std::vector<int64_t> run_channels_;  // every reading's channel id, in order: no allocation per run
   std::vector<QueuedRow> queued_;
-  std::array<std::optional<Statement>, kRowsPerInsert + 1> inserts_;  // by row count, prepared when first needed
+  // By row count: the connection's cached INSERT of that many rows, looked up when first
+  // needed in the batch.
+  std::array<std::optional<CachedStatement>, kRowsPerInsert + 1> inserts_;
   std::string record_bytes_;  // one buffer for every reading's leaf bytes
 };
 

@@ -11,7 +11,13 @@
 // Failures: a full disk or an I/O error stops acknowledging, keeps polled readings
 // queued (bounded), and retries; after an I/O error the database is reopened and the
 // batch's UUID tells whether the failed commit in fact landed, so nothing is written twice.
-// Reading: Query() opens its own read-only connection, so queries never block the writer.
+// Reading: queries run on read-only connections of their own (a small pool), so they never
+// block the writer.
+//
+// The parts, a file each: record_store.cpp (handing in), writer_loop.cpp (batches and
+// their commit), ledger_writer.cpp (batch rows, chain, checkpoints), reading_writer.cpp
+// (readings and runs), uploads.cpp (uploads and idempotency), corrections.cpp,
+// calibration_rows.cpp, record_queries.cpp (what the API and CLI ask).
 #pragma once
 
 #include <chrono>
@@ -34,8 +40,11 @@
 #include "labtrace/reading_buffers.h"
 #include "labtrace/status.h"
 #include "store/channel_directory.h"
+#include "store/ledger_writer.h"
 #include "store/merkle.h"
 #include "store/polled_readings.h"
+#include "store/reader_pool.h"
+#include "store/reading_writer.h"
 #include "store/signing_key.h"
 #include "store/sqlite.h"
 
@@ -67,11 +76,18 @@ struct StoreOptions {
   std::string signing_key_path;  // empty: <data_dir>/lab-signing.key
   // Where committed polls go, for the drivers to make their next polls in (may be null).
   std::shared_ptr<ReadingBuffers> give_back;
-  // Test seams: a fault-injecting SQLite VFS (which needs exclusive locking, having no
-  // shared memory), and synchronous=OFF for the power-loss test's negative control.
+};
+
+// Seams for tests only, kept out of StoreOptions so that no configuration of the daemon
+// can reach them: a fault-injecting SQLite VFS (which needs exclusive locking, having no
+// shared memory), and synchronous=OFF for the power-loss test's negative control.
+struct StoreTestHooks {
   std::string vfs;
   bool exclusive_locking = false;
   bool synchronous_off = false;
+  // Called on the writer thread before it gathers each batch, with no lock held: a test
+  // holds the writer here to hand in what it needs in one batch.
+  std::function<void()> before_batch;
 };
 
 using UploadDone = std::function<void(Result<api::UploadReceipt>)>;
@@ -82,7 +98,8 @@ class RecordStore {
  public:
   static constexpr const char* kFileName = "labtrace.db";
 
-  static Result<std::unique_ptr<RecordStore>> Open(const std::string& data_dir, StoreOptions options = {});
+  static Result<std::unique_ptr<RecordStore>> Open(const std::string& data_dir, StoreOptions options = {},
+                                                   StoreTestHooks hooks = {});
   ~RecordStore();  // commits what is pending, signs a final checkpoint, stops the writer
 
   // Thread-safe. Polled readings; committed within the commit window. Waits while the
@@ -160,18 +177,6 @@ class RecordStore {
     }
     bool empty() const { return items() == 0; }
   };
-  struct LedgerState {
-    CompactTree tree;
-    Hash chain{};
-  };
-
-  RecordStore(std::string path, StoreOptions options, SigningKey key, Database db)
-      : path_(std::move(path)), options_(std::move(options)), key_(std::move(key)), db_(std::move(db)) {}
-  Status LoadLedgerState();
-  void WriterLoop();
-  // Commits one batch; fills the receipts of its uploads (in order) on success.
-  // Corrections that cannot be made (an unknown reading) get their error in
-  // `correction_results` without failing the batch.
   struct Outcome {
     std::vector<api::UploadReceipt> receipts;  // one per upload, in order
     // One per correction: a correction that cannot be made (an unknown reading) gets its
@@ -179,23 +184,56 @@ class RecordStore {
     std::vector<Result<api::CorrectionReceipt>> corrections;
     std::vector<api::CalibrationReceipt> calibrations;  // one per calibration, in order
   };
+  // A correction's "amend" event, once the audit events have their sequence numbers.
+  struct CorrectionEvent {
+    size_t correction;  // index into the batch's corrections
+    size_t event;       // index into the commit's audit events
+  };
+
+  RecordStore(std::string path, StoreOptions options, StoreTestHooks hooks, SigningKey key, Database db)
+      : path_(std::move(path)),
+        options_(std::move(options)),
+        hooks_(std::move(hooks)),
+        key_(std::move(key)),
+        db_(std::move(db)),
+        readers_(path_, hooks_.vfs) {}
+
+  // writer_loop.cpp
+  void WriterLoop();
+  // Waits out the commit window, then moves what is pending into `batch` (with mutex_
+  // held through `lock`); says whether to sign a checkpoint and whether to stop after.
+  size_t TakeBatch(std::unique_lock<std::mutex>& lock, Batch& batch, bool& checkpoint, bool& stop_after);
+  // Commits `batch`; after an I/O error, reopens and finds out whether it landed anyway.
+  Status CommitOrRecover(Batch& batch, bool checkpoint, Outcome& outcome);
+  // Tells everyone who waits on `batch` how it went.
+  void Answer(Batch& batch, const Status& committed, Outcome& outcome, size_t leaves, bool checkpoint);
   // Commits one batch and fills `outcome` on success.
   Status CommitBatch(Batch& batch, const std::string& batch_uuid, bool checkpoint, Outcome& outcome);
-  // Stores the batch's calibration records (a replayed key gets its first receipt) and
-  // appends their leaves to `next` and `leaves`; their audit events go to `audit`.
-  Status CommitCalibrations(Batch& batch, LedgerState& next, std::vector<AuditEvent>& audit, Outcome& outcome,
-                            std::vector<Hash>& leaves, int64_t& first_record_id);
   // After an I/O error, a batch that did land: its receipts are read back by key.
   Status RecoverReceipts(const Batch& batch, Outcome& outcome);
   Status Reopen();
-  void DropOverflow();  // with mutex_ held
   Result<bool> BatchLanded(const std::string& batch_uuid);
-  Result<std::optional<CalibrationRecord>> FindCalibrationWhere(const char* sql, const std::string& value) const;
+
+  // uploads.cpp: stores the batch's uploads (a replayed key gets its first receipt) and
+  // adds an audit event for each new one.
+  Status CommitUploads(Batch& batch, ReadingWriter& readings, int64_t batch_id, std::vector<AuditEvent>& audit,
+                       Outcome& outcome);
+  // corrections.cpp: stores each correction as a new version and its "amend" event.
+  Status CommitCorrections(Batch& batch, ReadingWriter& readings, std::vector<AuditEvent>& audit, Outcome& outcome,
+                           std::vector<CorrectionEvent>& events);
+  // calibration_rows.cpp: stores the batch's calibration records (a replayed key gets its
+  // first receipt), appends their leaves to the log and their batch row.
+  Status CommitCalibrations(Batch& batch, LedgerWriter& ledger, CompactTree& tree, std::vector<AuditEvent>& audit,
+                            Outcome& outcome);
+
+  void DropOverflow();  // with mutex_ held
 
   std::string path_;
   StoreOptions options_;
+  StoreTestHooks hooks_;
   SigningKey key_;
   Database db_;            // the writer's; touched only on the writer thread after Open()
+  ReaderPool readers_;     // for queries, from any thread
   LedgerState ledger_;     // writer thread only
   ChannelDirectory channels_;  // writer thread only
   std::chrono::steady_clock::time_point last_checkpoint_{};

@@ -41,10 +41,17 @@ Result<Database> Database::Open(const std::string& path, Mode mode, const std::s
   return Database(db);
 }
 
+Database::Database(sqlite3* db) : db_(db), cache_(std::make_unique<std::unordered_map<std::string, Statement>>()) {}
+
+Database::Database(Database&& other) noexcept : db_(other.db_), cache_(std::move(other.cache_)) {
+  other.db_ = nullptr;
+}
+
 Database& Database::operator=(Database&& other) noexcept {
   if (this != &other) {
-    sqlite3_close(db_);
+    Close();
     db_ = other.db_;
+    cache_ = std::move(other.cache_);
     other.db_ = nullptr;
   }
   return *this;
@@ -55,6 +62,7 @@ Database::~Database() {
 }
 
 void Database::Close() {
+  cache_.reset();  // finalised before the connection closes, or it could not
   sqlite3_close(db_);
   db_ = nullptr;
 }
@@ -77,6 +85,22 @@ Result<Statement> Database::Prepare(const char* sql) {
   return Statement(db_, stmt);
 }
 
+Result<CachedStatement> Database::Cached(std::string_view sql, size_t copy) {
+  if (!cache_) cache_ = std::make_unique<std::unordered_map<std::string, Statement>>();
+  std::string key(sql);
+  if (copy > 0) {  // no SQL text holds a NUL, so "SQL\0n" names no other statement
+    key.push_back('\0');
+    key.append(std::to_string(copy));
+  }
+  auto found = cache_->find(key);
+  if (found == cache_->end()) {
+    auto prepared = Prepare(std::string(sql).c_str());
+    if (!prepared) return Error(prepared.error());
+    found = cache_->emplace(std::move(key), std::move(*prepared)).first;
+  }
+  return CachedStatement(found->second);
+}
+
 int64_t Database::LastInsertRowId() const {
   return sqlite3_last_insert_rowid(db_);
 }
@@ -85,26 +109,41 @@ Statement::~Statement() {
   sqlite3_finalize(stmt_);
 }
 
-void Statement::BindInt64(int index, int64_t value) { sqlite3_bind_int64(stmt_, index, value); }
-void Statement::BindDouble(int index, double value) { sqlite3_bind_double(stmt_, index, value); }
+void Statement::Bound(int index, int rc) {
+  if (rc != SQLITE_OK && bind_failure_ == SQLITE_OK) {
+    bind_failure_ = rc;
+    bind_failure_index_ = index;
+  }
+}
+
+void Statement::BindInt64(int index, int64_t value) { Bound(index, sqlite3_bind_int64(stmt_, index, value)); }
+void Statement::BindDouble(int index, double value) { Bound(index, sqlite3_bind_double(stmt_, index, value)); }
 void Statement::BindText(int index, std::string_view value) {
-  sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT);
+  Bound(index, sqlite3_bind_text64(stmt_, index, value.data(), value.size(), SQLITE_TRANSIENT, SQLITE_UTF8));
 }
 void Statement::BindBlob(int index, std::span<const uint8_t> value) {
   // A zero-length blob must still be a blob, not NULL.
-  sqlite3_bind_blob(stmt_, index, value.empty() ? "" : static_cast<const void*>(value.data()),
-                    static_cast<int>(value.size()), SQLITE_TRANSIENT);
+  Bound(index, sqlite3_bind_blob64(stmt_, index, value.empty() ? "" : static_cast<const void*>(value.data()),
+                                   value.size(), SQLITE_TRANSIENT));
 }
-void Statement::BindNull(int index) { sqlite3_bind_null(stmt_, index); }
+void Statement::BindNull(int index) { Bound(index, sqlite3_bind_null(stmt_, index)); }
 void Statement::BindTextUncopied(int index, std::string_view value) {
-  sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()), SQLITE_STATIC);
+  Bound(index, sqlite3_bind_text64(stmt_, index, value.data(), value.size(), SQLITE_STATIC, SQLITE_UTF8));
 }
 void Statement::BindBlobUncopied(int index, std::span<const uint8_t> value) {
-  sqlite3_bind_blob(stmt_, index, value.empty() ? "" : static_cast<const void*>(value.data()),
-                    static_cast<int>(value.size()), SQLITE_STATIC);
+  Bound(index, sqlite3_bind_blob64(stmt_, index, value.empty() ? "" : static_cast<const void*>(value.data()),
+                                   value.size(), SQLITE_STATIC));
 }
 
 Result<bool> Statement::Step() {
+  if (bind_failure_ != SQLITE_OK) {
+    // Too big is the value's fault; an index out of range is a bug in the SQL's caller.
+    Status refused(bind_failure_ == SQLITE_TOOBIG ? StatusCode::kInvalidArgument : CodeOf(bind_failure_),
+                   fmt::format("binding parameter {}: {} (in \"{}\")", bind_failure_index_,
+                               sqlite3_errstr(bind_failure_), sqlite3_sql(stmt_)));
+    Reset();
+    return Error(std::move(refused));
+  }
   const int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
@@ -124,6 +163,8 @@ Status Statement::Run() {
 void Statement::Reset() {
   sqlite3_reset(stmt_);
   sqlite3_clear_bindings(stmt_);
+  bind_failure_ = SQLITE_OK;
+  bind_failure_index_ = 0;
 }
 
 int64_t Statement::ColumnInt64(int column) const { return sqlite3_column_int64(stmt_, column); }

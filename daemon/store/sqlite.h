@@ -6,9 +6,11 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "labtrace/status.h"
 
@@ -18,6 +20,7 @@ struct sqlite3_stmt;
 namespace labtrace::store {
 
 class Statement;
+class CachedStatement;
 
 // The Status code for an SQLite result code: a full disk is kResourceExhausted, an I/O
 // or locking error kUnavailable, corruption kDataLoss.
@@ -29,16 +32,24 @@ class Database {
 
   // `vfs` names a registered SQLite VFS (tests inject faults with one); empty: the default.
   static Result<Database> Open(const std::string& path, Mode mode, const std::string& vfs = "");
-  Database(Database&& other) noexcept : db_(other.db_) { other.db_ = nullptr; }
+  Database(Database&& other) noexcept;
   Database& operator=(Database&& other) noexcept;
   ~Database();
 
-  // Closes the connection now (before a new one is opened on the same file).
+  // Closes the connection now (before a new one is opened on the same file), finalising
+  // its cached statements first.
   void Close();
 
   // Runs SQL that returns no rows (schema, PRAGMAs, BEGIN/COMMIT).
   Status Execute(const char* sql);
+  // A statement of one's own, finalised when it goes out of scope: for SQL that runs once.
   Result<Statement> Prepare(const char* sql);
+  // The connection's one prepared statement for `sql`, prepared the first time and kept
+  // for the connection's life: for what runs per batch or per query (preparing costs as
+  // much as running a small statement). Reset, with its bindings cleared, when the handle
+  // goes out of scope, so two handles to one SQL text must not be held at once: a caller
+  // that needs several cursors of one SQL at once numbers them with `copy`.
+  Result<CachedStatement> Cached(std::string_view sql, size_t copy = 0);
   // The rowid of the last row inserted on this connection.
   int64_t LastInsertRowId() const;
   // The error text SQLite has for the last call, with the operation it concerned.
@@ -46,17 +57,27 @@ class Database {
   sqlite3* handle() const { return db_; }
 
  private:
-  explicit Database(sqlite3* db) : db_(db) {}
+  explicit Database(sqlite3* db);
   sqlite3* db_ = nullptr;
+  // By SQL text; on the heap, so that a moved Database keeps the statements' addresses.
+  std::unique_ptr<std::unordered_map<std::string, Statement>> cache_;
 };
 
 class Statement {
  public:
-  Statement(Statement&& other) noexcept : db_(other.db_), stmt_(other.stmt_) { other.stmt_ = nullptr; }
+  Statement(Statement&& other) noexcept
+      : db_(other.db_),
+        stmt_(other.stmt_),
+        bind_failure_(other.bind_failure_),
+        bind_failure_index_(other.bind_failure_index_) {
+    other.stmt_ = nullptr;
+  }
   Statement& operator=(Statement&&) = delete;
   ~Statement();
 
-  // Binding indices are 1-based, as in SQLite.
+  // Binding indices are 1-based, as in SQLite. A bind that SQLite refuses (an index out of
+  // range, a value too big) is kept and returned by the next Step() or Run(), so no
+  // statement runs with a parameter silently left NULL.
   void BindInt64(int index, int64_t value);
   void BindDouble(int index, double value);
   void BindText(int index, std::string_view value);
@@ -82,8 +103,27 @@ class Statement {
  private:
   friend class Database;
   Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  void Bound(int index, int rc);
   sqlite3* db_;
   sqlite3_stmt* stmt_;
+  int bind_failure_ = 0;  // the first refused bind's SQLite code, until Reset()
+  int bind_failure_index_ = 0;
+};
+
+// A handle to a connection's cached statement (Database::Cached); resets it when done.
+class CachedStatement {
+ public:
+  explicit CachedStatement(Statement& statement) : statement_(&statement) {}
+  CachedStatement(CachedStatement&& other) noexcept : statement_(other.statement_) { other.statement_ = nullptr; }
+  CachedStatement& operator=(CachedStatement&&) = delete;
+  ~CachedStatement() {
+    if (statement_ != nullptr) statement_->Reset();
+  }
+  Statement* operator->() const { return statement_; }
+  Statement& operator*() const { return *statement_; }
+
+ private:
+  Statement* statement_;
 };
 
 // BEGIN IMMEDIATE on construction; ROLLBACK on destruction unless Commit() succeeded.

@@ -50,7 +50,7 @@ class ChannelDirectoryTest : public ::testing::Test {
 TEST_F(ChannelDirectoryTest, ARunInAnotherOrderStillGetsEachChannelsOwnId) {
   Transaction transaction(*db_);
   ASSERT_TRUE(transaction.Begin().ok());
-  ASSERT_TRUE(directory_.Begin(*db_).ok());
+  directory_.Begin(*db_);
   const int64_t t = Id("chamber-1", "temperature", 0), h = Id("chamber-1", "humidity", 1);
   // The next poll lists them the other way round, then adds one, then drops one.
   EXPECT_EQ(Id("chamber-1", "humidity", 0), h);
@@ -70,7 +70,7 @@ TEST_F(ChannelDirectoryTest, ARunInAnotherOrderStillGetsEachChannelsOwnId) {
 TEST_F(ChannelDirectoryTest, SetsAreFoundByTheirMembersInAnyOrder) {
   Transaction transaction(*db_);
   ASSERT_TRUE(transaction.Begin().ok());
-  ASSERT_TRUE(directory_.Begin(*db_).ok());
+  directory_.Begin(*db_);
   const int64_t a = Id("chamber-1", "a", 0), b = Id("chamber-1", "b", 1), c = Id("chamber-1", "c", 2);
   const std::vector<int64_t> abc{a, b, c}, cba{c, b, a}, ab{a, b}, aab{a, a, b};
   auto set = [&](const std::vector<int64_t>& ids) {
@@ -95,14 +95,14 @@ TEST_F(ChannelDirectoryTest, IdsOfABatchThatDidNotCommitAreForgotten) {
   {
     Transaction transaction(*db_);
     ASSERT_TRUE(transaction.Begin().ok());
-    ASSERT_TRUE(directory_.Begin(*db_).ok());
+    directory_.Begin(*db_);
     dropped = Id("balance-1", "mass", 0);
   }  // rolled back
   directory_.Forget();
 
   Transaction transaction(*db_);
   ASSERT_TRUE(transaction.Begin().ok());
-  ASSERT_TRUE(directory_.Begin(*db_).ok());
+  directory_.Begin(*db_);
   const int64_t other = Id("balance-2", "mass", 0);
   EXPECT_EQ(other, dropped) << "SQLite gives the rolled-back id again; the test relies on it";
   const int64_t mass = Id("balance-1", "mass", 0);

@@ -49,13 +49,18 @@ class PowerLoss : public ::testing::Test {
 
   // A store on the fault VFS: exclusive locking (the VFS has no shared memory), each
   // upload committed at once, the key outside the simulated disk.
-  StoreOptions OnFaultVfs(const FaultVfs& vfs) const {
+  StoreOptions Options() const {
     StoreOptions options;
-    options.vfs = vfs.name();
-    options.exclusive_locking = true;
     options.commit_window = std::chrono::milliseconds(0);
     options.signing_key_path = (base_ / "key").string();
     return options;
+  }
+  static StoreTestHooks OnFaultVfs(const FaultVfs& vfs, bool synchronous_off = false) {
+    StoreTestHooks hooks;
+    hooks.vfs = vfs.name();
+    hooks.exclusive_locking = true;
+    hooks.synchronous_off = synchronous_off;
+    return hooks;
   }
 
   struct Outcome {
@@ -65,10 +70,8 @@ class PowerLoss : public ::testing::Test {
 
   // Runs the workload on a fresh in-memory disk: uploads one by one until one is refused.
   Outcome Run(FaultVfs& vfs, bool synchronous_off) {
-    StoreOptions options = OnFaultVfs(vfs);
-    options.synchronous_off = synchronous_off;
     Outcome outcome;
-    auto store = RecordStore::Open((base_ / "mem").string(), options);
+    auto store = RecordStore::Open((base_ / "mem").string(), Options(), OnFaultVfs(vfs, synchronous_off));
     if (!store) return outcome;  // the cut came while creating the schema
     for (int n = 0; n < kUploads; ++n) {
       std::promise<bool> answered;
@@ -143,8 +146,7 @@ TEST_F(PowerLoss, NegativeControlWithoutSyncLosesAcknowledgedUploads) {
 
 TEST_F(PowerLoss, FullDiskStopsAcknowledgingAndRecoversWhenSpaceReturns) {
   FaultVfs vfs("labtrace-disk-full");
-  const StoreOptions options = OnFaultVfs(vfs);
-  auto store = RecordStore::Open((base_ / "mem").string(), options);
+  auto store = RecordStore::Open((base_ / "mem").string(), Options(), OnFaultVfs(vfs));
   ASSERT_TRUE(store.has_value()) << store.error().message();
   auto upload = [&](int n) {
     std::promise<Result<api::UploadReceipt>> answered;
@@ -175,7 +177,7 @@ TEST_F(PowerLoss, FullDiskStopsAcknowledgingAndRecoversWhenSpaceReturns) {
 // them filed the refused channel's readings, sent again, under the other channel.
 TEST_F(PowerLoss, AChannelCreatedByARefusedCommitIsNotConfusedWithTheNext) {
   FaultVfs vfs("labtrace-refused-channel");
-  auto store = RecordStore::Open((base_ / "mem").string(), OnFaultVfs(vfs));
+  auto store = RecordStore::Open((base_ / "mem").string(), Options(), OnFaultVfs(vfs));
   ASSERT_TRUE(store.has_value()) << store.error().message();
   auto upload = [&](const std::string& key, const std::string& instrument, const std::string& channel) {
     api::UploadRequest request;
@@ -229,10 +231,9 @@ TEST_F(PowerLoss, AChannelCreatedByARefusedCommitIsNotConfusedWithTheNext) {
 
 TEST_F(PowerLoss, FailedFsyncReopensAndDoesNotStoreTwice) {
   FaultVfs vfs("labtrace-fsync-error");
-  const StoreOptions options = OnFaultVfs(vfs);
   Outcome outcome;
   {
-    auto store = RecordStore::Open((base_ / "mem").string(), options);
+    auto store = RecordStore::Open((base_ / "mem").string(), Options(), OnFaultVfs(vfs));
     ASSERT_TRUE(store.has_value());
     for (int n = 0; n < kUploads; ++n) {
       if (n == kUploads / 2) vfs.FailNextSync();

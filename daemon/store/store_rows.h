@@ -1,0 +1,31 @@
+// Look-ups that more than one of the store's parts makes on a connection it holds: the
+// writer's (inside a commit, or recovering one) or a reader's. Not for use outside
+// daemon/store.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "labtrace/api.pb.h"
+#include "labtrace/calibration.pb.h"
+#include "labtrace/reading.pb.h"
+#include "labtrace/status.h"
+#include "store/sqlite.h"
+
+namespace labtrace::store {
+
+// Refuses an upload that cannot be stored, naming the field.
+Status ValidateUpload(const api::UploadRequest& request);
+// The receipt an upload with this idempotency key was given, if it was stored.
+Result<std::optional<api::UploadReceipt>> FindUpload(Database& db, const std::string& idempotency_key);
+
+// The calibration record stored under an idempotency key, or a certificate number.
+Result<std::optional<CalibrationRecord>> FindCalibrationByKey(Database& db, const std::string& idempotency_key);
+Result<std::optional<CalibrationRecord>> FindCalibrationByNumber(Database& db, const std::string& number);
+api::CalibrationReceipt ReceiptOf(const CalibrationRecord& record, bool replayed);
+
+// The reading with this sequence number, if there is one.
+Result<std::optional<Reading>> FindReading(Database& db, uint64_t sequence);
+
+}  // namespace labtrace::store

@@ -1,0 +1,130 @@
+// Stores written by earlier schemas are migrated in place and find every reading.
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <cmath>
+#include <map>
+#include <set>
+
+#include "store/record_store.h"
+#include "store/verifier.h"
+#include "store_test_support.h"
+
+namespace labtrace::store {
+namespace {
+// Schema 4 finds readings through runs (reading_runs) instead of an index by channel, and
+// schema 5 finds the runs by their channel set. A store written before both is migrated
+// in place: each old reading becomes a run of one, with the set of its one channel.
+TEST_F(RecordStoreTest, AStoreFromBeforeReadingRunsIsMigratedAndFindsEveryReading) {
+  {
+    auto store = RecordStore::Open(dir_.string());
+    ASSERT_TRUE(store.has_value());
+    for (int poll = 0; poll < 3; ++poll) {
+      (*store)->Append({Make("climate", "temperature", 20 + poll, 1000 * poll),
+                        Make("climate", "humidity", 50 + poll, 1000 * poll)});
+      (*store)->Append({Make("balance", "mass", 100 + poll, 1000 * poll)});
+    }
+  }
+  ASSERT_EQ(CountIn("SELECT COUNT(*) FROM reading_runs"), 6) << "a poll of two channels is one run";
+  // Back to schema 3, as a store written by the previous labtrace is.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_ / "labtrace.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "DROP TABLE reading_runs; DROP TABLE channel_set_members; DROP TABLE channel_sets; "
+                         "CREATE INDEX readings_by_channel ON readings (channel_id, sequence); "
+                         "PRAGMA user_version = 3;",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  // verify never migrates: an archived copy of a schema-3 store is checked as it is.
+  auto old_report = VerifyStore((dir_ / "labtrace.db").string(), {});
+  ASSERT_TRUE(old_report.has_value()) << old_report.error().message();
+  EXPECT_TRUE(old_report->intact) << old_report->problem;
+
+  auto store = RecordStore::Open(dir_.string());
+  ASSERT_TRUE(store.has_value()) << store.error().message();
+  (*store)->Append({Make("climate", "temperature", 23, 3000), Make("climate", "humidity", 53, 3000)});
+  (*store)->Flush();
+  EXPECT_EQ(CountIn("SELECT COUNT(*) FROM reading_runs"), 9 + 1) << "nine runs of one, then one of two";
+  EXPECT_EQ(CountIn("SELECT COUNT(*) FROM sqlite_master WHERE name = 'readings_by_channel'"), 0);
+  EXPECT_EQ(CountIn("SELECT COUNT(*) FROM channel_sets"), 3 + 1) << "one per channel, then {temperature, humidity}";
+  EXPECT_EQ(ValuesOf(**store, "climate", "humidity"), (std::vector<double>{50, 51, 52, 53}));
+  EXPECT_EQ(ValuesOf(**store, "climate", "humidity", 2), (std::vector<double>{52, 53}));
+  const std::string path = (*store)->path();
+  store->reset();
+  auto report = VerifyStore(path, {});
+  ASSERT_TRUE(report.has_value()) << report.error().message();
+  EXPECT_TRUE(report->intact) << report->problem;
+  EXPECT_EQ(report->records, 11u);
+}
+
+// A schema-4 store (runs by instrument, no channel sets) is given the sets of its runs: a
+// poll of several channels, whatever their order in it, is one set. A run that holds no
+// reading (only an altered store has one) is carried over for verify to name.
+TEST_F(RecordStoreTest, AStoreFromSchema4IsGivenTheChannelSetsOfItsRuns) {
+  {
+    auto store = RecordStore::Open(dir_.string());
+    ASSERT_TRUE(store.has_value());
+    for (int n = 0; n < 3; ++n) {
+      Reading temperature = Make("climate", "temperature", n, 1000 * n);
+      Reading humidity = Make("climate", "humidity", 50 + n, 1000 * n);
+      if (n % 2) std::swap(temperature, humidity);  // the order within a poll does not make another set
+      (*store)->Append({temperature, humidity});
+      (*store)->Flush();
+      (*store)->Append({Make("balance", "mass", 100 + n, 1000 * n)});
+      (*store)->Flush();
+    }
+  }
+  // Back to schema 4, as a store written by the previous labtrace is.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_ / "labtrace.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "CREATE TABLE runs4 (first_sequence INTEGER PRIMARY KEY, instrument TEXT NOT NULL, "
+                         "  count INTEGER NOT NULL CHECK (count > 0)); "
+                         "INSERT INTO runs4 SELECT first_sequence, instrument, count FROM reading_runs; "
+                         "DROP TABLE reading_runs; DROP TABLE channel_set_members; DROP TABLE channel_sets; "
+                         "ALTER TABLE runs4 RENAME TO reading_runs; "
+                         "CREATE INDEX reading_runs_by_instrument ON reading_runs (instrument, first_sequence); "
+                         "PRAGMA user_version = 4;",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  auto store = RecordStore::Open(dir_.string());
+  ASSERT_TRUE(store.has_value()) << store.error().message();
+  EXPECT_EQ(CountIn("SELECT COUNT(*) FROM reading_runs"), 6);
+  EXPECT_EQ(CountIn("SELECT COUNT(*) FROM channel_sets"), 2) << "{temperature, humidity} and {mass}";
+  EXPECT_EQ(CountIn("SELECT COUNT(*) FROM channel_set_members"), 3);
+  (*store)->Append({Make("climate", "humidity", 53, 3000), Make("climate", "temperature", 3, 3000)});
+  (*store)->Flush();
+  EXPECT_EQ(CountIn("SELECT COUNT(*) FROM channel_sets"), 2) << "the writer finds the migrated set by its content";
+  EXPECT_EQ(ValuesOf(**store, "climate", "humidity"), (std::vector<double>{50, 51, 52, 53}));
+  const std::string path = (*store)->path();
+  store->reset();
+  auto report = VerifyStore(path, {});
+  ASSERT_TRUE(report.has_value()) << report.error().message();
+  EXPECT_TRUE(report->intact) << report->problem;
+
+  // An altered schema-4 store: a run past the last reading. Migrated, it is still named.
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "CREATE TABLE runs4 (first_sequence INTEGER PRIMARY KEY, instrument TEXT NOT NULL, "
+                         "  count INTEGER NOT NULL CHECK (count > 0)); "
+                         "INSERT INTO runs4 SELECT first_sequence, instrument, count FROM reading_runs; "
+                         "INSERT INTO runs4 SELECT MAX(sequence) + 5, 'balance', 1 FROM readings; "
+                         "DROP TABLE reading_runs; DROP TABLE channel_set_members; DROP TABLE channel_sets; "
+                         "ALTER TABLE runs4 RENAME TO reading_runs; PRAGMA user_version = 4;",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  store = RecordStore::Open(dir_.string());
+  ASSERT_TRUE(store.has_value()) << store.error().message();
+  store->reset();
+  report = VerifyStore(path, {});
+  ASSERT_TRUE(report.has_value()) << report.error().message();
+  EXPECT_FALSE(report->intact);
+  EXPECT_NE(report->problem.find("after the last reading: added outside labtrace"), std::string::npos)
+      << report->problem;
+}
+
+}  // namespace
+}  // namespace labtrace::store
