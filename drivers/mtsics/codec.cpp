@@ -70,6 +70,11 @@ Result<SicsReply> ParseSicsLine(std::string_view line) {
     }
     auto value = text::ParsePrintedNumber(fields[2]);
     if (!value) return Error(value.error().Annotate("weight"));
+    // §3 "S": the unit is a bare word (g, mg, ct …). A quoted field there, which may hold
+    // spaces, is a piece of another reply (an identification) run into this line.
+    if (fields[3].find('"') != std::string_view::npos) {
+      return Error(InvalidArgument(fmt::format("weighing reply \"{}\" has a quoted unit", line)));
+    }
     reply.kind = SicsReply::Kind::kWeight;
     reply.stable = status == "S";
     reply.value = value->value;

@@ -17,9 +17,13 @@ std::string_view Trim(std::string_view text) {
   return text;
 }
 
-// The instrument's special values (SCPI-99 vol. 1 §7.2.1.5 and .6). Compared with a
-// margin, since instruments print them with various digits ("+9.90000000E+37").
-bool Near(double value, double special) { return std::fabs(std::fabs(value) - special) <= special * 1e-6; }
+// The instrument's special values (SCPI-99 vol. 1 §7.2.1.5 and .6): 9.9E37 stands for
+// infinity, 9.91E37 for not a number. Compared with a margin, since instruments print
+// them with various digits ("+9.90000000E+37").
+constexpr double kInfinityCode = 9.9e37;
+constexpr double kNotANumberCode = 9.91e37;
+constexpr double kCodeMargin = 1e-6;
+bool Near(double value, double special) { return std::fabs(std::fabs(value) - special) <= special * kCodeMargin; }
 
 }  // namespace
 
@@ -79,12 +83,17 @@ Result<Reading> ParseMeasurement(std::string_view line) {
   if (!number) return Error(number.error().Annotate("measurement"));
   Reading reading;
   reading.set_decimals(-1);
-  if (Near(number->value, 9.91e37)) {
+  if (Near(number->value, kNotANumberCode)) {
     reading.set_quality(NOT_A_NUMBER);
     reading.set_detail(fmt::format("the instrument returned not-a-number ({})", field));
-  } else if (Near(number->value, 9.9e37)) {
+  } else if (Near(number->value, kInfinityCode)) {
     reading.set_quality(OVERLOAD);
     reading.set_detail(fmt::format("{}overload: beyond the range ({})", number->value < 0 ? "negative " : "", field));
+  } else if (std::fabs(number->value) >= kInfinityCode * (1 - kCodeMargin)) {
+    // Nothing an instrument measures lies beyond the code for infinity: such a number is
+    // a garbled reply, and storing it as a value would put 9E39 volts in the record.
+    return Error(InvalidArgument(fmt::format(
+        "reply \"{}\" is beyond 9.9E37 (infinity) and is neither SCPI code; noise on the line?", field)));
   } else {
     reading.set_quality(GOOD);
     reading.set_value(number->value);

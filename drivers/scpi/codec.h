@@ -27,7 +27,8 @@ Result<ErrorEntry> ParseErrorEntry(std::string_view line);
 
 // One numeric reply as a reading: GOOD with the value and its printed decimals; the
 // overload value ±9.9E37 → OVERLOAD, 9.91E37 → NOT_A_NUMBER, without a value. A reply
-// that is not one number (a list, a string, garbage) is an InvalidArgument.
+// that is not one number (a list, a string, garbage), or a number beyond ±9.9E37 that is
+// neither code, is an InvalidArgument.
 Result<Reading> ParseMeasurement(std::string_view line);
 
 }  // namespace labtrace::scpi

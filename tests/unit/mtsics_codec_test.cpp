@@ -68,5 +68,13 @@ TEST(MtSicsCodec, NeverTakesAValueFromALineThatDoesNotParseWhole) {
   }
 }
 
+// Found by fuzzing: "S S .00 \"I2 I" was a weight in the unit `"I2 I`, a quoted field
+// (which may hold spaces) taken as the unit.
+TEST(MtSicsCodec, AUnitIsABareWord) {
+  for (const char* line : {"S S .00 \"I2 I", "S S 100.00 \"g\"", "S D 1.0 \"XS205DU 220 g\"", "S S 1.0 g\""}) {
+    EXPECT_FALSE(ParseSicsLine(line).has_value()) << "accepted \"" << line << "\"";
+  }
+}
+
 }  // namespace
 }  // namespace labtrace::mtsics

@@ -68,6 +68,17 @@ TEST(ScpiCodec, OverloadAndNotANumberAreFlagsNeverValues) {
   }
 }
 
+// Found by fuzzing: "+9000000E+33" was a GOOD reading of 9E39. Beyond the code for
+// infinity a number is no measurement, however it is printed.
+TEST(ScpiCodec, NumbersBeyondTheInfinityCodeAreRefused) {
+  for (const char* beyond : {"+9000000E+33", "1E38", "9.95E37", "-1.5E38", "9.905E37"}) {
+    EXPECT_FALSE(ParseMeasurement(beyond).has_value()) << beyond;
+  }
+  auto largest = ParseMeasurement("9.8E37");
+  ASSERT_TRUE(largest.has_value());
+  EXPECT_EQ(largest->quality(), GOOD) << "below the code a number is still a value";
+}
+
 TEST(ScpiCodec, AnythingButOneNumberIsRefused) {
   for (const char* bad : {"+1.0E-01,+2.0E-01", "\"VOLT +1.00000E-01,+1.00000E-06\"", "1.0E", "1.0E-1234", "abc",
                           "", "1e400"}) {
