@@ -1,9 +1,9 @@
 #include "auth/access_token.h"
 
-#include <algorithm>
-
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+
+#include <algorithm>
 
 #include "auth/crypto_bytes.h"
 
@@ -14,14 +14,15 @@ namespace {
 constexpr size_t kSecretBytes = 32;
 constexpr size_t kTokenIdBytes = 6;
 
-Result<IssuedToken> Issue(std::string_view user, std::string_view issued_by, Role role, TokenKind kind,
-                          int64_t now_ns, int64_t lifetime_ns) {
+Result<IssuedToken> Issue(std::string_view user, std::string_view issued_by, Role role,
+                          TokenKind kind, int64_t now_ns, int64_t lifetime_ns) {
   if (Status ready = SodiumReady(); !ready.ok()) return Error(ready);
   if (user.empty() || issued_by.empty()) {
     return Error(InvalidArgument("a token needs the name of who holds it and of who issued it"));
   }
   if (lifetime_ns <= 0) {
-    return Error(InvalidArgument(fmt::format("a token lifetime of {} ns is not positive", lifetime_ns)));
+    return Error(
+        InvalidArgument(fmt::format("a token lifetime of {} ns is not positive", lifetime_ns)));
   }
   Secret<kSecretBytes> secret;
   randombytes_buf(secret.data(), secret.size());
@@ -51,21 +52,24 @@ Result<IssuedToken> Issue(std::string_view user, std::string_view issued_by, Rol
 
 bool HasTokenShape(std::string_view text) {
   constexpr size_t kEncodedChars = (kSecretBytes * 4 + 2) / 3;  // unpadded base64 of 32 bytes: 43
-  if (!text.starts_with(kTokenPrefix) || text.size() != kTokenPrefix.size() + kEncodedChars) return false;
+  if (!text.starts_with(kTokenPrefix) || text.size() != kTokenPrefix.size() + kEncodedChars)
+    return false;
   Secret<kSecretBytes> secret;
   size_t decoded = 0;
   const char* end = nullptr;
   const std::string_view encoded = text.substr(kTokenPrefix.size());
-  return sodium_base642bin(secret.data(), secret.size(), encoded.data(), encoded.size(), nullptr, &decoded, &end,
-                           sodium_base64_VARIANT_URLSAFE_NO_PADDING) == 0 &&
+  return sodium_base642bin(secret.data(), secret.size(), encoded.data(), encoded.size(), nullptr,
+                           &decoded, &end, sodium_base64_VARIANT_URLSAFE_NO_PADDING) == 0 &&
          decoded == kSecretBytes && end == encoded.data() + encoded.size();
 }
 
 }  // namespace
 
-Result<IssuedToken> IssueSessionToken(std::string_view user, Role role, int64_t now_ns, int64_t lifetime_ns) {
+Result<IssuedToken> IssueSessionToken(std::string_view user, Role role, int64_t now_ns,
+                                      int64_t lifetime_ns) {
   if (role == ROLE_UNSPECIFIED || role == ROLE_UPLOADER) {
-    return Error(InvalidArgument(fmt::format("a session is for a person; {} is not a person's role", Role_Name(role))));
+    return Error(InvalidArgument(
+        fmt::format("a session is for a person; {} is not a person's role", Role_Name(role))));
   }
   return Issue(user, user, role, TOKEN_KIND_SESSION, now_ns, lifetime_ns);
 }
@@ -76,7 +80,8 @@ Result<IssuedToken> IssueUploaderToken(std::string_view uploader, std::string_vi
   if (instruments.empty()) {
     return Error(InvalidArgument("an uploader token must name the instruments it uploads for"));
   }
-  if (std::any_of(instruments.begin(), instruments.end(), [](const std::string& name) { return name.empty(); })) {
+  if (std::any_of(instruments.begin(), instruments.end(),
+                  [](const std::string& name) { return name.empty(); })) {
     return Error(InvalidArgument("an uploader token names an instrument with an empty name"));
   }
   auto token = Issue(uploader, admin, ROLE_UPLOADER, TOKEN_KIND_UPLOADER, now_ns, lifetime_ns);
@@ -102,27 +107,33 @@ Result<Caller> Authenticate(std::string_view text, const AccessToken* stored, in
   // store lookup that matched loosely (a prefix, a collation) still proves nothing.
   if (stored == nullptr || stored->text_sha256().size() != key->size() ||
       sodium_memcmp(stored->text_sha256().data(), key->data(), key->size()) != 0) {
-    return Error(Unauthenticated("the bearer token is not one this lab issued; log in again with `labtrace login`"));
+    return Error(Unauthenticated(
+        "the bearer token is not one this lab issued; log in again with `labtrace login`"));
   }
   if (stored->revoked_at_ns() != 0) {
-    return Error(Unauthenticated(fmt::format("token {} was revoked by {}; log in again with `labtrace login`",
-                                             stored->token_id(), stored->revoked_by())));
+    return Error(Unauthenticated(
+        fmt::format("token {} was revoked by {}; log in again with `labtrace login`",
+                    stored->token_id(), stored->revoked_by())));
   }
   if (now_ns >= stored->expires_at_ns()) {
     return Error(Unauthenticated(
-        fmt::format("token {} expired {} s ago; log in again with `labtrace login`", stored->token_id(),
-                    (now_ns - stored->expires_at_ns()) / 1'000'000'000)));
+        fmt::format("token {} expired {} s ago; log in again with `labtrace login`",
+                    stored->token_id(), (now_ns - stored->expires_at_ns()) / 1'000'000'000)));
   }
-  const bool consistent = stored->kind() == TOKEN_KIND_SESSION
-                              ? stored->role() != ROLE_UNSPECIFIED && stored->role() != ROLE_UPLOADER
-                              : stored->kind() == TOKEN_KIND_UPLOADER && stored->role() == ROLE_UPLOADER &&
-                                    stored->instruments_size() > 0;
+  const bool consistent =
+      stored->kind() == TOKEN_KIND_SESSION
+          ? stored->role() != ROLE_UNSPECIFIED && stored->role() != ROLE_UPLOADER
+          : stored->kind() == TOKEN_KIND_UPLOADER && stored->role() == ROLE_UPLOADER &&
+                stored->instruments_size() > 0;
   if (!consistent) {
-    return Error(DataLoss(fmt::format("token {} is stored with kind {} and role {}, which no token is issued with",
-                                      stored->token_id(), TokenKind_Name(stored->kind()),
-                                      Role_Name(stored->role()))));
+    return Error(DataLoss(fmt::format(
+        "token {} is stored with kind {} and role {}, which no token is issued with",
+        stored->token_id(), TokenKind_Name(stored->kind()), Role_Name(stored->role()))));
   }
-  return Caller{stored->user(), stored->role(), stored->kind(), stored->token_id(),
+  return Caller{stored->user(),
+                stored->role(),
+                stored->kind(),
+                stored->token_id(),
                 {stored->instruments().begin(), stored->instruments().end()}};
 }
 
@@ -136,12 +147,14 @@ AccessToken Revoked(AccessToken token, std::string_view by_user, int64_t now_ns)
 
 Status CheckInstrumentScope(const Caller& caller, std::string_view instrument) {
   if (caller.kind != TOKEN_KIND_UPLOADER) return OkStatus();
-  if (std::find(caller.instruments.begin(), caller.instruments.end(), instrument) != caller.instruments.end()) {
+  if (std::find(caller.instruments.begin(), caller.instruments.end(), instrument) !=
+      caller.instruments.end()) {
     return OkStatus();
   }
-  return PermissionDenied(fmt::format("token {} may upload for {} only, not \"{}\"; ask an admin for a token that "
-                                      "names it",
-                                      caller.token_id, fmt::join(caller.instruments, ", "), instrument));
+  return PermissionDenied(
+      fmt::format("token {} may upload for {} only, not \"{}\"; ask an admin for a token that "
+                  "names it",
+                  caller.token_id, fmt::join(caller.instruments, ", "), instrument));
 }
 
 }  // namespace labtrace::auth

@@ -15,12 +15,15 @@ namespace labtrace::auth {
 inline const unsigned char* Bytes(std::string_view text) {
   return reinterpret_cast<const unsigned char*>(text.data());
 }
-inline unsigned char* Bytes(std::string& text) { return reinterpret_cast<unsigned char*>(text.data()); }
+inline unsigned char* Bytes(std::string& text) {
+  return reinterpret_cast<unsigned char*>(text.data());
+}
 
 // sodium_init() is idempotent and cheap after the first call; every entry point that
 // draws random bytes or hashes calls this first rather than relying on main() to.
 inline Status SodiumReady() {
-  if (sodium_init() < 0) return Internal("libsodium failed to initialise; the daemon cannot make or check keys");
+  if (sodium_init() < 0)
+    return Internal("libsodium failed to initialise; the daemon cannot make or check keys");
   return OkStatus();
 }
 

@@ -17,8 +17,8 @@ namespace labtrace::auth {
 
 // One version of one record, as the store identifies it.
 struct SignedRecord {
-  std::string_view kind;    // "test_run"
-  std::string_view id;      // "RUN-2024-0017"
+  std::string_view kind;  // "test_run"
+  std::string_view id;    // "RUN-2024-0017"
   uint64_t version = 0;
   std::string_view sha256;  // 32 bytes: the SHA-256 of that version's canonical bytes
 };

@@ -1,17 +1,19 @@
 #include "auth/endpoint_table.h"
 
+#include <fmt/format.h>
+
 #include <array>
 #include <vector>
-
-#include <fmt/format.h>
 
 namespace labtrace::auth {
 
 namespace {
 
 // The order of the roles in messages and in the docs' columns.
-constexpr std::array kRoles = {ROLE_TECHNICIAN, ROLE_REVIEWER, ROLE_AUDITOR, ROLE_ADMIN, ROLE_UPLOADER};
-constexpr RoleSet kEveryone = RolesOf({ROLE_TECHNICIAN, ROLE_REVIEWER, ROLE_AUDITOR, ROLE_ADMIN, ROLE_UPLOADER});
+constexpr std::array kRoles = {ROLE_TECHNICIAN, ROLE_REVIEWER, ROLE_AUDITOR, ROLE_ADMIN,
+                               ROLE_UPLOADER};
+constexpr RoleSet kEveryone =
+    RolesOf({ROLE_TECHNICIAN, ROLE_REVIEWER, ROLE_AUDITOR, ROLE_ADMIN, ROLE_UPLOADER});
 // People with a login; an uploader is a program, and reads nothing back.
 constexpr RoleSet kPeople = RolesOf({ROLE_TECHNICIAN, ROLE_REVIEWER, ROLE_AUDITOR, ROLE_ADMIN});
 constexpr RoleSet kReaders = kPeople;
@@ -27,8 +29,8 @@ constexpr Endpoint Public(std::string_view method, std::string_view route, std::
                           std::string_view what) {
   return {method, route, true, kEveryone, planned, what};
 }
-constexpr Endpoint For(RoleSet roles, std::string_view method, std::string_view route, std::string_view planned,
-                       std::string_view what) {
+constexpr Endpoint For(RoleSet roles, std::string_view method, std::string_view route,
+                       std::string_view planned, std::string_view what) {
   return {method, route, false, roles, planned, what};
 }
 
@@ -36,26 +38,33 @@ constexpr std::array kEndpoints = {
     Public("GET", "/v1/health", "", "the daemon's and each instrument's state"),
     Public("POST", "/v1/sessions", "14", "log in: user name and password give a session token"),
     For(kPeople, "DELETE", "/v1/sessions/current", "14", "log out: the token sent is revoked"),
-    For(kPeople, "POST", "/v1/password", "14", "change one's own password; one's signing key is sealed again under it"),
+    For(kPeople, "POST", "/v1/password", "14",
+        "change one's own password; one's signing key is sealed again under it"),
     For(kAdminAndAuditor, "GET", "/v1/users", "14", "users, their roles and lockouts"),
-    For(kAdmin, "POST", "/v1/users", "14", "enrol a user: role, printed name, first password, signing key"),
+    For(kAdmin, "POST", "/v1/users", "14",
+        "enrol a user: role, printed name, first password, signing key"),
     For(kAdmin, "POST", "/v1/users/{name}/unlock", "14", "end a user's lockout"),
-    For(kAdminAndAuditor, "GET", "/v1/tokens", "14", "tokens in force: ids, holders, expiry; never their text"),
+    For(kAdminAndAuditor, "GET", "/v1/tokens", "14",
+        "tokens in force: ids, holders, expiry; never their text"),
     For(kAdmin, "POST", "/v1/tokens", "14", "make an uploader token for named instruments"),
     For(kAdmin, "DELETE", "/v1/tokens/{token_id}", "14", "revoke a token"),
     For(kReaders, "GET", "/v1/readings", "", "readings by instrument, channel and time"),
     For(kReaders, "GET", "/v1/readings/stream", "14", "live readings as server-sent events"),
-    For(kBench, "POST", "/v1/readings/{sequence}/corrections", "", "correct a reading: a new version with a reason"),
+    For(kBench, "POST", "/v1/readings/{sequence}/corrections", "",
+        "correct a reading: a new version with a reason"),
     For(RolesOf({ROLE_UPLOADER}), "POST", "/v1/uploads", "",
         "readings from an instrument's software, for the instruments on the token"),
     For(RolesOf({ROLE_REVIEWER, ROLE_ADMIN}), "POST", "/v1/modbus/writes", "",
         "write a writable register, audited with the user"),
     For(kBench, "POST", "/v1/calibrations", "", "a calibration or verification record"),
-    For(kReaders, "GET", "/v1/calibrations/{number}", "", "a calibration record with its standards' chains"),
+    For(kReaders, "GET", "/v1/calibrations/{number}", "",
+        "a calibration record with its standards' chains"),
     For(kBench, "POST", "/v1/runs", "15", "start a test run for a sample and a method"),
     For(kReaders, "GET", "/v1/runs", "15", "test runs by sample, method, state"),
-    For(kReaders, "GET", "/v1/runs/{id}", "15", "a test run with its readings, results and signatures"),
-    For(kBench, "POST", "/v1/runs/{id}/captures", "15", "bind an instrument's next stable reading to a step"),
+    For(kReaders, "GET", "/v1/runs/{id}", "15",
+        "a test run with its readings, results and signatures"),
+    For(kBench, "POST", "/v1/runs/{id}/captures", "15",
+        "bind an instrument's next stable reading to a step"),
     For(kBench, "POST", "/v1/runs/{id}/submission", "15", "submit a run for review"),
     For(kSignatories, "POST", "/v1/runs/{id}/reviews", "15",
         "review or approve a run, signed with one's password (never one's own run)"),
@@ -65,18 +74,23 @@ constexpr std::array kEndpoints = {
         "sign a report, re-entering one's password, within one's approved scope"),
     For(kBench, "POST", "/v1/reports/{number}/amendments", "15",
         "amend a report: a new version with its reason; the old one is superseded"),
-    Public("GET", "/v1/verify/{code}", "15", "a report's verification code: valid, superseded or revoked"),
+    Public("GET", "/v1/verify/{code}", "15",
+           "a report's verification code: valid, superseded or revoked"),
     For(kBench, "POST", "/v1/dossiers", "15", "open an enterprise's certification dossier"),
     For(kReaders, "GET", "/v1/dossiers/{id}", "15", "a dossier with its reports and status"),
     For(kBench, "POST", "/v1/dossiers/{id}/reports", "15", "link a test report to a dossier"),
     For(kSignatories, "POST", "/v1/certificates", "15", "issue a certificate from a dossier"),
     For(kReaders, "GET", "/v1/certificates/{number}", "15", "a certificate and its validity"),
-    For(kReaders, "GET", "/v1/trace/chain", "", "the calibration chain of a reading, instrument or standard"),
-    For(kReaders, "GET", "/v1/trace/reverse", "", "what a standard's or instrument's calibration affected"),
+    For(kReaders, "GET", "/v1/trace/chain", "",
+        "the calibration chain of a reading, instrument or standard"),
+    For(kReaders, "GET", "/v1/trace/reverse", "",
+        "what a standard's or instrument's calibration affected"),
     For(kReaders, "GET", "/v1/trace/certificates/{number}", "15",
         "a certificate down to the raw instrument frames"),
-    For(kReaders, "GET", "/v1/trace/certificates/{number}/pack", "15", "an evidence pack for offline verification"),
-    For(RolesOf({ROLE_REVIEWER, ROLE_AUDITOR, ROLE_ADMIN}), "GET", "/v1/audit", "", "the audit trail"),
+    For(kReaders, "GET", "/v1/trace/certificates/{number}/pack", "15",
+        "an evidence pack for offline verification"),
+    For(RolesOf({ROLE_REVIEWER, ROLE_AUDITOR, ROLE_ADMIN}), "GET", "/v1/audit", "",
+        "the audit trail"),
 };
 
 std::vector<std::string_view> Segments(std::string_view path) {
@@ -90,7 +104,9 @@ std::vector<std::string_view> Segments(std::string_view path) {
   return segments;
 }
 
-bool IsParameter(std::string_view segment) { return segment.starts_with('{') && segment.ends_with('}'); }
+bool IsParameter(std::string_view segment) {
+  return segment.starts_with('{') && segment.ends_with('}');
+}
 
 // The number of {…} segments when `route` matches `path`, or -1.
 int ParametersMatched(std::string_view route, std::string_view path) {
@@ -124,12 +140,18 @@ std::span<const Endpoint> Endpoints() { return kEndpoints; }
 
 std::string_view RoleName(Role role) {
   switch (role) {
-    case ROLE_TECHNICIAN: return "technician";
-    case ROLE_REVIEWER: return "reviewer";
-    case ROLE_AUDITOR: return "auditor";
-    case ROLE_ADMIN: return "admin";
-    case ROLE_UPLOADER: return "uploader";
-    default: return "nobody";
+    case ROLE_TECHNICIAN:
+      return "technician";
+    case ROLE_REVIEWER:
+      return "reviewer";
+    case ROLE_AUDITOR:
+      return "auditor";
+    case ROLE_ADMIN:
+      return "admin";
+    case ROLE_UPLOADER:
+      return "uploader";
+    default:
+      return "nobody";
   }
 }
 
@@ -154,21 +176,22 @@ AccessDecision Decide(Role role, std::string_view method, std::string_view targe
   const Endpoint* endpoint = decision.endpoint;
   if (endpoint == nullptr) {
     decision.verdict = methods.empty() ? Verdict::kNoSuchEndpoint : Verdict::kWrongMethod;
-    decision.reason = methods.empty()
-                          ? fmt::format("no such endpoint {}; see docs/API.md", path)
-                          : fmt::format("{} takes {}, not {}", path, methods, method);
+    decision.reason = methods.empty() ? fmt::format("no such endpoint {}; see docs/API.md", path)
+                                      : fmt::format("{} takes {}, not {}", path, methods, method);
     return decision;
   }
   if (endpoint->without_token) {
     decision.verdict = Verdict::kAllowed;
   } else if (role == ROLE_UNSPECIFIED) {
     decision.verdict = Verdict::kNeedsToken;
-    decision.reason = fmt::format("{} {} needs a token (Authorization: Bearer …); log in with `labtrace login`",
-                                  endpoint->method, endpoint->route);
+    decision.reason =
+        fmt::format("{} {} needs a token (Authorization: Bearer …); log in with `labtrace login`",
+                    endpoint->method, endpoint->route);
   } else if (!Contains(endpoint->roles, role)) {
     decision.verdict = Verdict::kRoleRefused;
-    decision.reason = fmt::format("{} {} is for the roles {}; a caller with role {} may not call it",
-                                  endpoint->method, endpoint->route, RoleList(endpoint->roles), RoleName(role));
+    decision.reason =
+        fmt::format("{} {} is for the roles {}; a caller with role {} may not call it",
+                    endpoint->method, endpoint->route, RoleList(endpoint->roles), RoleName(role));
   } else {
     decision.verdict = Verdict::kAllowed;
   }
@@ -185,8 +208,9 @@ std::string EndpointTableMarkdown() {
     for (const Role role : kRoles) {
       table += Contains(endpoint.roles, role) ? " ✓ |" : "   |";
     }
-    table += fmt::format(" {}{} |\n", endpoint.what,
-                         endpoint.planned.empty() ? "" : fmt::format(" (planned, issue {})", endpoint.planned));
+    table += fmt::format(
+        " {}{} |\n", endpoint.what,
+        endpoint.planned.empty() ? "" : fmt::format(" (planned, issue {})", endpoint.planned));
   }
   return table;
 }

@@ -29,12 +29,12 @@ constexpr RoleSet RolesOf(std::initializer_list<Role> roles) {
 constexpr bool Contains(RoleSet set, Role role) { return (set >> role) & 1; }
 
 struct Endpoint {
-  std::string_view method;  // "GET", "POST", "DELETE"; HEAD is answered as GET
-  std::string_view route;   // "/v1/readings/{sequence}/corrections": {…} is one path segment
-  bool without_token;       // anyone may call it, logged in or not
-  RoleSet roles;            // who may call it with a token (every role when without_token)
-  std::string_view planned; // "" when served today, else the issue that adds it: "14", "15"
-  std::string_view what;    // one line for docs/API.md
+  std::string_view method;   // "GET", "POST", "DELETE"; HEAD is answered as GET
+  std::string_view route;    // "/v1/readings/{sequence}/corrections": {…} is one path segment
+  bool without_token;        // anyone may call it, logged in or not
+  RoleSet roles;             // who may call it with a token (every role when without_token)
+  std::string_view planned;  // "" when served today, else the issue that adds it: "14", "15"
+  std::string_view what;     // one line for docs/API.md
 };
 
 // Every endpoint, in the order docs/API.md lists them.

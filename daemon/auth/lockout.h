@@ -26,10 +26,10 @@ enum class LoginEventKind { kLoginOk, kLoginFailed, kLocked, kUnlocked };
 // Something an audit trail must show about a login.
 struct LoginEvent {
   LoginEventKind kind;
-  std::string user;       // whose account
-  std::string actor;      // who acted: the user, or the admin who unlocked
+  std::string user;   // whose account
+  std::string actor;  // who acted: the user, or the admin who unlocked
   int64_t time_ns;
-  std::string reason;     // "wrong password (3 in a row)", "locked until …"
+  std::string reason;  // "wrong password (3 in a row)", "locked until …"
 };
 
 // Whether a password may be tried now. While locked it must not even be checked, so a
@@ -52,7 +52,8 @@ LoginOutcome AfterFailedLogin(const LoginState& state, std::string_view user, in
                               const LockoutPolicy& policy = {});
 LoginOutcome AfterGoodLogin(const LoginState& state, std::string_view user, int64_t now_ns);
 // An admin ends a lockout (or clears a run of failures) at once.
-LoginOutcome AfterUnlock(const LoginState& state, std::string_view user, std::string_view admin, int64_t now_ns);
+LoginOutcome AfterUnlock(const LoginState& state, std::string_view user, std::string_view admin,
+                         int64_t now_ns);
 
 // The event as an audit trail entry: actor, action ("login", "login-failed", "lock",
 // "unlock"), entity "user:NAME", reason. The store assigns its sequence.

@@ -22,7 +22,9 @@ size_t CodePoints(std::string_view text) {
 bool EqualIgnoringAsciiCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
-    const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+    const auto lower = [](char c) {
+      return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+    };
     if (lower(a[i]) != lower(b[i])) return false;
   }
   return true;
@@ -37,19 +39,22 @@ bool FitsHashText(std::string_view password_hash) {
 }  // namespace
 
 Status CheckPasswordPolicy(std::string_view user_name, std::string_view password) {
-  if (password.empty()) return InvalidArgument("the password is empty; choose one of at least 10 characters");
+  if (password.empty())
+    return InvalidArgument("the password is empty; choose one of at least 10 characters");
   const size_t characters = CodePoints(password);
   if (characters < kMinPasswordCharacters) {
-    return InvalidArgument(fmt::format(
-        "the password has {} characters; it needs at least {} (a phrase of a few words is easiest to remember)",
-        characters, kMinPasswordCharacters));
+    return InvalidArgument(
+        fmt::format("the password has {} characters; it needs at least {} (a phrase of a few words "
+                    "is easiest to remember)",
+                    characters, kMinPasswordCharacters));
   }
   if (password.size() > kMaxPasswordBytes) {
-    return InvalidArgument(
-        fmt::format("the password is {} bytes long; the most accepted is {}", password.size(), kMaxPasswordBytes));
+    return InvalidArgument(fmt::format("the password is {} bytes long; the most accepted is {}",
+                                       password.size(), kMaxPasswordBytes));
   }
   if (EqualIgnoringAsciiCase(password, user_name)) {
-    return InvalidArgument(fmt::format("the password may not be the user name \"{}\"; choose another", user_name));
+    return InvalidArgument(
+        fmt::format("the password may not be the user name \"{}\"; choose another", user_name));
   }
   return OkStatus();
 }
@@ -57,11 +62,13 @@ Status CheckPasswordPolicy(std::string_view user_name, std::string_view password
 Result<std::string> HashPassword(std::string_view password, Argon2Cost cost) {
   if (Status ready = SodiumReady(); !ready.ok()) return Error(ready);
   std::string hash(crypto_pwhash_STRBYTES, '\0');
-  if (crypto_pwhash_str(hash.data(), password.data(), password.size(), cost.ops, cost.memory_bytes) != 0) {
-    return Error(Status(StatusCode::kResourceExhausted,
-                        fmt::format("hashing a password needs {} MiB of memory, which the system refused; "
-                                    "free memory or lower the Argon2 cost",
-                                    cost.memory_bytes >> 20)));
+  if (crypto_pwhash_str(hash.data(), password.data(), password.size(), cost.ops,
+                        cost.memory_bytes) != 0) {
+    return Error(
+        Status(StatusCode::kResourceExhausted,
+               fmt::format("hashing a password needs {} MiB of memory, which the system refused; "
+                           "free memory or lower the Argon2 cost",
+                           cost.memory_bytes >> 20)));
   }
   hash.resize(hash.find('\0'));
   return hash;

@@ -12,33 +12,40 @@ using Seed = Secret<crypto_sign_SEEDBYTES>;
 using SealingKey = Secret<crypto_secretbox_KEYBYTES>;
 using SecretKey = Secret<crypto_sign_SECRETKEYBYTES>;
 
-Status DeriveSealingKey(std::string_view password, std::string_view salt, Argon2Cost cost, SealingKey& key) {
+Status DeriveSealingKey(std::string_view password, std::string_view salt, Argon2Cost cost,
+                        SealingKey& key) {
   if (salt.size() != crypto_pwhash_SALTBYTES) {
-    return DataLoss(fmt::format("the signing key's salt is {} bytes, not {}", salt.size(), crypto_pwhash_SALTBYTES));
+    return DataLoss(fmt::format("the signing key's salt is {} bytes, not {}", salt.size(),
+                                crypto_pwhash_SALTBYTES));
   }
   if (cost.ops < crypto_pwhash_OPSLIMIT_MIN || cost.memory_bytes < crypto_pwhash_MEMLIMIT_MIN) {
-    return DataLoss(fmt::format("the signing key's Argon2 cost ({} passes, {} bytes) is below libsodium's least",
-                                cost.ops, cost.memory_bytes));
+    return DataLoss(fmt::format(
+        "the signing key's Argon2 cost ({} passes, {} bytes) is below libsodium's least", cost.ops,
+        cost.memory_bytes));
   }
   if (crypto_pwhash(key.data(), key.size(), password.data(), password.size(), Bytes(salt), cost.ops,
                     cost.memory_bytes, crypto_pwhash_ALG_ARGON2ID13) != 0) {
-    return Status(StatusCode::kResourceExhausted,
-                  fmt::format("deriving the key that seals a signing key needs {} MiB, which the system refused; "
-                              "free memory or lower the Argon2 cost",
-                              cost.memory_bytes >> 20));
+    return Status(
+        StatusCode::kResourceExhausted,
+        fmt::format(
+            "deriving the key that seals a signing key needs {} MiB, which the system refused; "
+            "free memory or lower the Argon2 cost",
+            cost.memory_bytes >> 20));
   }
   return OkStatus();
 }
 
-Result<SealedSigningKey> Seal(const Seed& seed, std::string_view public_key, std::string_view password,
-                              int64_t created_at_ns, int64_t now_ns, Argon2Cost cost) {
+Result<SealedSigningKey> Seal(const Seed& seed, std::string_view public_key,
+                              std::string_view password, int64_t created_at_ns, int64_t now_ns,
+                              Argon2Cost cost) {
   SealedSigningKey sealed;
   sealed.set_public_key(std::string(public_key));
   std::string salt(crypto_pwhash_SALTBYTES, '\0'), nonce(crypto_secretbox_NONCEBYTES, '\0');
   randombytes_buf(salt.data(), salt.size());
   randombytes_buf(nonce.data(), nonce.size());
   SealingKey key;
-  if (Status derived = DeriveSealingKey(password, salt, cost, key); !derived.ok()) return Error(derived);
+  if (Status derived = DeriveSealingKey(password, salt, cost, key); !derived.ok())
+    return Error(derived);
   std::string box(crypto_secretbox_MACBYTES + seed.size(), '\0');
   crypto_secretbox_easy(Bytes(box), seed.data(), seed.size(), Bytes(nonce), key.data());
   sealed.set_sealed_seed(std::move(box));
@@ -58,18 +65,21 @@ Status Open(const SealedSigningKey& sealed, std::string_view password, SecretKey
   if (sealed.sealed_seed().size() != crypto_secretbox_MACBYTES + Seed::size() ||
       sealed.nonce().size() != crypto_secretbox_NONCEBYTES ||
       sealed.public_key().size() != crypto_sign_PUBLICKEYBYTES) {
-    return DataLoss("the sealed signing key is not the size a sealed Ed25519 seed has; it was damaged");
+    return DataLoss(
+        "the sealed signing key is not the size a sealed Ed25519 seed has; it was damaged");
   }
   SealingKey key;
-  if (Status derived = DeriveSealingKey(password, sealed.salt(), {sealed.argon2_ops(), sealed.argon2_memory_bytes()},
-                                        key);
+  if (Status derived = DeriveSealingKey(password, sealed.salt(),
+                                        {sealed.argon2_ops(), sealed.argon2_memory_bytes()}, key);
       !derived.ok()) {
     return derived;
   }
   Seed seed;
-  if (crypto_secretbox_open_easy(seed.data(), Bytes(sealed.sealed_seed()), sealed.sealed_seed().size(),
-                                 Bytes(sealed.nonce()), key.data()) != 0) {
-    return Unauthenticated("wrong password: the signing key stays sealed; type the password you log in with");
+  if (crypto_secretbox_open_easy(seed.data(), Bytes(sealed.sealed_seed()),
+                                 sealed.sealed_seed().size(), Bytes(sealed.nonce()),
+                                 key.data()) != 0) {
+    return Unauthenticated(
+        "wrong password: the signing key stays sealed; type the password you log in with");
   }
   std::array<unsigned char, crypto_sign_PUBLICKEYBYTES> public_key;
   crypto_sign_seed_keypair(public_key.data(), secret_key.data(), seed.data());
@@ -81,7 +91,8 @@ Status Open(const SealedSigningKey& sealed, std::string_view password, SecretKey
 
 }  // namespace
 
-Result<SealedSigningKey> MakeSealedSigningKey(std::string_view password, int64_t now_ns, Argon2Cost cost) {
+Result<SealedSigningKey> MakeSealedSigningKey(std::string_view password, int64_t now_ns,
+                                              Argon2Cost cost) {
   if (Status ready = SodiumReady(); !ready.ok()) return Error(ready);
   Seed seed;
   randombytes_buf(seed.data(), seed.size());
@@ -91,8 +102,10 @@ Result<SealedSigningKey> MakeSealedSigningKey(std::string_view password, int64_t
   return Seal(seed, public_key, password, now_ns, now_ns, cost);
 }
 
-Result<SealedSigningKey> ResealSigningKey(const SealedSigningKey& sealed, std::string_view old_password,
-                                          std::string_view new_password, int64_t now_ns, Argon2Cost cost) {
+Result<SealedSigningKey> ResealSigningKey(const SealedSigningKey& sealed,
+                                          std::string_view old_password,
+                                          std::string_view new_password, int64_t now_ns,
+                                          Argon2Cost cost) {
   SecretKey secret_key;
   if (Status opened = Open(sealed, old_password, secret_key); !opened.ok()) return Error(opened);
   Seed seed;
@@ -101,10 +114,14 @@ Result<SealedSigningKey> ResealSigningKey(const SealedSigningKey& sealed, std::s
 }
 
 Signatory::Signatory(std::string user, std::string full_name, std::string public_key)
-    : user_(std::move(user)), full_name_(std::move(full_name)), public_key_(std::move(public_key)) {}
+    : user_(std::move(user)),
+      full_name_(std::move(full_name)),
+      public_key_(std::move(public_key)) {}
 
 Signatory::Signatory(Signatory&& other) noexcept
-    : user_(std::move(other.user_)), full_name_(std::move(other.full_name_)), public_key_(std::move(other.public_key_)) {
+    : user_(std::move(other.user_)),
+      full_name_(std::move(other.full_name_)),
+      public_key_(std::move(other.public_key_)) {
   secret_key_.TakeFrom(other.secret_key_);
 }
 

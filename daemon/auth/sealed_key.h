@@ -4,11 +4,11 @@
 // (store/signing_key.h), so the auditor's verifier needs one library.
 #pragma once
 
+#include <sodium.h>
+
 #include <cstdint>
 #include <string>
 #include <string_view>
-
-#include <sodium.h>
 
 #include "auth/crypto_bytes.h"
 #include "auth/electronic_signature.h"
@@ -25,7 +25,8 @@ Result<SealedSigningKey> MakeSealedSigningKey(std::string_view password, int64_t
 
 // The same key pair sealed under `new_password`, with a fresh salt and nonce; refuses
 // (kUnauthenticated) when `old_password` does not open it.
-Result<SealedSigningKey> ResealSigningKey(const SealedSigningKey& sealed, std::string_view old_password,
+Result<SealedSigningKey> ResealSigningKey(const SealedSigningKey& sealed,
+                                          std::string_view old_password,
                                           std::string_view new_password, int64_t now_ns,
                                           Argon2Cost cost = kInteractiveCost);
 
@@ -42,7 +43,8 @@ class Signatory {
   Signatory& operator=(const Signatory&) = delete;
 
   // Signs `record` with `meaning` at `now_ns`, under this person's user and printed name.
-  Result<ElectronicSignature> Sign(const SignedRecord& record, SignatureMeaning meaning, int64_t now_ns) const;
+  Result<ElectronicSignature> Sign(const SignedRecord& record, SignatureMeaning meaning,
+                                   int64_t now_ns) const;
 
   const std::string& user() const { return user_; }
 

@@ -1,8 +1,8 @@
 #include "auth/user_account.h"
 
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 
 #include "auth/sealed_key.h"
 
@@ -16,11 +16,15 @@ constexpr size_t kMaxFullNameBytes = 200;
 }  // namespace
 
 Status CheckUserName(std::string_view name) {
-  const auto plain = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'; };
-  if (name.empty() || name.size() > kMaxUserNameBytes || !std::all_of(name.begin(), name.end(), plain)) {
-    return InvalidArgument(fmt::format("\"{}\" is not a user name: use 1 to {} of a-z, 0-9, '.', '_' and '-' "
-                                       "(\"lan.nguyen\")",
-                                       name, kMaxUserNameBytes));
+  const auto plain = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+  };
+  if (name.empty() || name.size() > kMaxUserNameBytes ||
+      !std::all_of(name.begin(), name.end(), plain)) {
+    return InvalidArgument(
+        fmt::format("\"{}\" is not a user name: use 1 to {} of a-z, 0-9, '.', '_' and '-' "
+                    "(\"lan.nguyen\")",
+                    name, kMaxUserNameBytes));
   }
   return OkStatus();
 }
@@ -29,14 +33,16 @@ Result<UserAccount> Enrol(const Enrolment& enrolment, int64_t now_ns, Argon2Cost
   const std::string context = fmt::format("enrolling {}", enrolment.name);
   if (Status name = CheckUserName(enrolment.name); !name.ok()) return Error(name.Annotate(context));
   if (enrolment.full_name.empty() || enrolment.full_name.size() > kMaxFullNameBytes) {
-    return Error(InvalidArgument(fmt::format(
-        "{}: the printed name is {} bytes; a signature shows it, so give the full name (at most {} bytes)", context,
-        enrolment.full_name.size(), kMaxFullNameBytes)));
+    return Error(
+        InvalidArgument(fmt::format("{}: the printed name is {} bytes; a signature shows it, so "
+                                    "give the full name (at most {} bytes)",
+                                    context, enrolment.full_name.size(), kMaxFullNameBytes)));
   }
   if (enrolment.role == ROLE_UNSPECIFIED || enrolment.role == ROLE_UPLOADER) {
-    return Error(InvalidArgument(fmt::format(
-        "{}: a person's role is technician, reviewer, auditor or admin; an uploader is a token (POST /v1/tokens)",
-        context)));
+    return Error(
+        InvalidArgument(fmt::format("{}: a person's role is technician, reviewer, auditor or "
+                                    "admin; an uploader is a token (POST /v1/tokens)",
+                                    context)));
   }
   if (Status policy = CheckPasswordPolicy(enrolment.name, enrolment.password); !policy.ok()) {
     return Error(policy.Annotate(context));

@@ -29,7 +29,8 @@ Status CheckUserName(std::string_view name);
 
 // A new account: the name, printed name, role and password policy checked, the password
 // hashed, a signing key made and sealed under it.
-Result<UserAccount> Enrol(const Enrolment& enrolment, int64_t now_ns, Argon2Cost cost = kInteractiveCost);
+Result<UserAccount> Enrol(const Enrolment& enrolment, int64_t now_ns,
+                          Argon2Cost cost = kInteractiveCost);
 
 // The account with `new_password`: refuses a wrong `old_password` (kUnauthenticated) and
 // a new one the policy refuses; the same signing key is sealed again under the new one.

@@ -1,12 +1,12 @@
 // Who may call what (daemon/auth/endpoint_table.h), checked role by role and endpoint by
 // endpoint against an expectation written out again here, by hand, from issues 14 and 15
 // and ARCHITECTURE.md's users: a change to the table must be made in both places.
+#include <gtest/gtest.h>
+
 #include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
-
-#include <gtest/gtest.h>
 
 #include "auth/endpoint_table.h"
 
@@ -56,8 +56,11 @@ const std::map<std::string, std::string> kExpected = {
     {"GET /v1/audit", "ram"},
 };
 
-const std::map<Role, char> kLetter = {{ROLE_TECHNICIAN, 't'}, {ROLE_REVIEWER, 'r'}, {ROLE_AUDITOR, 'a'},
-                                      {ROLE_ADMIN, 'm'}, {ROLE_UPLOADER, 'u'}};
+const std::map<Role, char> kLetter = {{ROLE_TECHNICIAN, 't'},
+                                      {ROLE_REVIEWER, 'r'},
+                                      {ROLE_AUDITOR, 'a'},
+                                      {ROLE_ADMIN, 'm'},
+                                      {ROLE_UPLOADER, 'u'}};
 
 // "/v1/runs/{id}/reviews" as a client sends it: "/v1/runs/RUN-7/reviews".
 std::string Concrete(std::string_view route) {
@@ -78,23 +81,31 @@ TEST(EndpointTable, ListsExactlyTheExpectedEndpoints) {
   for (const Endpoint& endpoint : Endpoints()) {
     const std::string name = std::string(endpoint.method) + " " + std::string(endpoint.route);
     EXPECT_TRUE(listed.insert(name).second) << name << " is listed twice";
-    EXPECT_TRUE(kExpected.count(name)) << name << " is in the table but not in this test's expectation";
+    EXPECT_TRUE(kExpected.count(name))
+        << name << " is in the table but not in this test's expectation";
   }
-  for (const auto& [name, roles] : kExpected) EXPECT_TRUE(listed.count(name)) << name << " is missing from the table";
+  for (const auto& [name, roles] : kExpected)
+    EXPECT_TRUE(listed.count(name)) << name << " is missing from the table";
 }
 
 TEST(EndpointTable, EveryRoleOnEveryEndpoint) {
   for (const auto& [name, letters] : kExpected) {
     const std::string method = name.substr(0, name.find(' '));
     const std::string path = Concrete(name.substr(name.find(' ') + 1));
-    for (const Role role : {ROLE_UNSPECIFIED, ROLE_TECHNICIAN, ROLE_REVIEWER, ROLE_AUDITOR, ROLE_ADMIN, ROLE_UPLOADER}) {
-      const bool expected = letters == "*" || (role != ROLE_UNSPECIFIED && letters.find(kLetter.at(role)) != std::string::npos);
+    for (const Role role : {ROLE_UNSPECIFIED, ROLE_TECHNICIAN, ROLE_REVIEWER, ROLE_AUDITOR,
+                            ROLE_ADMIN, ROLE_UPLOADER}) {
+      const bool expected = letters == "*" || (role != ROLE_UNSPECIFIED &&
+                                               letters.find(kLetter.at(role)) != std::string::npos);
       const AccessDecision decision = Decide(role, method, path);
-      EXPECT_EQ(decision.allowed(), expected) << RoleName(role) << " " << method << " " << path << ": " << decision.reason;
+      EXPECT_EQ(decision.allowed(), expected)
+          << RoleName(role) << " " << method << " " << path << ": " << decision.reason;
       ASSERT_NE(decision.endpoint, nullptr) << method << " " << path;
-      EXPECT_EQ(std::string(decision.endpoint->method) + " " + std::string(decision.endpoint->route), name);
+      EXPECT_EQ(
+          std::string(decision.endpoint->method) + " " + std::string(decision.endpoint->route),
+          name);
       if (!expected) {
-        EXPECT_EQ(decision.verdict, role == ROLE_UNSPECIFIED ? Verdict::kNeedsToken : Verdict::kRoleRefused);
+        EXPECT_EQ(decision.verdict,
+                  role == ROLE_UNSPECIFIED ? Verdict::kNeedsToken : Verdict::kRoleRefused);
         EXPECT_FALSE(decision.reason.empty());
       }
     }
@@ -103,11 +114,13 @@ TEST(EndpointTable, EveryRoleOnEveryEndpoint) {
 
 TEST(EndpointTable, AnAuditorChangesNothing) {
   // Beyond logging in and out and their own password, an auditor only reads.
-  const std::set<std::string> own_session = {"POST /v1/sessions", "DELETE /v1/sessions/current", "POST /v1/password"};
+  const std::set<std::string> own_session = {"POST /v1/sessions", "DELETE /v1/sessions/current",
+                                             "POST /v1/password"};
   for (const Endpoint& endpoint : Endpoints()) {
     const std::string name = std::string(endpoint.method) + " " + std::string(endpoint.route);
     if (endpoint.method != "GET" && !own_session.count(name)) {
-      EXPECT_FALSE(Decide(ROLE_AUDITOR, endpoint.method, Concrete(endpoint.route)).allowed()) << name;
+      EXPECT_FALSE(Decide(ROLE_AUDITOR, endpoint.method, Concrete(endpoint.route)).allowed())
+          << name;
     }
   }
 }
@@ -122,11 +135,13 @@ TEST(EndpointTable, SaysWhyARequestHasNoEndpoint) {
 
   const AccessDecision wrong_method = Decide(ROLE_TECHNICIAN, "PUT", "/v1/runs");
   EXPECT_EQ(wrong_method.verdict, Verdict::kWrongMethod);
-  EXPECT_NE(wrong_method.reason.find("POST or GET, not PUT"), std::string::npos) << wrong_method.reason;
+  EXPECT_NE(wrong_method.reason.find("POST or GET, not PUT"), std::string::npos)
+      << wrong_method.reason;
 }
 
 TEST(EndpointTable, ReadsThePathWithoutItsQueryAndHeadAsGet) {
-  EXPECT_TRUE(Decide(ROLE_AUDITOR, "GET", "/v1/readings?instrument=balance-xs205&last=5").allowed());
+  EXPECT_TRUE(
+      Decide(ROLE_AUDITOR, "GET", "/v1/readings?instrument=balance-xs205&last=5").allowed());
   EXPECT_TRUE(Decide(ROLE_TECHNICIAN, "POST", "/v1/calibrations?preview=true").allowed());
   EXPECT_TRUE(Decide(ROLE_AUDITOR, "HEAD", "/v1/readings").allowed());
   EXPECT_FALSE(Decide(ROLE_UPLOADER, "GET", "/v1/readings?instrument=balance-xs205").allowed());
@@ -159,7 +174,8 @@ TEST(EndpointTable, IsTheTableInTheApiDocs) {
   }
   ASSERT_TRUE(found) << "docs/API.md has no \"## Who may call what\" section";
   EXPECT_EQ(documented, EndpointTableMarkdown())
-      << "docs/API.md's table differs from daemon/auth/endpoint_table.cpp; paste EndpointTableMarkdown() into it";
+      << "docs/API.md's table differs from daemon/auth/endpoint_table.cpp; paste "
+         "EndpointTableMarkdown() into it";
 }
 
 }  // namespace

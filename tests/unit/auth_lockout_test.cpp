@@ -9,7 +9,8 @@ namespace {
 constexpr int64_t kNow = 1'718'000'000'000'000'000;
 constexpr int64_t kMinute = 60LL * 1'000'000'000;
 
-LoginState Fail(LoginState state, int times, int64_t at_ns, std::vector<LoginEvent>* events = nullptr) {
+LoginState Fail(LoginState state, int times, int64_t at_ns,
+                std::vector<LoginEvent>* events = nullptr) {
   for (int i = 0; i < times; ++i) {
     LoginOutcome outcome = AfterFailedLogin(state, "lan.nguyen", at_ns);
     state = outcome.state;
@@ -49,7 +50,8 @@ TEST(Lockout, TheFifthFailureLocksForFifteenMinutes) {
 TEST(Lockout, AFailureWhileLockedChangesNothing) {
   const LoginState locked = Fail({}, 5, kNow);
   const LoginOutcome again = AfterFailedLogin(locked, "lan.nguyen", kNow + kMinute);
-  EXPECT_EQ(again.state.locked_until_ns(), locked.locked_until_ns()) << "a guesser cannot extend the lock";
+  EXPECT_EQ(again.state.locked_until_ns(), locked.locked_until_ns())
+      << "a guesser cannot extend the lock";
   EXPECT_EQ(again.state.failures_in_a_row(), 5u);
   ASSERT_EQ(again.events.size(), 1u);
   EXPECT_EQ(again.events[0].kind, LoginEventKind::kLoginFailed);
@@ -64,7 +66,8 @@ TEST(Lockout, AGoodLoginResetsTheCount) {
   EXPECT_EQ(good.events[0].kind, LoginEventKind::kLoginOk);
   EXPECT_EQ(AuditEventOf(good.events[0]).action(), "login");
   state = Fail(good.state, 4, kNow + 2 * kMinute);
-  EXPECT_TRUE(CheckLoginGate(state, kNow + 2 * kMinute).open) << "4 + 4 failures with a good login between";
+  EXPECT_TRUE(CheckLoginGate(state, kNow + 2 * kMinute).open)
+      << "4 + 4 failures with a good login between";
 }
 
 TEST(Lockout, AnExpiredLockStartsANewCount) {
@@ -94,7 +97,8 @@ TEST(Lockout, FollowsAConfiguredPolicy) {
   LoginState state;
   for (int i = 0; i < 3; ++i) state = AfterFailedLogin(state, "lan.nguyen", kNow, policy).state;
   EXPECT_EQ(CheckLoginGate(state, kNow).locked_until_ns, kNow + 2 * kMinute);
-  EXPECT_EQ(AuditEventOf(AfterFailedLogin({}, "lan.nguyen", kNow).events[0]).action(), "login-failed");
+  EXPECT_EQ(AuditEventOf(AfterFailedLogin({}, "lan.nguyen", kNow).events[0]).action(),
+            "login-failed");
 }
 
 }  // namespace

@@ -24,7 +24,8 @@ TEST(PasswordPolicy, RefusesEmptyShortAndTheUserName) {
   EXPECT_NE(own_name.message().find("user name"), std::string::npos) << own_name.message();
   EXPECT_TRUE(CheckPasswordPolicy("hoang.tuan.anh", "hoang.tuan.anh!").ok());
 
-  EXPECT_EQ(CheckPasswordPolicy("lan", std::string(kMaxPasswordBytes + 1, 'x')).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(CheckPasswordPolicy("lan", std::string(kMaxPasswordBytes + 1, 'x')).code(),
+            StatusCode::kInvalidArgument);
 }
 
 TEST(PasswordPolicy, CountsCharactersNotBytes) {
@@ -33,7 +34,8 @@ TEST(PasswordPolicy, CountsCharactersNotBytes) {
   EXPECT_TRUE(CheckPasswordPolicy("lan", "mưa rơi đều").ok());
   const Status short_phrase = CheckPasswordPolicy("lan", "đường đi");
   EXPECT_EQ(short_phrase.code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(short_phrase.message().find("8 characters"), std::string::npos) << short_phrase.message();
+  EXPECT_NE(short_phrase.message().find("8 characters"), std::string::npos)
+      << short_phrase.message();
 }
 
 TEST(PasswordHash, VerifiesTheRightPasswordOnly) {

@@ -1,8 +1,7 @@
 // People's signing keys and electronic signatures (daemon/auth/sealed_key.h,
 // electronic_signature.h, user_account.h; 21 CFR Part 11 §11.50, §11.70, §11.200).
-#include <sodium.h>
-
 #include <gtest/gtest.h>
+#include <sodium.h>
 
 #include "auth/electronic_signature.h"
 #include "auth/sealed_key.h"
@@ -13,7 +12,8 @@ namespace {
 
 constexpr int64_t kNow = 1'718'000'000'000'000'000;
 
-UserAccount Enrolled(std::string name, std::string full_name, std::string password, Role role = ROLE_REVIEWER) {
+UserAccount Enrolled(std::string name, std::string full_name, std::string password,
+                     Role role = ROLE_REVIEWER) {
   auto account = Enrol({name, full_name, role, password}, kNow, kTestOnlyCost);
   EXPECT_TRUE(account) << account.error().message();
   return *account;
@@ -32,7 +32,8 @@ class Signatures : public ::testing::Test {
   std::string run_hash_ = Sha256("run RUN-2024-0017 v2 canonical bytes");
   SignedRecord run_{"test_run", "RUN-2024-0017", 2, run_hash_};
 
-  ElectronicSignature Signed(const UserAccount& user, std::string_view password, const SignedRecord& record) {
+  ElectronicSignature Signed(const UserAccount& user, std::string_view password,
+                             const SignedRecord& record) {
     auto signatory = Signatory::Unseal(user, password);
     EXPECT_TRUE(signatory) << signatory.error().message();
     auto signature = signatory->Sign(record, SIGNATURE_MEANING_APPROVED, kNow + 5);
@@ -52,13 +53,16 @@ TEST_F(Signatures, EnrolmentMakesAHashAndASealedKey) {
 }
 
 TEST_F(Signatures, EnrolmentRefusesWhatAPersonCannotBe) {
-  EXPECT_FALSE(Enrol({"Lan Nguyen", "Nguyễn Thị Lan", ROLE_TECHNICIAN, "mưa rơi đều đều"}, kNow, kTestOnlyCost));
-  EXPECT_FALSE(Enrol({"", "Nguyễn Thị Lan", ROLE_TECHNICIAN, "mưa rơi đều đều"}, kNow, kTestOnlyCost));
+  EXPECT_FALSE(Enrol({"Lan Nguyen", "Nguyễn Thị Lan", ROLE_TECHNICIAN, "mưa rơi đều đều"}, kNow,
+                     kTestOnlyCost));
+  EXPECT_FALSE(
+      Enrol({"", "Nguyễn Thị Lan", ROLE_TECHNICIAN, "mưa rơi đều đều"}, kNow, kTestOnlyCost));
   EXPECT_FALSE(Enrol({"lan", "", ROLE_TECHNICIAN, "mưa rơi đều đều"}, kNow, kTestOnlyCost));
   EXPECT_FALSE(Enrol({"pc-3", "PC 3", ROLE_UPLOADER, "mưa rơi đều đều"}, kNow, kTestOnlyCost));
   auto weak = Enrol({"lan", "Nguyễn Thị Lan", ROLE_TECHNICIAN, "short"}, kNow, kTestOnlyCost);
   ASSERT_FALSE(weak);
-  EXPECT_NE(weak.error().message().find("enrolling lan: "), std::string::npos) << weak.error().message();
+  EXPECT_NE(weak.error().message().find("enrolling lan: "), std::string::npos)
+      << weak.error().message();
 }
 
 TEST_F(Signatures, ASignatureVerifiesOnItsRecord) {
@@ -74,7 +78,8 @@ TEST_F(Signatures, AWrongPasswordDoesNotOpenTheKey) {
   auto refused = Signatory::Unseal(lan_, "mưa rơi đều đều!");
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().code(), StatusCode::kUnauthenticated);
-  EXPECT_NE(refused.error().message().find("lan.nguyen"), std::string::npos) << refused.error().message();
+  EXPECT_NE(refused.error().message().find("lan.nguyen"), std::string::npos)
+      << refused.error().message();
   EXPECT_FALSE(Signatory::Unseal(lan_, ""));
 }
 
@@ -83,13 +88,17 @@ TEST_F(Signatures, ASignatureMovedToAnotherRecordOrVersionIsRefused) {
   const std::string& key = lan_.signing_key().public_key();
   const std::string other_hash = Sha256("run RUN-2024-0017 v3 canonical bytes");
 
-  const Status next_version = VerifySignature(signature, {"test_run", "RUN-2024-0017", 3, run_hash_}, key);
+  const Status next_version =
+      VerifySignature(signature, {"test_run", "RUN-2024-0017", 3, run_hash_}, key);
   EXPECT_EQ(next_version.code(), StatusCode::kDataLoss);
-  EXPECT_NE(next_version.message().find("not for test_run RUN-2024-0017 version 3"), std::string::npos)
+  EXPECT_NE(next_version.message().find("not for test_run RUN-2024-0017 version 3"),
+            std::string::npos)
       << next_version.message();
   EXPECT_FALSE(VerifySignature(signature, {"test_run", "RUN-2024-0018", 2, run_hash_}, key).ok());
-  EXPECT_FALSE(VerifySignature(signature, {"test_report", "RUN-2024-0017", 2, run_hash_}, key).ok());
-  const Status altered = VerifySignature(signature, {"test_run", "RUN-2024-0017", 2, other_hash}, key);
+  EXPECT_FALSE(
+      VerifySignature(signature, {"test_report", "RUN-2024-0017", 2, run_hash_}, key).ok());
+  const Status altered =
+      VerifySignature(signature, {"test_run", "RUN-2024-0017", 2, other_hash}, key);
   EXPECT_EQ(altered.code(), StatusCode::kDataLoss);
   EXPECT_NE(altered.message().find("altered"), std::string::npos) << altered.message();
 }
@@ -102,14 +111,17 @@ TEST_F(Signatures, AStatementChangedAfterSigningIsRefused) {
     ElectronicSignature changed = signature;
     edit(*changed.mutable_statement());
     const SignatureStatement& s = changed.statement();
-    return VerifySignature(changed, {s.record_kind(), s.record_id(), s.record_version(), s.record_sha256()}, key);
+    return VerifySignature(
+        changed, {s.record_kind(), s.record_id(), s.record_version(), s.record_sha256()}, key);
   };
   EXPECT_FALSE(refused([](SignatureStatement& s) { s.set_record_id("RUN-2024-0018"); }).ok());
   EXPECT_FALSE(refused([](SignatureStatement& s) { s.set_record_version(3); }).ok());
   EXPECT_FALSE(refused([](SignatureStatement& s) { s.set_record_kind("test_report"); }).ok());
   EXPECT_FALSE(refused([&](SignatureStatement& s) { s.set_record_sha256(Sha256("other")); }).ok());
-  EXPECT_FALSE(refused([](SignatureStatement& s) { s.set_signer_full_name("Trần Văn Bình"); }).ok());
-  EXPECT_FALSE(refused([](SignatureStatement& s) { s.set_meaning(SIGNATURE_MEANING_REVIEWED); }).ok());
+  EXPECT_FALSE(
+      refused([](SignatureStatement& s) { s.set_signer_full_name("Trần Văn Bình"); }).ok());
+  EXPECT_FALSE(
+      refused([](SignatureStatement& s) { s.set_meaning(SIGNATURE_MEANING_REVIEWED); }).ok());
   EXPECT_FALSE(refused([](SignatureStatement& s) { s.set_signed_at_ns(kNow + 6); }).ok());
   const Status renamed = refused([](SignatureStatement& s) { s.set_signer_user("binh.tran"); });
   EXPECT_EQ(renamed.code(), StatusCode::kDataLoss);
@@ -140,7 +152,8 @@ TEST_F(Signatures, AnotherPersonsKeyDoesNotVerify) {
 
 TEST_F(Signatures, AChangedPasswordResealsTheSameKey) {
   const ElectronicSignature before = Signed(lan_, "mưa rơi đều đều", run_);
-  auto changed = ChangePassword(lan_, "mưa rơi đều đều", "nắng vàng trên sân", kNow + 100, kTestOnlyCost);
+  auto changed =
+      ChangePassword(lan_, "mưa rơi đều đều", "nắng vàng trên sân", kNow + 100, kTestOnlyCost);
   ASSERT_TRUE(changed) << changed.error().message();
   EXPECT_EQ(changed->signing_key().public_key(), lan_.signing_key().public_key());
   EXPECT_NE(changed->signing_key().salt(), lan_.signing_key().salt());
@@ -170,8 +183,10 @@ TEST_F(Signatures, AStatementMustShowWhoWhenAndWhy) {
   ASSERT_TRUE(signatory);
   EXPECT_FALSE(signatory->Sign(run_, SIGNATURE_MEANING_UNSPECIFIED, kNow));
   EXPECT_FALSE(signatory->Sign(run_, SIGNATURE_MEANING_REVIEWED, 0));
-  EXPECT_FALSE(signatory->Sign({"test_run", "RUN-2024-0017", 2, "short"}, SIGNATURE_MEANING_REVIEWED, kNow));
-  EXPECT_FALSE(signatory->Sign({"", "RUN-2024-0017", 2, run_hash_}, SIGNATURE_MEANING_REVIEWED, kNow));
+  EXPECT_FALSE(
+      signatory->Sign({"test_run", "RUN-2024-0017", 2, "short"}, SIGNATURE_MEANING_REVIEWED, kNow));
+  EXPECT_FALSE(
+      signatory->Sign({"", "RUN-2024-0017", 2, run_hash_}, SIGNATURE_MEANING_REVIEWED, kNow));
 }
 
 // The canonical text, written out by hand from the format electronic_signature.h states.

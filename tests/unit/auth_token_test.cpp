@@ -20,11 +20,13 @@ TEST(AccessToken, IsShownOnceAndStoredAsItsHash) {
   const IssuedToken token = Session();
   EXPECT_TRUE(token.text.starts_with("lt_")) << token.text;
   EXPECT_EQ(token.text.size(), 3u + 43u);
-  EXPECT_EQ(token.text.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", 3),
+  EXPECT_EQ(token.text.find_first_not_of(
+                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", 3),
             std::string::npos)
       << token.text;
   const std::string stored = token.record.SerializeAsString();
-  EXPECT_EQ(stored.find(token.text.substr(3)), std::string::npos) << "the text itself is never stored";
+  EXPECT_EQ(stored.find(token.text.substr(3)), std::string::npos)
+      << "the text itself is never stored";
 
   auto key = TokenLookupKey(token.text);
   ASSERT_TRUE(key) << key.error().message();
@@ -69,12 +71,14 @@ TEST(AccessToken, RefusesForgedAndMalformedTokens) {
   altered[10] = altered[10] == 'A' ? 'B' : 'A';
   EXPECT_FALSE(Authenticate(altered, &token.record, kNow));
 
-  for (const std::string& junk : {std::string(""), std::string("Bearer ") + token.text, token.text.substr(0, 45),
-                                  token.text + "A", "lx_" + token.text.substr(3), token.text.substr(0, 45) + "="}) {
+  for (const std::string& junk :
+       {std::string(""), std::string("Bearer ") + token.text, token.text.substr(0, 45),
+        token.text + "A", "lx_" + token.text.substr(3), token.text.substr(0, 45) + "="}) {
     auto refused = Authenticate(junk, &token.record, kNow);
     ASSERT_FALSE(refused) << junk;
     EXPECT_EQ(refused.error().code(), StatusCode::kUnauthenticated) << junk;
-    EXPECT_NE(refused.error().message().find("labtrace login"), std::string::npos) << refused.error().message();
+    EXPECT_NE(refused.error().message().find("labtrace login"), std::string::npos)
+        << refused.error().message();
   }
 }
 
@@ -85,7 +89,8 @@ TEST(AccessToken, RefusesAnExpiredToken) {
   auto expired = Authenticate(token->text, &token->record, kNow + 60 * kSecond);
   ASSERT_FALSE(expired);
   EXPECT_EQ(expired.error().code(), StatusCode::kUnauthenticated);
-  EXPECT_NE(expired.error().message().find("expired"), std::string::npos) << expired.error().message();
+  EXPECT_NE(expired.error().message().find("expired"), std::string::npos)
+      << expired.error().message();
   EXPECT_FALSE(IssueSessionToken("lan.nguyen", ROLE_TECHNICIAN, kNow, 0));
 }
 
@@ -96,7 +101,8 @@ TEST(AccessToken, RefusesARevokedToken) {
   auto refused = Authenticate(token.text, &revoked, kNow + 2 * kSecond);
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().code(), StatusCode::kUnauthenticated);
-  EXPECT_NE(refused.error().message().find("revoked by admin"), std::string::npos) << refused.error().message();
+  EXPECT_NE(refused.error().message().find("revoked by admin"), std::string::npos)
+      << refused.error().message();
 
   const AccessToken twice = Revoked(revoked, "lan.nguyen", kNow + 5 * kSecond);
   EXPECT_EQ(twice.revoked_at_ns(), kNow + kSecond);
