@@ -93,9 +93,11 @@ constexpr std::array kEndpoints = {
         "the audit trail"),
 };
 
+// The segments between slashes; none for a path that does not start with one.
 std::vector<std::string_view> Segments(std::string_view path) {
   std::vector<std::string_view> segments;
-  size_t start = 1;  // paths start with '/'
+  if (!path.starts_with('/')) return segments;
+  size_t start = 1;
   while (start <= path.size()) {
     const size_t end = std::min(path.find('/', start), path.size());
     segments.push_back(path.substr(start, end - start));

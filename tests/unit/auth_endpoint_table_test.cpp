@@ -132,6 +132,8 @@ TEST(EndpointTable, SaysWhyARequestHasNoEndpoint) {
   EXPECT_EQ(Decide(ROLE_ADMIN, "GET", "/v1/readings/").verdict, Verdict::kNoSuchEndpoint);
   EXPECT_EQ(Decide(ROLE_ADMIN, "GET", "/v1/runs//reviews").verdict, Verdict::kNoSuchEndpoint);
   EXPECT_EQ(Decide(ROLE_ADMIN, "GET", "").verdict, Verdict::kNoSuchEndpoint);
+  EXPECT_EQ(Decide(ROLE_ADMIN, "GET", "xv1/readings").verdict, Verdict::kNoSuchEndpoint);
+  EXPECT_EQ(Decide(ROLE_ADMIN, "GET", "//v1/readings").verdict, Verdict::kNoSuchEndpoint);
 
   const AccessDecision wrong_method = Decide(ROLE_TECHNICIAN, "PUT", "/v1/runs");
   EXPECT_EQ(wrong_method.verdict, Verdict::kWrongMethod);
