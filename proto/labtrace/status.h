@@ -25,6 +25,8 @@ enum class StatusCode {
   kDeadlineExceeded,    // no answer in time
   kDataLoss,            // stored data does not match what was written
   kInternal,            // a bug
+  kUnauthenticated,     // no credentials, or credentials that prove nobody: log in again
+  kPermissionDenied,    // a known caller whose role or scope does not allow this
 };
 
 std::string_view StatusCodeName(StatusCode code);
@@ -57,6 +59,8 @@ inline Status DeadlineExceeded(std::string m) { return {StatusCode::kDeadlineExc
 inline Status FailedPrecondition(std::string m) { return {StatusCode::kFailedPrecondition, std::move(m)}; }
 inline Status DataLoss(std::string m) { return {StatusCode::kDataLoss, std::move(m)}; }
 inline Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
+inline Status Unauthenticated(std::string m) { return {StatusCode::kUnauthenticated, std::move(m)}; }
+inline Status PermissionDenied(std::string m) { return {StatusCode::kPermissionDenied, std::move(m)}; }
 
 template <typename T>
 using Result = tl::expected<T, Status>;
@@ -76,6 +80,8 @@ inline std::string_view StatusCodeName(StatusCode code) {
     case StatusCode::kDeadlineExceeded: return "deadline exceeded";
     case StatusCode::kDataLoss: return "data loss";
     case StatusCode::kInternal: return "internal";
+    case StatusCode::kUnauthenticated: return "unauthenticated";
+    case StatusCode::kPermissionDenied: return "permission denied";
   }
   return "unknown";
 }
