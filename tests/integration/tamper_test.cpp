@@ -353,6 +353,18 @@ TEST_F(Tampering, InclusionProofOfAnAlteredLeafDoesNotVerify) {
 namespace labtrace {
 namespace {
 
+// One weighing of the balance, for a store made or extended outside the lab.
+Reading Weighing(double grams, int64_t requested_at_ns) {
+  Reading r;
+  r.set_instrument("balance-xs205");
+  r.set_channel("mass");
+  r.set_unit("g");
+  r.set_quality(GOOD);
+  r.set_value(grams);
+  r.set_requested_at_ns(requested_at_ns);
+  return r;
+}
+
 TEST_F(Tampering, CheckpointKeyPrintsTheKeyThatSignsTheCheckpoints) {
   ChildProcess key({LABTRACE_CLI_PATH, "checkpoint", "key", "--db", (pristine_ / "labtrace.db").string()});
   EXPECT_EQ(key.WaitForExit(30s), 0) << key.output();
@@ -420,14 +432,7 @@ TEST_F(Tampering, ForgedStoreMadeWithAnotherKeyIsRefusedWithThePinnedKey) {
   {
     auto forged = store::RecordStore::Open(copy_.string());
     ASSERT_TRUE(forged.has_value()) << forged.error().message();
-    Reading r;
-    r.set_instrument("balance-xs205");
-    r.set_channel("mass");
-    r.set_unit("g");
-    r.set_quality(GOOD);
-    r.set_value(99.5);
-    r.set_requested_at_ns(1795590001'000'000'000);
-    (*forged)->Append({r});
+    (*forged)->Append({Weighing(99.5, 1795590001'000'000'000)});
     (*forged)->Flush();
   }
   auto [code, output] = Verify();
@@ -469,14 +474,7 @@ TEST_F(Tampering, SwappedKeyIsRefused) {
     options.signing_key_path = (copy_ / "swapped.key").string();
     auto store = store::RecordStore::Open(copy_.string(), options);
     ASSERT_TRUE(store.has_value()) << store.error().message();
-    Reading r;
-    r.set_instrument("balance-xs205");
-    r.set_channel("mass");
-    r.set_unit("g");
-    r.set_quality(GOOD);
-    r.set_value(100.5);
-    r.set_requested_at_ns(1795590100'000'000'000);
-    (*store)->Append({r});
+    (*store)->Append({Weighing(100.5, 1795590100'000'000'000)});
     (*store)->Flush();
   }
   auto swapped = store::SigningKey::Load((copy_ / "swapped.key").string());
