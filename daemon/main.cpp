@@ -27,9 +27,39 @@
 #include "config/lab_config.h"
 #include "labtrace/clock.h"
 #include "store/record_store.h"
+#include "store/signing_key.h"
 
 namespace asio = boost::asio;
 using namespace labtrace;
+
+namespace {
+
+// With the lab's key pinned in lab-config, a daemon holding another key (the file
+// replaced, or a fresh one made because it was lost) would sign checkpoints that `labtrace
+// verify` refuses: it does not start. Its mode is checked too (SigningKey::Load).
+Status CheckSigningKeyIsPinned(const config::Lab& lab, const std::string& config_path, const std::string& key_path) {
+  if (lab.trusted_checkpoint_key().empty()) return OkStatus();
+  auto key = store::SigningKey::Load(key_path);
+  if (!key && key.error().code() == StatusCode::kNotFound) {
+    return FailedPrecondition(fmt::format(
+        "{} pins the lab's key {}, but there is no signing key at {}: put the lab's key file back there, or remove "
+        "trusted_checkpoint_key to start with a new key (and pin that one)",
+        config_path, lab.trusted_checkpoint_key(), key_path));
+  }
+  if (!key) return key.error();
+  auto pinned = store::ParsePublicKey(lab.trusted_checkpoint_key());  // validated with the lab
+  if (!pinned) return pinned.error().Annotate(config_path);
+  const std::string held = store::PublicKeyText(key->public_key());
+  if (held != store::PublicKeyText(*pinned)) {
+    return FailedPrecondition(fmt::format(
+        "the signing key {} is {}, not the lab's key {} that {} pins: the key file was replaced; put the lab's key "
+        "back, or pin this one if the lab replaced it (labtrace checkpoint key --db DATA/labtrace.db)",
+        key_path, held, lab.trusted_checkpoint_key(), config_path));
+  }
+  return OkStatus();
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"labtraced: reads the lab's instruments and keeps every reading with its evidence"};
@@ -94,7 +124,16 @@ int main(int argc, char** argv) {
 
   // Polls are made in readings the store has committed and given back (reading_buffers.h).
   auto buffers = std::make_shared<ReadingBuffers>();
-  auto store = store::RecordStore::Open(data_dir, {.give_back = buffers});
+  // The key is checked before the store opens, which would sign a checkpoint with it.
+  const std::string key_path = store::KeyPathIn(data_dir);
+  if (Status key = CheckSigningKeyIsPinned(*lab, config_path, key_path); !key.ok()) {
+    spdlog::critical("{}", key.message());
+    return 1;
+  }
+  store::StoreOptions store_options;
+  store_options.signing_key_path = key_path;
+  store_options.give_back = buffers;
+  auto store = store::RecordStore::Open(data_dir, std::move(store_options));
   if (!store) {
     spdlog::critical("{}", store.error().message());
     return 1;

@@ -5,6 +5,7 @@
 #include <cassert>
 #include <cstdio>
 #include <ctime>
+#include <cctype>
 #include <charconv>
 #include <algorithm>
 #include <cstring>
@@ -352,6 +353,14 @@ Result<Lab> ParseLab(std::string_view text, std::string_view file_name) {
     if (auto zone = LabCalendar::InZone(lab.time_zone()); !zone) {
       return Error(Invalid(at.At({{"time_zone"}}), zone.error().message()));
     }
+  }
+  if (const std::string& key = lab.trusted_checkpoint_key();
+      !key.empty() && (key.size() != 64 || !std::all_of(key.begin(), key.end(), [](char c) {
+        return std::isxdigit(static_cast<unsigned char>(c)) != 0;
+      }))) {
+    return Error(Invalid(at.At({{"trusted_checkpoint_key"}}),
+                         "is not an Ed25519 public key: 64 hex digits, as `labtrace checkpoint key --db "
+                         "DATA/labtrace.db` prints them"));
   }
   if (!lab.api().listen().empty()) {
     if (auto listen = ParseListen(lab.api().listen()); !listen) {

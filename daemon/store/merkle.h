@@ -28,6 +28,10 @@ Hash NodeHash(const Hash& left, const Hash& right);
 Hash EmptyTreeHash();
 
 std::string ToHex(const Hash& hash);
+// Whether `stored` (a hash as a BLOB column holds it) is `hash`.
+inline bool SameHash(const Hash& hash, std::string_view stored) {
+  return stored == std::string_view(reinterpret_cast<const char*>(hash.data()), hash.size());
+}
 Result<Hash> HashFromHex(std::string_view hex);
 
 // The link of the batch hash chain: SHA-256(previous ‖ batch_root ‖ tree size as u64 BE),

@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include <cstring>
-#include <fstream>
+#include <filesystem>
 #include <sstream>
 #include <vector>
 
@@ -39,18 +39,45 @@ SigningKey SigningKey::FromSeed(const std::array<uint8_t, 32>& seed) {
   return key;
 }
 
-Result<SigningKey> SigningKey::LoadOrCreate(const std::string& path) {
+Result<SigningKey> SigningKey::Load(const std::string& path) {
   if (sodium_init() < 0) return Error(Internal("libsodium failed to initialise"));
-  std::ifstream file(path);
-  std::array<uint8_t, 32> seed{};
-  if (file) {
-    std::string hex;
-    std::getline(file, hex);
-    if (!Unhex(hex, seed.data(), seed.size())) {
-      return Error(DataLoss(fmt::format("{}: not a labtrace signing key (64 hex digits)", path)));
-    }
-    return FromSeed(seed);
+  // The mode is read from the descriptor the key is read through, so the file checked is
+  // the file read.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    const int error = errno;
+    const std::string what = fmt::format("cannot read signing key {}: {}", path, std::strerror(error));
+    return Error(error == ENOENT ? NotFound(what) : Unavailable(what));
   }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    ::close(fd);
+    return Error(Unavailable(fmt::format("cannot read signing key {}: {}", path, std::strerror(errno))));
+  }
+  if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+    ::close(fd);
+    return Error(FailedPrecondition(
+        fmt::format("signing key {} has mode {:04o}: others than its owner may read or change it, and whoever "
+                    "reads it can sign checkpoints as the lab; run `chmod 600 {}` (and consider the key "
+                    "exposed: make a new one and pin it if others could have read it)",
+                    path, st.st_mode & 07777, path)));
+  }
+  char text[128] = {};
+  const ssize_t got = ::read(fd, text, sizeof text - 1);
+  ::close(fd);
+  std::string_view hex(text, got > 0 ? static_cast<size_t>(got) : 0);
+  if (const auto end = hex.find('\n'); end != std::string_view::npos) hex = hex.substr(0, end);
+  std::array<uint8_t, 32> seed{};
+  if (!Unhex(hex, seed.data(), seed.size())) {
+    return Error(DataLoss(fmt::format("{}: not a labtrace signing key (64 hex digits)", path)));
+  }
+  return FromSeed(seed);
+}
+
+Result<SigningKey> SigningKey::LoadOrCreate(const std::string& path) {
+  auto existing = Load(path);
+  if (existing || existing.error().code() != StatusCode::kNotFound) return existing;
+  std::array<uint8_t, 32> seed{};
   randombytes_buf(seed.data(), seed.size());
   // Created readable by the owner only, and written before anything is signed with it.
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -60,6 +87,33 @@ Result<SigningKey> SigningKey::LoadOrCreate(const std::string& path) {
   ::close(fd);
   if (!written) return Error(Unavailable(fmt::format("cannot write signing key {}", path)));
   return FromSeed(seed);
+}
+
+std::string KeyPathIn(const std::string& data_dir) {
+  return (std::filesystem::path(data_dir) / "lab-signing.key").string();
+}
+
+std::string KeyPathBeside(const std::string& db_path) {
+  return KeyPathIn(std::filesystem::path(db_path).parent_path().string());
+}
+
+std::string PublicKeyText(std::string_view public_key) { return Hex(public_key.data(), public_key.size()); }
+
+std::string PublicKeyText(const std::array<uint8_t, 32>& public_key) {
+  return Hex(public_key.data(), public_key.size());
+}
+
+Result<std::string> ParsePublicKey(std::string_view text) {
+  constexpr std::string_view kSpace = " \t\r\n";
+  const auto first = text.find_first_not_of(kSpace);
+  text = first == std::string_view::npos ? std::string_view() : text.substr(first, text.find_last_not_of(kSpace) + 1 - first);
+  std::string key(crypto_sign_PUBLICKEYBYTES, '\0');
+  if (!Unhex(text, key.data(), key.size())) {
+    return Error(InvalidArgument(fmt::format("\"{}\" is not an Ed25519 public key (64 hex digits, as `labtrace "
+                                             "checkpoint key` prints it)",
+                                             text.substr(0, 80))));
+  }
+  return key;
 }
 
 std::string SigningKey::Sign(std::string_view message) const {

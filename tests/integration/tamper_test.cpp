@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <array>
 #include <fstream>
 #include <future>
 #include <random>
@@ -12,6 +13,7 @@
 
 #include "store/record_store.h"
 #include "store/signing_key.h"
+#include "store/sqlite.h"
 #include "store/verifier.h"
 #include "support/child_process.h"
 
@@ -64,6 +66,10 @@ class Tampering : public ::testing::Test {
     auto checkpoint = store::LatestCheckpoint((pristine_ / "labtrace.db").string());
     ASSERT_TRUE(checkpoint.has_value());
     std::ofstream(pristine_ / "saved.checkpoint") << store::FormatCheckpointFile(*checkpoint);
+    auto lab_key = store::SigningKey::Load((pristine_ / "lab-signing.key").string());
+    ASSERT_TRUE(lab_key.has_value()) << lab_key.error().message();
+    lab_key_ = store::PublicKeyText(lab_key->public_key());
+    std::ofstream(pristine_ / "lab.pub") << lab_key_ << "\n";
   }
   static void TearDownTestSuite() { fs::remove_all(pristine_); }
 
@@ -85,22 +91,31 @@ class Tampering : public ::testing::Test {
   }
 
   // Runs `labtrace verify`; returns its exit code and output.
-  std::pair<int, std::string> Verify(bool with_saved_checkpoint = false) {
+  std::pair<int, std::string> Verify(bool with_saved_checkpoint = false, std::vector<std::string> extra = {}) {
     std::vector<std::string> args{LABTRACE_CLI_PATH, "verify", "--db", db(), "--no-progress"};
     if (with_saved_checkpoint) {
       args.push_back("--checkpoint");
       args.push_back((pristine_ / "saved.checkpoint").string());
     }
+    args.insert(args.end(), extra.begin(), extra.end());
     ChildProcess verify(args);
     const int code = verify.WaitForExit(30s);
     return {code, verify.output()};
   }
 
+  // `labtrace verify` with the lab's public key pinned by --trusted-key.
+  std::pair<int, std::string> VerifyPinned(std::vector<std::string> extra = {}) {
+    extra.insert(extra.begin(), {"--trusted-key", (pristine_ / "lab.pub").string()});
+    return Verify(false, std::move(extra));
+  }
+
   static fs::path pristine_;
+  static std::string lab_key_;  // hex, as `labtrace checkpoint key` prints it
   fs::path copy_;
 };
 
 fs::path Tampering::pristine_;
+std::string Tampering::lab_key_;
 
 TEST_F(Tampering, UntouchedStoreIsIntact) {
   auto [code, output] = Verify(true);
@@ -328,6 +343,184 @@ TEST_F(Tampering, InclusionProofOfAnAlteredLeafDoesNotVerify) {
   ChildProcess inclusion({LABTRACE_CLI_PATH, "proof", "inclusion", "--db", db(), "--reading", "17"});
   EXPECT_EQ(inclusion.WaitForExit(30s), 1) << inclusion.output();
   EXPECT_NE(inclusion.output().find("THE PROOF DOES NOT VERIFY"), std::string::npos) << inclusion.output();
+}
+
+}  // namespace
+}  // namespace labtrace
+
+// The lab's key pinned outside the store: someone who can write the store and the key file
+// beside it can make every hash and signature agree again, but not with the lab's key.
+namespace labtrace {
+namespace {
+
+// One weighing of the balance, for a store made or extended outside the lab.
+Reading Weighing(double grams, int64_t requested_at_ns) {
+  Reading r;
+  r.set_instrument("balance-xs205");
+  r.set_channel("mass");
+  r.set_unit("g");
+  r.set_quality(GOOD);
+  r.set_value(grams);
+  r.set_requested_at_ns(requested_at_ns);
+  return r;
+}
+
+TEST_F(Tampering, CheckpointKeyPrintsTheKeyThatSignsTheCheckpoints) {
+  ChildProcess key({LABTRACE_CLI_PATH, "checkpoint", "key", "--db", (pristine_ / "labtrace.db").string()});
+  EXPECT_EQ(key.WaitForExit(30s), 0) << key.output();
+  EXPECT_EQ(key.output(), lab_key_ + "\n");
+  auto checkpoint = store::LatestCheckpoint(db());
+  ASSERT_TRUE(checkpoint.has_value());
+  EXPECT_EQ(store::PublicKeyText(checkpoint->public_key()), lab_key_);
+
+  auto [code, output] = VerifyPinned();
+  EXPECT_EQ(code, 0) << output;
+  EXPECT_NE(output.find(fmt::format("checkpoints signed by the lab's key {} (pinned by --trusted-key", lab_key_)),
+            std::string::npos)
+      << output;
+}
+
+// Every checkpoint signed again with a key of the forger's own: each signature verifies.
+TEST_F(Tampering, ReSignedStoreIsRefusedWithThePinnedKey) {
+  std::array<uint8_t, 32> seed{};
+  seed.fill(7);
+  const store::SigningKey forger = store::SigningKey::FromSeed(seed);
+  {
+    auto db = store::Database::Open(this->db(), store::Database::Mode::kReadWrite);
+    ASSERT_TRUE(db.has_value()) << db.error().message();
+    ASSERT_TRUE(db->Execute("DROP TRIGGER checkpoints_append_only_update").ok());
+    std::vector<std::pair<int64_t, Checkpoint>> checkpoints;
+    auto select = db->Prepare("SELECT checkpoint_id, tree_size, root_hash, time_ns FROM checkpoints ORDER BY checkpoint_id");
+    ASSERT_TRUE(select.has_value());
+    while (select->Step().value_or(false)) {
+      Checkpoint c;
+      c.set_tree_size(static_cast<uint64_t>(select->ColumnInt64(1)));
+      c.set_root_hash(select->ColumnBlob(2));
+      c.set_time_ns(select->ColumnInt64(3));
+      checkpoints.emplace_back(select->ColumnInt64(0), c);
+    }
+    ASSERT_FALSE(checkpoints.empty());
+    auto update = db->Prepare("UPDATE checkpoints SET public_key = ?, signature = ? WHERE checkpoint_id = ?");
+    ASSERT_TRUE(update.has_value());
+    for (const auto& [id, c] : checkpoints) {
+      const std::string signature = forger.Sign(store::CheckpointText(c));
+      update->BindBlob(1, forger.public_key());
+      update->BindBlob(2, {reinterpret_cast<const uint8_t*>(signature.data()), signature.size()});
+      update->BindInt64(3, id);
+      ASSERT_TRUE(update->Step().has_value());
+      update->Reset();
+    }
+  }
+  const std::string forged_key = store::PublicKeyText(forger.public_key());
+  auto [code, output] = Verify();
+  EXPECT_EQ(code, 0) << "without a pinned key a re-signed store cannot be told from the lab's: " << output;
+  EXPECT_NE(output.find("which is not pinned"), std::string::npos) << output;
+
+  std::tie(code, output) = VerifyPinned();
+  EXPECT_EQ(code, 1) << output;
+  EXPECT_NE(output.find("NOT INTACT: checkpoint 1 (size "), std::string::npos) << output;
+  EXPECT_NE(output.find(fmt::format("is signed by key {}, not the lab's key {}: re-signed outside the lab", forged_key,
+                                    lab_key_)),
+            std::string::npos)
+      << output;
+}
+
+// A whole store made again by labtrace itself, with its own key and other values: every
+// hash, root, chain link and signature agrees.
+TEST_F(Tampering, ForgedStoreMadeWithAnotherKeyIsRefusedWithThePinnedKey) {
+  fs::remove_all(copy_);
+  {
+    auto forged = store::RecordStore::Open(copy_.string());
+    ASSERT_TRUE(forged.has_value()) << forged.error().message();
+    (*forged)->Append({Weighing(99.5, 1795590001'000'000'000)});
+    (*forged)->Flush();
+  }
+  auto [code, output] = Verify();
+  EXPECT_EQ(code, 0) << output;
+  std::tie(code, output) = VerifyPinned();
+  EXPECT_EQ(code, 1) << output;
+  EXPECT_NE(output.find(fmt::format("not the lab's key {}: re-signed outside the lab", lab_key_)), std::string::npos)
+      << output;
+}
+
+TEST_F(Tampering, DeletedCheckpointsAreRefusedWithThePinnedKey) {
+  Sqlite("DROP TRIGGER checkpoints_append_only_delete; DELETE FROM checkpoints;");
+  auto [code, output] = Verify();
+  EXPECT_EQ(code, 0) << output;
+  EXPECT_NE(output.find("no signed checkpoint: nothing but the records' own hashes vouches for them"),
+            std::string::npos)
+      << output;
+
+  std::tie(code, output) = VerifyPinned();
+  EXPECT_EQ(code, 1) << output;
+  EXPECT_NE(output.find(fmt::format("the store holds no signed checkpoint (the lab's key {} is pinned): they were "
+                                    "deleted, or the daemon never made one",
+                                    lab_key_)),
+            std::string::npos)
+      << output;
+
+  std::tie(code, output) = Verify(false, {"--require-checkpoint"});
+  EXPECT_EQ(code, 1) << output;
+  EXPECT_NE(output.find("the store holds no signed checkpoint:"), std::string::npos) << output;
+  std::tie(code, output) = VerifyPinned({"--allow-no-checkpoint"});
+  EXPECT_EQ(code, 0) << output;
+}
+
+// The daemon's key file replaced, and the daemon run on: later checkpoints are signed by
+// the new key.
+TEST_F(Tampering, SwappedKeyIsRefused) {
+  {
+    store::StoreOptions options;
+    options.signing_key_path = (copy_ / "swapped.key").string();
+    auto store = store::RecordStore::Open(copy_.string(), options);
+    ASSERT_TRUE(store.has_value()) << store.error().message();
+    (*store)->Append({Weighing(100.5, 1795590100'000'000'000)});
+    (*store)->Flush();
+  }
+  auto swapped = store::SigningKey::Load((copy_ / "swapped.key").string());
+  ASSERT_TRUE(swapped.has_value()) << swapped.error().message();
+  const std::string swapped_key = store::PublicKeyText(swapped->public_key());
+
+  auto [code, output] = Verify();
+  EXPECT_EQ(code, 1) << output;
+  EXPECT_NE(output.find(fmt::format("is signed by key {}, not checkpoint 1's key {}", swapped_key, lab_key_)),
+            std::string::npos)
+      << output;
+  std::tie(code, output) = VerifyPinned();
+  EXPECT_EQ(code, 1) << output;
+  EXPECT_NE(output.find(fmt::format("is signed by key {}, not the lab's key {}: re-signed outside the lab, or the "
+                                    "daemon's key was replaced",
+                                    swapped_key, lab_key_)),
+            std::string::npos)
+      << output;
+}
+
+TEST_F(Tampering, SigningKeyReadableByOthersIsRefusedAtStart) {
+  fs::copy_file(pristine_ / "lab-signing.key", copy_ / "lab-signing.key");
+  fs::permissions(copy_ / "lab-signing.key", fs::perms(0644));
+  auto store = store::RecordStore::Open(copy_.string());
+  ASSERT_FALSE(store.has_value());
+  const std::string key_path = (copy_ / "lab-signing.key").string();
+  EXPECT_EQ(store.error().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(store.error().message().find(fmt::format("signing key {} has mode 0644", key_path)), std::string::npos)
+      << store.error().message();
+  EXPECT_NE(store.error().message().find(fmt::format("run `chmod 600 {}`", key_path)), std::string::npos)
+      << store.error().message();
+  fs::permissions(copy_ / "lab-signing.key", fs::perms(0600));
+  EXPECT_TRUE(store::RecordStore::Open(copy_.string()).has_value());
+}
+
+TEST_F(Tampering, LabConfigPinsTheKey) {
+  std::ofstream(copy_ / "lab.textproto") << fmt::format("name: \"pinned\"\ntrusted_checkpoint_key: \"{}\"\n", lab_key_);
+  auto [code, output] = Verify(false, {"--config", (copy_ / "lab.textproto").string()});
+  EXPECT_EQ(code, 0) << output;
+  EXPECT_NE(output.find("(pinned by " + (copy_ / "lab.textproto").string() + ")"), std::string::npos) << output;
+
+  std::ofstream(copy_ / "bad.textproto") << "name: \"pinned\"\ntrusted_checkpoint_key: \"d8480bf5\"\n";
+  std::tie(code, output) = Verify(false, {"--config", (copy_ / "bad.textproto").string()});
+  EXPECT_EQ(code, 2) << output;
+  EXPECT_NE(output.find("bad.textproto:2:1: trusted_checkpoint_key: is not an Ed25519 public key"), std::string::npos)
+      << output;
 }
 
 }  // namespace

@@ -4,12 +4,14 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
 #include <fmt/format.h>
 #include <google/protobuf/util/json_util.h>
 
+#include "config/lab_config.h"
 #include "store/signing_key.h"
 #include "store/proofs.h"
 #include "store/verifier.h"
@@ -28,47 +30,126 @@ void DrawProgress(uint64_t done, uint64_t total) {
   if (done == total) std::fputc('\n', stderr);
 }
 
+Result<std::string> ReadFile(const std::string& path) {
+  std::ifstream file(path);
+  if (!file) return Error(Unavailable(fmt::format("cannot open {}: {}", path, std::strerror(errno))));
+  std::stringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+// The lab's public key, pinned by a key file or a lab-config; `pinned_by` names where
+// from. Unset when neither is given.
+Result<std::optional<std::string>> PinnedKey(const VerifyCommandOptions& options, std::string& pinned_by) {
+  if (!options.trusted_key_path.empty()) {
+    auto text = ReadFile(options.trusted_key_path);
+    if (!text) return Error(text.error());
+    auto key = store::ParsePublicKey(*text);
+    if (!key) return Error(key.error().Annotate(options.trusted_key_path));
+    pinned_by = "--trusted-key " + options.trusted_key_path;
+    return std::optional<std::string>(*key);
+  }
+  if (!options.config_path.empty()) {
+    auto lab = config::LoadLab(options.config_path);
+    if (!lab) return Error(lab.error());
+    if (lab->trusted_checkpoint_key().empty()) {
+      return Error(InvalidArgument(fmt::format(
+          "{} pins no key: add trusted_checkpoint_key (labtrace checkpoint key --db DATA/labtrace.db prints it), "
+          "or pass --trusted-key FILE",
+          options.config_path)));
+    }
+    auto key = store::ParsePublicKey(lab->trusted_checkpoint_key());
+    if (!key) return Error(key.error().Annotate(options.config_path + ": trusted_checkpoint_key"));
+    pinned_by = options.config_path;
+    return std::optional<std::string>(*key);
+  }
+  return std::optional<std::string>();
+}
+
+// What the checkpoints vouch for, in a line after "intact".
+std::string CheckpointLine(const store::VerifyReport& report, const std::string& pinned_by) {
+  if (report.checkpoints == 0) {
+    return "no signed checkpoint: nothing but the records' own hashes vouches for them, and anyone who can write "
+           "the file can rewrite those";
+  }
+  std::string line = pinned_by.empty()
+                         ? fmt::format("checkpoints signed by key {}, which is not pinned: anyone who can write the "
+                                       "file can re-sign it; pin the lab's key (--trusted-key FILE, or "
+                                       "trusted_checkpoint_key in lab-config with --config)",
+                                       store::PublicKeyText(report.signer))
+                         : fmt::format("checkpoints signed by the lab's key {} (pinned by {})",
+                                       store::PublicKeyText(report.signer), pinned_by);
+  if (report.signed_records < report.records) {
+    line += fmt::format("; the newest covers {} of the {} records, the {} after it are under no signature yet",
+                        report.signed_records, report.records, report.records - report.signed_records);
+  }
+  return line;
+}
+
 }  // namespace
 
-int VerifyCommand(const std::string& db_path, const std::string& checkpoint_path, bool json, bool progress) {
+int VerifyCommand(const VerifyCommandOptions& command) {
   store::VerifyOptions options;
-  if (!checkpoint_path.empty()) {
-    std::ifstream file(checkpoint_path);
-    if (!file) {
-      std::fprintf(stderr, "labtrace: cannot open checkpoint %s\n", checkpoint_path.c_str());
+  if (!command.checkpoint_path.empty()) {
+    auto text = ReadFile(command.checkpoint_path);
+    if (!text) {
+      std::fprintf(stderr, "labtrace: %s\n", text.error().message().c_str());
       return 2;
     }
-    std::stringstream text;
-    text << file.rdbuf();
-    auto checkpoint = store::ParseCheckpointFile(text.str());
+    auto checkpoint = store::ParseCheckpointFile(*text);
     if (!checkpoint) {
-      std::fprintf(stderr, "labtrace: %s: %s\n", checkpoint_path.c_str(), checkpoint.error().message().c_str());
+      std::fprintf(stderr, "labtrace: %s: %s\n", command.checkpoint_path.c_str(), checkpoint.error().message().c_str());
       return 2;
     }
     options.saved_checkpoint = *checkpoint;
   }
-  if (progress) options.progress = DrawProgress;
+  std::string pinned_by;
+  auto pinned = PinnedKey(command, pinned_by);
+  if (!pinned) {
+    std::fprintf(stderr, "labtrace: %s\n", pinned.error().message().c_str());
+    return 2;
+  }
+  options.trusted_key = *pinned;
+  options.require_checkpoint = command.require_checkpoint.value_or(options.trusted_key.has_value());
+  if (command.progress) options.progress = DrawProgress;
   const auto started = std::chrono::steady_clock::now();
-  auto report = store::VerifyStore(db_path, options);
+  auto report = store::VerifyStore(command.db_path, options);
   if (!report) {
     std::fprintf(stderr, "labtrace: %s\n", report.error().message().c_str());
     return 2;
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  if (json) {
-    std::printf("{\"intact\":%s,\"records\":%llu,\"batches\":%llu,\"checkpoints\":%llu,\"root\":\"%s\","
-                "\"seconds\":%.3f,\"problem\":\"%s\"}\n",
+  if (command.json) {
+    std::printf("{\"intact\":%s,\"records\":%llu,\"batches\":%llu,\"checkpoints\":%llu,\"signed_records\":%llu,"
+                "\"checkpoint_key\":\"%s\",\"key_pinned\":%s,\"root\":\"%s\",\"seconds\":%.3f,\"problem\":\"%s\"}\n",
                 report->intact ? "true" : "false", static_cast<unsigned long long>(report->records),
                 static_cast<unsigned long long>(report->batches), static_cast<unsigned long long>(report->checkpoints),
-                store::ToHex(report->root).c_str(), seconds, report->problem.c_str());
+                static_cast<unsigned long long>(report->signed_records), store::PublicKeyText(report->signer).c_str(),
+                pinned_by.empty() ? "false" : "true", store::ToHex(report->root).c_str(), seconds,
+                report->problem.c_str());
   } else if (report->intact) {
-    std::printf("%s: intact: %llu records in %llu batches, %llu signed checkpoint(s), root %s (%.1f s)\n",
-                db_path.c_str(), static_cast<unsigned long long>(report->records),
+    std::printf("%s: intact: %llu records in %llu batches, %llu signed checkpoint(s), root %s (%.1f s)\n%s\n",
+                command.db_path.c_str(), static_cast<unsigned long long>(report->records),
                 static_cast<unsigned long long>(report->batches), static_cast<unsigned long long>(report->checkpoints),
-                store::ToHex(report->root).c_str(), seconds);
+                store::ToHex(report->root).c_str(), seconds, CheckpointLine(*report, pinned_by).c_str());
   }
-  if (!report->intact) std::fprintf(stderr, "%s: NOT INTACT: %s\n", db_path.c_str(), report->problem.c_str());
+  if (!report->intact) std::fprintf(stderr, "%s: NOT INTACT: %s\n", command.db_path.c_str(), report->problem.c_str());
   return report->intact ? 0 : 1;
+}
+
+int CheckpointKeyCommand(const std::string& db_path, const std::string& key_path) {
+  const std::string path = key_path.empty() ? store::KeyPathBeside(db_path) : key_path;
+  auto key = store::SigningKey::Load(path);
+  if (!key) {
+    std::fprintf(stderr, "labtrace: %s%s\n", key.error().message().c_str(),
+                 key.error().code() == StatusCode::kNotFound
+                     ? "; the daemon makes the key at its first start, beside the store: pass --key FILE if it is "
+                       "kept elsewhere"
+                     : "");
+    return 2;
+  }
+  std::puts(store::PublicKeyText(key->public_key()).c_str());
+  return 0;
 }
 
 int CheckpointExportCommand(const std::string& db_path, bool json) {

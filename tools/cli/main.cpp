@@ -6,8 +6,10 @@
 //   labtrace uncertainty BUDGET-FILE [--json]
 //   labtrace decide --value X --u U --lower L --upper H --rule RULE [--json]
 //   labtrace mpe --table NAME --load M --e E [--in-service] [--json]
-//   labtrace verify --db FILE [--checkpoint FILE] [--json]
+//   labtrace verify --db FILE [--checkpoint FILE] [--trusted-key FILE | --config FILE]
+//                   [--require-checkpoint | --allow-no-checkpoint] [--json]
 //   labtrace checkpoint export --db FILE
+//   labtrace checkpoint key --db FILE [--key FILE]
 //   labtrace proof inclusion --db FILE --reading N
 //   labtrace proof consistency --db FILE --from M --to N
 //   labtrace health [--json]
@@ -234,12 +236,23 @@ int main(int argc, char** argv) {
   mpe_cmd->add_flag("--in-service", mpe.in_service, "in-service MPE instead of verification MPE");
   mpe_cmd->add_flag("--json", mpe.json, "print JSON");
 
-  std::string db_path, checkpoint_path;
-  bool verify_json = false, no_progress = false;
+  std::string db_path;
+  cli::VerifyCommandOptions verify_options;
+  bool no_progress = false, require_checkpoint = false, allow_no_checkpoint = false;
   auto* verify = app.add_subcommand("verify", "check offline that no record was altered, lost or added");
-  verify->add_option("--db", db_path, "the store file (DATA/labtrace.db)")->required();
-  verify->add_option("--checkpoint", checkpoint_path, "a checkpoint saved earlier (labtrace checkpoint export)");
-  verify->add_flag("--json", verify_json, "print the report as JSON");
+  verify->add_option("--db", verify_options.db_path, "the store file (DATA/labtrace.db)")->required();
+  verify->add_option("--checkpoint", verify_options.checkpoint_path,
+                     "a checkpoint saved earlier, outside the lab (labtrace checkpoint export)");
+  auto* trusted_key = verify->add_option("--trusted-key", verify_options.trusted_key_path,
+                                         "a file holding the lab's public key (labtrace checkpoint key): every "
+                                         "checkpoint must be signed by it");
+  verify->add_option("--config", verify_options.config_path, "a lab-config whose trusted_checkpoint_key pins the lab's key")
+      ->excludes(trusted_key);
+  auto* require = verify->add_flag("--require-checkpoint", require_checkpoint,
+                                   "a store with no signed checkpoint is not intact (the default when a key is pinned)");
+  verify->add_flag("--allow-no-checkpoint", allow_no_checkpoint, "a store with no signed checkpoint may be intact")
+      ->excludes(require);
+  verify->add_flag("--json", verify_options.json, "print the report as JSON");
   verify->add_flag("--no-progress", no_progress, "no progress bar");
 
   auto* checkpoint = app.add_subcommand("checkpoint", "signed checkpoints of the ledger");
@@ -248,6 +261,12 @@ int main(int argc, char** argv) {
   checkpoint_export->add_option("--db", db_path, "the store file")->required();
   bool export_json = false;
   checkpoint_export->add_flag("--json", export_json, "print the Checkpoint as JSON instead of the checkpoint file");
+  std::string key_path;
+  auto* checkpoint_key = checkpoint->add_subcommand(
+      "key", "print the lab's public key, to pin (trusted_checkpoint_key in lab-config, verify --trusted-key)");
+  checkpoint_key->add_option("--db", db_path, "the store file; its signing key is the lab-signing.key beside it")
+      ->required();
+  checkpoint_key->add_option("--key", key_path, "the signing key file, when it is kept elsewhere");
 
   auto* proof = app.add_subcommand("proof", "Merkle proofs from a store file, offline");
   proof->require_subcommand(1);
@@ -340,9 +359,12 @@ int main(int argc, char** argv) {
   if (inclusion->parsed()) return cli::InclusionProofCommand(db_path, proof_reading, proof_json);
   if (consistency->parsed()) return cli::ConsistencyProofCommand(db_path, proof_from, proof_to, proof_json);
   if (verify->parsed()) {
-    return cli::VerifyCommand(db_path, checkpoint_path, verify_json, !no_progress && isatty(STDERR_FILENO));
+    verify_options.progress = !no_progress && isatty(STDERR_FILENO);
+    if (require_checkpoint || allow_no_checkpoint) verify_options.require_checkpoint = require_checkpoint;
+    return cli::VerifyCommand(verify_options);
   }
   if (checkpoint_export->parsed()) return cli::CheckpointExportCommand(db_path, export_json);
+  if (checkpoint_key->parsed()) return cli::CheckpointKeyCommand(db_path, key_path);
   if (readings_cmd->parsed()) return Readings(readings);
   if (uncertainty->parsed()) return cli::UncertaintyCommand(budget_path, budget_json);
   if (decide_cmd->parsed()) {

@@ -1,0 +1,52 @@
+// Part of offline verification (verifier.h): the records of one kind (readings, audit
+// events, calibration records), in id order, each as the bytes its leaf hash covers, for
+// the verifier to walk beside the batches. Used by the verifier's thread only, on its
+// read-only connection.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "labtrace/reading.pb.h"
+#include "labtrace/status.h"
+#include "store/reading_runs_check.h"
+#include "store/record_bytes.h"
+#include "store/sqlite.h"
+
+namespace labtrace::store {
+
+class RecordCursor {
+ public:
+  static Result<RecordCursor> Open(Database& db, RecordKind kind);
+
+  const char* noun() const;
+  bool has_row() const { return has_row_; }
+  // Readings only: what is wrong with the channel sets as a whole, or "".
+  std::string sets_problem() const { return runs_ ? runs_->sets_problem() : std::string(); }
+  int64_t id() const { return statement_.ColumnInt64(0); }
+  Status Next();
+
+  // The bytes the current record's leaf hash covers; valid until the next call.
+  const std::string& Bytes();
+  // What is wrong with the current row on its own, naming it, or "".
+  std::string Problem() const;
+  // The current record in words, for messages: "balance-xs205/mass, requested …".
+  std::string Description() const;
+
+  // After the last record: the problem with runs beyond the readings, or "".
+  Result<std::string> RunsBeyondTheRecords();
+
+ private:
+  RecordCursor(RecordKind kind, Statement statement) : kind_(kind), statement_(std::move(statement)) {}
+
+  RecordKind kind_;
+  Statement statement_;
+  bool has_row_ = false;
+  std::optional<ReadingRunsCheck> runs_;  // readings from schema 4 on
+  // Reused from record to record: the verifier decodes every reading.
+  Reading reading_;
+  std::string bytes_;
+};
+
+}  // namespace labtrace::store
