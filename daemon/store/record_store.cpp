@@ -23,9 +23,7 @@ Result<std::unique_ptr<RecordStore>> RecordStore::Open(const std::string& data_d
   std::filesystem::create_directories(data_dir, ec);
   if (ec) return Error(Unavailable(fmt::format("cannot create data directory {}: {}", data_dir, ec.message())));
   const std::string path = (std::filesystem::path(data_dir) / kFileName).string();
-  const std::string key_path = options.signing_key_path.empty()
-                                   ? (std::filesystem::path(data_dir) / "lab-signing.key").string()
-                                   : options.signing_key_path;
+  const std::string key_path = options.signing_key_path.empty() ? KeyPathIn(data_dir) : options.signing_key_path;
   auto key = SigningKey::LoadOrCreate(key_path);
   if (!key) return Error(key.error());
   auto db = Database::Open(path, Database::Mode::kReadWrite, hooks.vfs);
