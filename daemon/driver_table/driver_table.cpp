@@ -26,6 +26,15 @@ std::chrono::milliseconds TimeoutOf(const config::Instrument& instrument) {
   return std::chrono::milliseconds(instrument.timeout_ms());
 }
 
+// Every text driver is built alike: on the instrument's bus, with its name, its
+// driver's settings and its reply timeout.
+template <typename TextDriver, typename Settings>
+Result<std::shared_ptr<text::TextInstrument>> Build(boost::asio::any_io_executor executor, const config::Bus& bus,
+                                                    const config::Instrument& instrument, Settings settings) {
+  return std::make_shared<TextDriver>(executor, EndpointOf(bus), instrument.name(), std::move(settings),
+                                      TimeoutOf(instrument));
+}
+
 Result<modbus::ModbusDevice> MakeModbus(const config::Instrument& instrument, const config::RegisterMap& map) {
   auto device = modbus::ModbusDevice::Create(instrument.name(), static_cast<uint8_t>(instrument.modbus().unit_id()),
                                              map, instrument.modbus().max_gap_registers(), TimeoutOf(instrument),
@@ -39,16 +48,14 @@ Result<std::shared_ptr<text::TextInstrument>> MakeMtSics(boost::asio::any_io_exe
                                                          const config::Instrument& instrument) {
   mtsics::BalanceSettings settings{instrument.mt_sics().channel(), instrument.mt_sics().command(),
                                    instrument.mt_sics().mode() == config::PUSHED};
-  return std::make_shared<mtsics::MtSicsBalance>(executor, EndpointOf(bus), instrument.name(), std::move(settings),
-                                                 TimeoutOf(instrument));
+  return Build<mtsics::MtSicsBalance>(executor, bus, instrument, std::move(settings));
 }
 
 Result<std::shared_ptr<text::TextInstrument>> MakeSbi(boost::asio::any_io_executor executor, const config::Bus& bus,
                                                       const config::Instrument& instrument) {
   sbi::BalanceSettings settings{instrument.sbi().channel(), instrument.sbi().unit(),
                                 instrument.sbi().mode() == config::PUSHED};
-  return std::make_shared<sbi::SbiBalance>(executor, EndpointOf(bus), instrument.name(), std::move(settings),
-                                           TimeoutOf(instrument));
+  return Build<sbi::SbiBalance>(executor, bus, instrument, std::move(settings));
 }
 
 Result<std::shared_ptr<text::TextInstrument>> MakeScpi(boost::asio::any_io_executor executor, const config::Bus& bus,
@@ -58,8 +65,7 @@ Result<std::shared_ptr<text::TextInstrument>> MakeScpi(boost::asio::any_io_execu
   for (const auto& measurement : instrument.scpi().measurements()) {
     settings.measurements.push_back({measurement.channel(), measurement.query(), measurement.unit()});
   }
-  return std::make_shared<scpi::ScpiMeter>(executor, EndpointOf(bus), instrument.name(), std::move(settings),
-                                           TimeoutOf(instrument));
+  return Build<scpi::ScpiMeter>(executor, bus, instrument, std::move(settings));
 }
 
 Result<std::shared_ptr<text::TextInstrument>> MakeLine(boost::asio::any_io_executor executor, const config::Bus& bus,
@@ -74,8 +80,7 @@ Result<std::shared_ptr<text::TextInstrument>> MakeLine(boost::asio::any_io_execu
     skip = std::move(*compiled);
   }
   line::LineSettings settings{std::move(*pattern), std::move(skip), config.channel(), config.unit(), config.command()};
-  return std::make_shared<line::LineInstrument>(executor, EndpointOf(bus), instrument.name(), std::move(settings),
-                                                TimeoutOf(instrument));
+  return Build<line::LineInstrument>(executor, bus, instrument, std::move(settings));
 }
 
 constexpr std::array<Driver, 5> kDrivers{{
