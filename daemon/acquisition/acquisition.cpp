@@ -1,6 +1,7 @@
 #include "acquisition/acquisition.h"
 
 #include <algorithm>
+#include <cassert>
 #include <map>
 #include <mutex>
 
@@ -15,6 +16,7 @@
 #include "acquisition/text_instruments.h"
 #include "config/lab_calendar.h"
 #include "config/lab_config.h"
+#include "driver_table/driver_table.h"
 #include "labtrace/clock.h"
 
 namespace labtrace::acquisition {
@@ -110,24 +112,24 @@ Result<std::unique_ptr<Acquisition>> Acquisition::Create(asio::io_context& io, c
   std::unique_ptr<Acquisition> acquisition(
       new Acquisition(io, lab, StampCalibration(lab, ObserveHealth(board, std::move(sink))), board));
   acquisition->identified_ = NoteIdentity(lab, board, std::move(identified));
-  for (const auto& instrument : lab.instruments()) {
-    if (!IsTextDriver(instrument.driver())) continue;
-    auto driver = MakeTextInstrument(io.get_executor(), lab, instrument);
-    if (!driver) return Error(driver.error());
-    acquisition->text_instruments_.push_back(
-        {std::move(*driver), std::chrono::milliseconds(instrument.period_ms()), instrument.driver()});
-  }
+  // Each instrument built by its driver's row of the table: a text instrument runs as a
+  // coroutine, a Modbus device joins its bus's worker.
   std::map<std::string, std::vector<ModbusBus::Member>> modbus_members;
   for (const auto& instrument : lab.instruments()) {
-    if (instrument.driver() != "modbus") continue;
-    const config::RegisterMap* map = config::FindRegisterMap(lab, instrument.modbus().register_map());
-    auto device = modbus::ModbusDevice::Create(
-        instrument.name(), static_cast<uint8_t>(instrument.modbus().unit_id()), *map,
-        instrument.modbus().max_gap_registers(), std::chrono::milliseconds(instrument.timeout_ms()),
-        instrument.modbus().retries());
-    if (!device) return Error(device.error().Annotate(fmt::format("instrument {}", instrument.name())));
-    modbus_members[instrument.bus()].push_back(
-        {std::move(*device), std::chrono::milliseconds(instrument.period_ms())});
+    const drivers::Driver* driver = drivers::FindDriver(instrument.driver());
+    const config::Bus* bus = config::FindBus(lab, instrument.bus());
+    assert(driver != nullptr && bus != nullptr && "the lab-config was validated");
+    const std::chrono::milliseconds period(instrument.period_ms());
+    if (const auto* make = std::get_if<drivers::MakeTextInstrument>(&driver->make)) {
+      auto text = (*make)(io.get_executor(), *bus, instrument);
+      if (!text) return Error(text.error());
+      acquisition->text_instruments_.push_back({std::move(*text), period, instrument.driver()});
+    } else {
+      const auto make_device = std::get<drivers::MakeModbusDevice>(driver->make);
+      auto device = make_device(instrument, *config::FindRegisterMap(lab, instrument.modbus().register_map()));
+      if (!device) return Error(device.error());
+      modbus_members[instrument.bus()].push_back({std::move(*device), period});
+    }
   }
   std::vector<std::unique_ptr<ModbusBus>> tcp_buses;
   for (auto& [bus_name, members] : modbus_members) {

@@ -1,5 +1,5 @@
-// The instruments that talk in lines of text (MT-SICS, SBI, SCPI, line): building each
-// one's driver from lab-config, and the coroutine that reads it for as long as the daemon
+// The instruments that talk in lines of text (MT-SICS, SBI, SCPI, line; each built by
+// its row of the driver table): the coroutine that reads one for as long as the daemon
 // runs, asked every period or listened to as it prints.
 #pragma once
 
@@ -8,11 +8,9 @@
 #include <memory>
 #include <string>
 
-#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
 #include "acquisition/modbus_bus.h"
-#include "labtrace/config.pb.h"
 #include "text_link/text_instrument.h"
 
 namespace labtrace::acquisition {
@@ -20,14 +18,6 @@ namespace labtrace::acquisition {
 // Told each time an instrument identifies itself differently from the last time (and
 // the first time) in this run: its name and what it said.
 using IdentitySink = std::function<void(const std::string& instrument, const InstrumentIdentity& identity)>;
-
-// True for the drivers this file builds.
-bool IsTextDriver(const std::string& driver);
-
-// The driver object for `instrument` (of a text driver) on its bus.
-Result<std::shared_ptr<text::TextInstrument>> MakeTextInstrument(boost::asio::any_io_executor executor,
-                                                                 const config::Lab& lab,
-                                                                 const config::Instrument& instrument);
 
 // Reads `instrument` until cancelled: Read() every `period` when polled, Read() again at
 // once when pushed. An instrument that cannot be reached is retried with back-off, and

@@ -26,7 +26,7 @@
 #include "modbus/register_plan.h"
 #include "modbus/value_codec.h"
 #include "config/lab_calendar.h"
-#include "registry.h"
+#include "driver_table/driver_table.h"
 
 namespace labtrace::config {
 
@@ -48,7 +48,7 @@ bool IsStandardBaud(uint32_t baud) {
 
 std::string KnownDrivers() {
   std::string names;
-  for (const auto& driver : drivers::kDrivers) {
+  for (const drivers::Driver& driver : drivers::Drivers()) {
     if (!names.empty()) names += ", ";
     names += driver.name;
   }
@@ -204,7 +204,7 @@ Status ValidateInstruments(const Lab& lab, const Locator& at) {
       return Invalid(here({{"name"}}), fmt::format("\"{}\" is already the name of instruments[{}]",
                                                    instrument.name(), it->second));
     }
-    const drivers::DriverInfo* driver = drivers::FindDriver(instrument.driver());
+    const drivers::Driver* driver = drivers::FindDriver(instrument.driver());
     if (driver == nullptr) {
       return Invalid(here({{"driver"}}), fmt::format("unknown driver \"{}\"; known drivers: {}",
                                                      instrument.driver(), KnownDrivers()));
@@ -213,10 +213,7 @@ Status ValidateInstruments(const Lab& lab, const Locator& at) {
     if (bus == nullptr) {
       return Invalid(here({{"bus"}}), fmt::format("no bus is named \"{}\"", instrument.bus()));
     }
-    const bool link_fits = ((driver->links & drivers::kModbusTcp) != 0 && bus->has_modbus_tcp()) ||
-                           ((driver->links & drivers::kSerial) != 0 && bus->has_serial()) ||
-                           ((driver->links & drivers::kTcp) != 0 && bus->has_tcp());
-    if (!link_fits) {
+    if (!drivers::RunsOn(*driver, *bus)) {
       return Invalid(here({{"bus"}}), fmt::format("driver \"{}\" cannot run on bus \"{}\" ({})",
                                                   driver->name, bus->name(),
                                                   bus->has_serial() ? "a serial line"
@@ -227,7 +224,7 @@ Status ValidateInstruments(const Lab& lab, const Locator& at) {
     for (int j = 0; j < i; ++j) {
       const Instrument& other = lab.instruments(j);
       if (other.bus() != instrument.bus()) continue;
-      if (drivers::OwnsItsBus(instrument.driver()) || drivers::OwnsItsBus(other.driver())) {
+      if (driver->owns_its_bus || drivers::FindDriver(other.driver())->owns_its_bus) {
         return Invalid(here({{"bus"}}), fmt::format("bus \"{}\" already carries {} ({}); a {} instrument needs "
                                                     "a line of its own",
                                                     bus->name(), other.name(), other.driver(), instrument.driver()));

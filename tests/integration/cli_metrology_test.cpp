@@ -56,11 +56,12 @@ TEST(CliMetrology, W3ThroughMpe) {
   for (const Row& row : {Row{"5000", 5, 10}, Row{"5010", 10, 20}, Row{"20000", 10, 20}, Row{"30000", 15, 30}}) {
     const std::vector<std::string> args{"mpe", "--tables", LABTRACE_PROCEDURES "/mpe-tables.textproto", "--table",
                                         "oiml-r76-class-III", "--e", "10", "--load", row.load_g};
-    EXPECT_NE(Labtrace(args).find(fmt::format("MPE ±{:g}", row.verification_g)), std::string::npos) << row.load_g;
+    // The whole answer, line for line: "MPE ±5" is also the start of "MPE ±50".
+    EXPECT_EQ(Labtrace(args), fmt::format("oiml-r76-class-III at {}: MPE ±{:g}\n", row.load_g, row.verification_g));
     auto in_service = args;
     in_service.push_back("--in-service");
-    EXPECT_NE(Labtrace(in_service).find(fmt::format("MPE ±{:g} (in service)", row.in_service_g)), std::string::npos)
-        << row.load_g;
+    EXPECT_EQ(Labtrace(in_service),
+              fmt::format("oiml-r76-class-III at {}: MPE ±{:g} (in service)\n", row.load_g, row.in_service_g));
   }
 }
 

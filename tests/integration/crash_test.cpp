@@ -3,16 +3,23 @@
 // upload is lost and none is stored twice.
 //
 // LABTRACE_CRASH_CYCLES sets the number of cycles (default 100); tools/crash-test.sh runs 1000.
+// Where each kill lands is drawn from a seed, printed on stderr and recorded as the test's
+// "seed" property (in --gtest_output=xml); LABTRACE_CRASH_SEED=N replays those draws.
+// Only the draws: the daemon's own timing still varies from run to run.
 #include <signal.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <charconv>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <regex>
 #include <thread>
@@ -80,7 +87,25 @@ std::string IntegrityCheck(const std::string& db_path) {
   return result;
 }
 
+// The seed of the kill timings: LABTRACE_CRASH_SEED, to replay a failure; otherwise a new
+// one. Nothing when the variable is set but is not a number.
+std::optional<uint32_t> CrashSeed() {
+  const char* given = std::getenv("LABTRACE_CRASH_SEED");
+  if (given == nullptr) return std::random_device{}();
+  uint32_t seed = 0;
+  const char* end = given + std::strlen(given);
+  const auto [rest, error] = std::from_chars(given, end, seed);
+  if (error != std::errc() || rest != end) return std::nullopt;
+  return seed;
+}
+
 TEST(CrashRecovery, Kill9DuringUploadsLosesNoAcknowledgedUploadAndStoresNoneTwice) {
+  const std::optional<uint32_t> seed = CrashSeed();
+  ASSERT_TRUE(seed) << "LABTRACE_CRASH_SEED=\"" << std::getenv("LABTRACE_CRASH_SEED")
+                    << "\" is not a seed; give a number from 0 to 4294967295";
+  RecordProperty("seed", std::to_string(*seed));
+  std::fprintf(stderr, "crash test seed %u (replay with LABTRACE_CRASH_SEED=%u)\n", *seed, *seed);
+  SCOPED_TRACE(::testing::Message() << "seed " << *seed << " (LABTRACE_CRASH_SEED)");
   const int cycles = std::getenv("LABTRACE_CRASH_CYCLES") ? std::atoi(std::getenv("LABTRACE_CRASH_CYCLES")) : 100;
   const fs::path dir = fs::temp_directory_path() / fmt::format("labtrace-crash-{}", getpid());
   fs::remove_all(dir);
@@ -89,7 +114,7 @@ TEST(CrashRecovery, Kill9DuringUploadsLosesNoAcknowledgedUploadAndStoresNoneTwic
   std::ofstream(config) << "name: \"crash test lab\"\n";
   const std::string db_path = (dir / "data" / "labtrace.db").string();
 
-  std::mt19937 random(std::random_device{}());
+  std::mt19937 random(*seed);
   Ledger ledger;
   int next_number = 0;
   std::vector<std::string> unanswered;  // in flight when the daemon died

@@ -64,6 +64,7 @@ struct FaultVfsAccess {
     open->file->durable = open->file->current;
     if (vfs.fail_next_sync_) {
       vfs.fail_next_sync_ = false;
+      ++vfs.failed_syncs_;
       return SQLITE_IOERR_FSYNC;
     }
     return SQLITE_OK;
@@ -171,6 +172,10 @@ void FaultVfs::SetDiskFull(bool full) {
 int FaultVfs::syncs() const {
   std::lock_guard lock(mutex_);
   return syncs_;
+}
+int FaultVfs::failed_syncs() const {
+  std::lock_guard lock(mutex_);
+  return failed_syncs_;
 }
 bool FaultVfs::power_cut() const {
   std::lock_guard lock(mutex_);

@@ -37,6 +37,9 @@ class FaultVfs {
   void FailNextSync();
   void SetDiskFull(bool full);
   int syncs() const;
+  // How many syncs FailNextSync has failed: a test that injects one can tell that the
+  // store did reach it.
+  int failed_syncs() const;
   bool power_cut() const;
 
   // After a power cut: the durable contents of every file, as a disk would hold them.
@@ -54,6 +57,7 @@ class FaultVfs {
   int syncs_ = 0;
   int cut_at_sync_ = 0;
   bool fail_next_sync_ = false;
+  int failed_syncs_ = 0;
   bool dead_ = false;
   bool full_ = false;
 };

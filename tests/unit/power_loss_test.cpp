@@ -229,24 +229,40 @@ TEST_F(PowerLoss, AChannelCreatedByARefusedCommitIsNotConfusedWithTheNext) {
   FAIL() << "the full disk never refused a write";
 }
 
+// An fsync that fails (the data may or may not be on the disk) refuses the upload it was
+// to make durable, with the I/O error; the store reopens, and the upload sent again with
+// the same key is stored once.
 TEST_F(PowerLoss, FailedFsyncReopensAndDoesNotStoreTwice) {
   FaultVfs vfs("labtrace-fsync-error");
   Outcome outcome;
   {
     auto store = RecordStore::Open((base_ / "mem").string(), Options(), OnFaultVfs(vfs));
     ASSERT_TRUE(store.has_value());
+    auto upload = [&](int n) {
+      std::promise<Result<api::UploadReceipt>> answered;
+      (*store)->Upload(MakeUpload(n), [&answered](Result<api::UploadReceipt> r) { answered.set_value(std::move(r)); });
+      return answered.get_future().get();
+    };
     for (int n = 0; n < kUploads; ++n) {
-      if (n == kUploads / 2) vfs.FailNextSync();
-      std::promise<bool> answered;
-      (*store)->Upload(MakeUpload(n), [&answered](Result<api::UploadReceipt> r) { answered.set_value(r.has_value()); });
-      if (answered.get_future().get()) {
+      if (n != kUploads / 2) {
+        auto accepted = upload(n);
+        ASSERT_TRUE(accepted.has_value()) << n << ": " << accepted.error().message();
         outcome.acknowledged.push_back(n);
-      } else {
-        // Refused: the sender sends it again with the same key.
-        std::promise<bool> again;
-        (*store)->Upload(MakeUpload(n), [&again](Result<api::UploadReceipt> r) { again.set_value(r.has_value()); });
-        if (again.get_future().get()) outcome.acknowledged.push_back(n);
+        continue;
       }
+      vfs.FailNextSync();
+      auto refused = upload(n);
+      EXPECT_EQ(vfs.failed_syncs(), 1) << "the upload's commit never reached the fsync that was to fail";
+      ASSERT_FALSE(refused.has_value()) << "acknowledged although its fsync failed";
+      EXPECT_EQ(refused.error().code(), StatusCode::kUnavailable) << refused.error().message();
+      EXPECT_NE(refused.error().message().find("disk I/O error"), std::string::npos) << refused.error().message();
+      EXPECT_NE(refused.error().message().find("send the upload again with the same idempotency key"),
+                std::string::npos);
+      // Refused: the sender sends it again with the same key.
+      auto again = upload(n);
+      ASSERT_TRUE(again.has_value()) << again.error().message();
+      EXPECT_FALSE(again->replayed()) << "the refused upload had been stored";
+      outcome.acknowledged.push_back(n);
     }
     vfs.CutPowerNow();
   }

@@ -83,11 +83,16 @@ double NowS() {
   return static_cast<double>(t.tv_sec) + t.tv_nsec * 1e-9;
 }
 
+// Sleeps for what is left until `when_s`, as relative sleeps: libfaketime (the suite runs
+// under `faketime -f +730d` to check the dates) shifts an absolute TIMER_ABSTIME deadline
+// on CLOCK_MONOTONIC by its offset even when told not to fake that clock, so an absolute
+// sleep returned at once and the line was neither paced nor delayed.
 void SleepUntil(double when_s) {
-  timespec t{};
-  t.tv_sec = static_cast<time_t>(when_s);
-  t.tv_nsec = static_cast<long>((when_s - static_cast<double>(t.tv_sec)) * 1e9);
-  while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t, nullptr) == EINTR) {
+  for (double left = when_s - NowS(); left > 0; left = when_s - NowS()) {
+    timespec t{};
+    t.tv_sec = static_cast<time_t>(left);
+    t.tv_nsec = static_cast<long>((left - static_cast<double>(t.tv_sec)) * 1e9);
+    clock_nanosleep(CLOCK_MONOTONIC, 0, &t, nullptr);
   }
 }
 
