@@ -40,6 +40,7 @@
 #include "labtrace/reading_buffers.h"
 #include "labtrace/status.h"
 #include "store/channel_directory.h"
+#include "store/data_dir_lock.h"
 #include "store/ledger_writer.h"
 #include "store/merkle.h"
 #include "store/polled_readings.h"
@@ -98,6 +99,8 @@ class RecordStore {
  public:
   static constexpr const char* kFileName = "labtrace.db";
 
+  // Refuses (FailedPrecondition) while another RecordStore, in this process or another,
+  // has `data_dir` open: see DataDirLock.
   static Result<std::unique_ptr<RecordStore>> Open(const std::string& data_dir, StoreOptions options = {},
                                                    StoreTestHooks hooks = {});
   ~RecordStore();  // commits what is pending, signs a final checkpoint, stops the writer
@@ -190,8 +193,10 @@ class RecordStore {
     size_t event;       // index into the commit's audit events
   };
 
-  RecordStore(std::string path, StoreOptions options, StoreTestHooks hooks, SigningKey key, Database db)
-      : path_(std::move(path)),
+  RecordStore(DataDirLock lock, std::string path, StoreOptions options, StoreTestHooks hooks, SigningKey key,
+              Database db)
+      : lock_(std::move(lock)),
+        path_(std::move(path)),
         options_(std::move(options)),
         hooks_(std::move(hooks)),
         key_(std::move(key)),
@@ -228,6 +233,7 @@ class RecordStore {
 
   void DropOverflow();  // with mutex_ held
 
+  DataDirLock lock_;  // first in, last out: held until the connections are closed
   std::string path_;
   StoreOptions options_;
   StoreTestHooks hooks_;
