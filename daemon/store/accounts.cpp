@@ -11,6 +11,7 @@
 #include "labtrace/clock.h"
 #include "store/record_bytes.h"
 #include "store/record_store.h"
+#include "store/store_rows.h"
 
 namespace labtrace::store {
 
@@ -265,16 +266,7 @@ Result<std::vector<UserAccount>> RecordStore::Accounts() const {
   if (!db) return Error(db.error());
   auto select = (*db)->Cached(kSelectLatestAccounts);
   if (!select) return Error(select.error());
-  std::vector<UserAccount> accounts;
-  for (;;) {
-    auto row = (*select)->Step();
-    if (!row) return Error(row.error());
-    if (!*row) break;
-    auto account = ParseAccount((*select)->ColumnBlob(0));
-    if (!account) return Error(account.error());
-    accounts.push_back(std::move(*account));
-  }
-  return accounts;
+  return CollectRows<UserAccount>(**select, [](const Statement& row) { return ParseAccount(row.ColumnBlob(0)); });
 }
 
 Result<std::optional<AccessToken>> RecordStore::FindToken(const std::string& text_sha256) const {
@@ -288,16 +280,7 @@ Result<std::vector<AccessToken>> RecordStore::Tokens() const {
   if (!db) return Error(db.error());
   auto select = (*db)->Cached(kSelectTokens);
   if (!select) return Error(select.error());
-  std::vector<AccessToken> tokens;
-  for (;;) {
-    auto row = (*select)->Step();
-    if (!row) return Error(row.error());
-    if (!*row) break;
-    auto token = TokenOfRow(**select);
-    if (!token) return Error(token.error());
-    tokens.push_back(std::move(*token));
-  }
-  return tokens;
+  return CollectRows<AccessToken>(**select, TokenOfRow);
 }
 
 }  // namespace labtrace::store
