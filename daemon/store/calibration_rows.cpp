@@ -190,16 +190,8 @@ Result<std::vector<CalibrationRecord>> RecordStore::CalibrationsSince(int64_t si
   auto select = (*db)->Cached(kSelectCalibrationsSince);
   if (!select) return Error(select.error());
   (*select)->BindInt64(1, since_ns);
-  std::vector<CalibrationRecord> records;
-  for (;;) {
-    auto row = (*select)->Step();
-    if (!row) return Error(row.error());
-    if (!*row) break;
-    auto record = ParseCalibration((*select)->ColumnBlob(0));
-    if (!record) return Error(record.error());
-    records.push_back(std::move(*record));
-  }
-  return records;
+  return CollectRows<CalibrationRecord>(**select,
+                                        [](const Statement& row) { return ParseCalibration(row.ColumnBlob(0)); });
 }
 
 }  // namespace labtrace::store

@@ -34,6 +34,10 @@ std::string AuditEventRecordBytes(const AuditEvent& event) { return Serialize(ev
 
 std::string CalibrationRecordBytes(const CalibrationRecord& record) { return Serialize(record); }
 
+std::string AccountRecordBytes(const UserAccount& account) { return Serialize(account); }
+
+std::string TokenRecordBytes(const AccessToken& token) { return Serialize(token); }
+
 std::string ReadingRecordBytes(const Reading& canonical) { return Serialize(canonical); }
 
 void ReadingRecordBytes(const Reading& canonical, std::string& bytes) { Serialize(canonical, bytes); }

@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "labtrace/auth.pb.h"
 #include "labtrace/calibration.pb.h"
 #include "labtrace/ledger.pb.h"
 #include "labtrace/reading.pb.h"
@@ -32,5 +33,9 @@ std::string AuditEventRecordBytes(const AuditEvent& event);
 // Protobuf serialisation of a calibration record, its id and number included. These bytes
 // are what the store keeps: the verifier hashes the stored blob itself.
 std::string CalibrationRecordBytes(const CalibrationRecord& record);
+
+// Protobuf serialisation of a user account or an access token, as the store keeps them.
+std::string AccountRecordBytes(const UserAccount& account);
+std::string TokenRecordBytes(const AccessToken& token);
 
 }  // namespace labtrace::store

@@ -22,6 +22,8 @@ Result<std::unique_ptr<RecordStore>> RecordStore::Open(const std::string& data_d
   std::error_code ec;
   std::filesystem::create_directories(data_dir, ec);
   if (ec) return Error(Unavailable(fmt::format("cannot create data directory {}: {}", data_dir, ec.message())));
+  auto lock = DataDirLock::Take(data_dir);
+  if (!lock) return Error(lock.error());
   const std::string path = (std::filesystem::path(data_dir) / kFileName).string();
   const std::string key_path = options.signing_key_path.empty() ? KeyPathIn(data_dir) : options.signing_key_path;
   auto key = SigningKey::LoadOrCreate(key_path);
@@ -35,7 +37,7 @@ Result<std::unique_ptr<RecordStore>> RecordStore::Open(const std::string& data_d
   auto ledger = LoadLedgerState(*db);
   if (!ledger) return Error(ledger.error().Annotate(path));
   std::unique_ptr<RecordStore> store(
-      new RecordStore(path, std::move(options), std::move(hooks), std::move(*key), std::move(*db)));
+      new RecordStore(std::move(*lock), path, std::move(options), std::move(hooks), std::move(*key), std::move(*db)));
   store->ledger_ = std::move(*ledger);
   store->last_checkpoint_ = std::chrono::steady_clock::now();
   store->writer_ = std::thread([s = store.get()] { s->WriterLoop(); });

@@ -17,7 +17,8 @@
 // The parts, a file each: record_store.cpp (handing in), writer_loop.cpp (batches and
 // their commit), ledger_writer.cpp (batch rows, chain, checkpoints), reading_writer.cpp
 // (readings and runs), uploads.cpp (uploads and idempotency), corrections.cpp,
-// calibration_rows.cpp, record_queries.cpp (what the API and CLI ask).
+// calibration_rows.cpp, accounts.cpp (users and tokens), record_queries.cpp (what the API
+// and CLI ask).
 #pragma once
 
 #include <chrono>
@@ -31,15 +32,18 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <variant>
 #include <vector>
 
 #include "labtrace/api.pb.h"
+#include "labtrace/auth.pb.h"
 #include "labtrace/calibration.pb.h"
 #include "labtrace/ledger.pb.h"
 #include "labtrace/reading.pb.h"
 #include "labtrace/reading_buffers.h"
 #include "labtrace/status.h"
 #include "store/channel_directory.h"
+#include "store/data_dir_lock.h"
 #include "store/ledger_writer.h"
 #include "store/merkle.h"
 #include "store/polled_readings.h"
@@ -93,11 +97,14 @@ struct StoreTestHooks {
 using UploadDone = std::function<void(Result<api::UploadReceipt>)>;
 using CorrectionDone = std::function<void(Result<api::CorrectionReceipt>)>;
 using CalibrationDone = std::function<void(Result<api::CalibrationReceipt>)>;
+using AccountDone = std::function<void(Status)>;
 
 class RecordStore {
  public:
   static constexpr const char* kFileName = "labtrace.db";
 
+  // Refuses (FailedPrecondition) while another RecordStore, in this process or another,
+  // has `data_dir` open: see DataDirLock.
   static Result<std::unique_ptr<RecordStore>> Open(const std::string& data_dir, StoreOptions options = {},
                                                    StoreTestHooks hooks = {});
   ~RecordStore();  // commits what is pending, signs a final checkpoint, stops the writer
@@ -116,6 +123,18 @@ class RecordStore {
   // and an "override" event for each expired standard used with approval. `done` runs
   // on the writer thread once durable; a repeated idempotency key gets the first receipt.
   void RecordCalibration(CalibrationRecord record, CalibrationDone done);
+  // Thread-safe; accounts.cpp. Users and tokens, each change committed with its audit
+  // events (which become leaves of the log) and durable before `done` runs, on the
+  // writer thread. A change the store refuses (a duplicate token, an unknown token to
+  // revoke) is answered with why, and its events are not recorded.
+  // A new version of the account (found by name; version = last + 1), with its audit events.
+  void SaveAccount(UserAccount account, std::vector<AuditEvent> events, AccountDone done);
+  // A new token record (its token_id and text_sha256 unique), with its audit events.
+  void SaveToken(AccessToken token, std::vector<AuditEvent> events, AccountDone done);
+  // Revokes a token; revoking twice keeps the first revocation, records nothing more and
+  // answers Ok.
+  void RevokeToken(std::string token_id, std::string revoked_by, int64_t revoked_at_ns,
+                   std::vector<AuditEvent> events, AccountDone done);
   // Thread-safe. Adds an event to the audit trail at the next commit (sequence and, when
   // zero, time are filled in).
   void RecordAudit(AuditEvent event);
@@ -149,6 +168,16 @@ class RecordStore {
   // The readings with these sequence numbers; absent ones are left out.
   Result<std::map<uint64_t, Reading>> ReadingsBySequence(const std::vector<uint64_t>& sequences) const;
 
+  // accounts.cpp. The latest version of an account, by login name.
+  Result<std::optional<UserAccount>> FindAccount(const std::string& name) const;
+  // The latest version of every account, by name.
+  Result<std::vector<UserAccount>> Accounts() const;
+  // The token whose text has this SHA-256 (auth::TokenLookupKey), with revoked_at_ns and
+  // revoked_by filled in from its revocation, if any.
+  Result<std::optional<AccessToken>> FindToken(const std::string& text_sha256) const;
+  // Every token, revocations filled in, by token_id.
+  Result<std::vector<AccessToken>> Tokens() const;
+
   const std::string& path() const { return path_; }
   const std::array<uint8_t, 32>& public_key() const { return key_.public_key(); }
 
@@ -166,15 +195,25 @@ class RecordStore {
     CalibrationRecord record;
     CalibrationDone done;
   };
+  struct TokenRevocation {
+    std::string token_id, revoked_by;
+    int64_t revoked_at_ns;
+  };
+  struct PendingAccountChange {
+    std::variant<UserAccount, AccessToken, TokenRevocation> change;
+    std::vector<AuditEvent> events;
+    AccountDone done;
+  };
   struct Batch {
     PolledReadings readings;
     std::vector<PendingUpload> uploads;
     std::vector<PendingCorrection> corrections;
     std::vector<PendingCalibration> calibrations;
+    std::vector<PendingAccountChange> account_changes;
     std::vector<AuditEvent> audit_events;
-    size_t items() const {
-      return readings.size() + uploads.size() + corrections.size() + calibrations.size() + audit_events.size();
-    }
+    // Those somebody waits for, and is told about whether or not the batch commits.
+    size_t awaited() const { return uploads.size() + corrections.size() + calibrations.size() + account_changes.size(); }
+    size_t items() const { return readings.size() + awaited() + audit_events.size(); }
     bool empty() const { return items() == 0; }
   };
   struct Outcome {
@@ -183,6 +222,8 @@ class RecordStore {
     // error here without failing the batch.
     std::vector<Result<api::CorrectionReceipt>> corrections;
     std::vector<api::CalibrationReceipt> calibrations;  // one per calibration, in order
+    // One per account change: a change the store refuses gets why, without failing the batch.
+    std::vector<Status> account_changes;
   };
   // A correction's "amend" event, once the audit events have their sequence numbers.
   struct CorrectionEvent {
@@ -190,8 +231,10 @@ class RecordStore {
     size_t event;       // index into the commit's audit events
   };
 
-  RecordStore(std::string path, StoreOptions options, StoreTestHooks hooks, SigningKey key, Database db)
-      : path_(std::move(path)),
+  RecordStore(DataDirLock lock, std::string path, StoreOptions options, StoreTestHooks hooks, SigningKey key,
+              Database db)
+      : lock_(std::move(lock)),
+        path_(std::move(path)),
         options_(std::move(options)),
         hooks_(std::move(hooks)),
         key_(std::move(key)),
@@ -226,8 +269,15 @@ class RecordStore {
   Status CommitCalibrations(Batch& batch, LedgerWriter& ledger, CompactTree& tree, std::vector<AuditEvent>& audit,
                             Outcome& outcome);
 
+  // accounts.cpp: stores the batch's account changes and adds each one's audit events.
+  Status CommitAccountChanges(Batch& batch, std::vector<AuditEvent>& audit, Outcome& outcome);
+  // After an I/O error, a batch that did land: whether each change is in the store.
+  Status RecoverAccountChanges(const Batch& batch, Outcome& outcome);
+  void HandIn(PendingAccountChange change);
+
   void DropOverflow();  // with mutex_ held
 
+  DataDirLock lock_;  // first in, last out: held until the connections are closed
   std::string path_;
   StoreOptions options_;
   StoreTestHooks hooks_;
@@ -247,6 +297,7 @@ class RecordStore {
   std::deque<PendingUpload> pending_uploads_;
   std::deque<PendingCorrection> pending_corrections_;
   std::deque<PendingCalibration> pending_calibrations_;
+  std::deque<PendingAccountChange> pending_account_changes_;
   std::deque<AuditEvent> pending_audit_;
   uint64_t handed_in_ = 0, done_ = 0;
   int flushes_waiting_ = 0;    // in Flush()

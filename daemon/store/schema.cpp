@@ -179,6 +179,29 @@ ALTER TABLE reading_runs_with_sets RENAME TO reading_runs;
 CREATE INDEX reading_runs_by_channel_set ON reading_runs (channel_set, first_sequence);
 )sql",
      {"reading_runs", "channel_sets", "channel_set_members"}},
+    // 6: users and bearer tokens (issue 14). Each is its protobuf record, whole; the other
+    // columns are for lookups. A change to an account is a new version, never an update,
+    // and a revocation is a row of its own, so the history of who could do what stays.
+    {R"sql(
+CREATE TABLE user_accounts (
+  name TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  account BLOB NOT NULL,         -- UserAccount, deterministic bytes
+  saved_at_ns INTEGER NOT NULL,
+  PRIMARY KEY (name, version)
+);
+CREATE TABLE access_tokens (
+  token_id TEXT PRIMARY KEY,
+  text_sha256 BLOB NOT NULL UNIQUE,
+  token BLOB NOT NULL            -- AccessToken as issued (not revoked), deterministic bytes
+);
+CREATE TABLE token_revocations (
+  token_id TEXT PRIMARY KEY REFERENCES access_tokens (token_id),
+  revoked_at_ns INTEGER NOT NULL,
+  revoked_by TEXT NOT NULL
+);
+)sql",
+     {"user_accounts", "access_tokens", "token_revocations"}},
 };
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "labtrace/api.pb.h"
 #include "labtrace/calibration.pb.h"
@@ -24,6 +25,20 @@ Result<std::optional<api::UploadReceipt>> FindUpload(Database& db, const std::st
 Result<std::optional<CalibrationRecord>> FindCalibrationByKey(Database& db, const std::string& idempotency_key);
 Result<std::optional<CalibrationRecord>> FindCalibrationByNumber(Database& db, const std::string& number);
 api::CalibrationReceipt ReceiptOf(const CalibrationRecord& record, bool replayed);
+
+// Every row `select` gives, each made into a T by `parse` (Result<T>(const Statement&)).
+template <typename T, typename Parse>
+Result<std::vector<T>> CollectRows(Statement& select, Parse parse) {
+  std::vector<T> rows;
+  for (;;) {
+    auto row = select.Step();
+    if (!row) return Error(row.error());
+    if (!*row) return rows;
+    auto value = parse(static_cast<const Statement&>(select));
+    if (!value) return Error(value.error());
+    rows.push_back(std::move(*value));
+  }
+}
 
 // The reading with this sequence number, if there is one.
 Result<std::optional<Reading>> FindReading(Database& db, uint64_t sequence);

@@ -12,6 +12,9 @@
 
 namespace labtrace::store {
 namespace {
+// The tables of schema 6 (users and tokens), which a store written before it lacks.
+#define LABTRACE_BEFORE_SCHEMA_6 "DROP TABLE token_revocations; DROP TABLE access_tokens; DROP TABLE user_accounts; "
+
 // Schema 4 finds readings through runs (reading_runs) instead of an index by channel, and
 // schema 5 finds the runs by their channel set. A store written before both is migrated
 // in place: each old reading becomes a run of one, with the set of its one channel.
@@ -30,7 +33,7 @@ TEST_F(RecordStoreTest, AStoreFromBeforeReadingRunsIsMigratedAndFindsEveryReadin
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open((dir_ / "labtrace.db").c_str(), &db), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(db,
-                         "DROP TABLE reading_runs; DROP TABLE channel_set_members; DROP TABLE channel_sets; "
+                         LABTRACE_BEFORE_SCHEMA_6 "DROP TABLE reading_runs; DROP TABLE channel_set_members; DROP TABLE channel_sets; "
                          "CREATE INDEX readings_by_channel ON readings (channel_id, sequence); "
                          "PRAGMA user_version = 3;",
                          nullptr, nullptr, nullptr),
@@ -82,7 +85,7 @@ TEST_F(RecordStoreTest, AStoreFromSchema4IsGivenTheChannelSetsOfItsRuns) {
                          "CREATE TABLE runs4 (first_sequence INTEGER PRIMARY KEY, instrument TEXT NOT NULL, "
                          "  count INTEGER NOT NULL CHECK (count > 0)); "
                          "INSERT INTO runs4 SELECT first_sequence, instrument, count FROM reading_runs; "
-                         "DROP TABLE reading_runs; DROP TABLE channel_set_members; DROP TABLE channel_sets; "
+                         LABTRACE_BEFORE_SCHEMA_6 "DROP TABLE reading_runs; DROP TABLE channel_set_members; DROP TABLE channel_sets; "
                          "ALTER TABLE runs4 RENAME TO reading_runs; "
                          "CREATE INDEX reading_runs_by_instrument ON reading_runs (instrument, first_sequence); "
                          "PRAGMA user_version = 4;",
@@ -111,7 +114,7 @@ TEST_F(RecordStoreTest, AStoreFromSchema4IsGivenTheChannelSetsOfItsRuns) {
                          "  count INTEGER NOT NULL CHECK (count > 0)); "
                          "INSERT INTO runs4 SELECT first_sequence, instrument, count FROM reading_runs; "
                          "INSERT INTO runs4 SELECT MAX(sequence) + 5, 'balance', 1 FROM readings; "
-                         "DROP TABLE reading_runs; DROP TABLE channel_set_members; DROP TABLE channel_sets; "
+                         LABTRACE_BEFORE_SCHEMA_6 "DROP TABLE reading_runs; DROP TABLE channel_set_members; DROP TABLE channel_sets; "
                          "ALTER TABLE runs4 RENAME TO reading_runs; PRAGMA user_version = 4;",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);

@@ -1,5 +1,6 @@
 // labtrace: the command line of the lab. A client of labtraced's HTTP API, except for
-// what must work without a daemon (checking a config file).
+// what must work without a daemon (checking a config file, verifying a store, creating
+// the first users and uploader tokens on the host).
 //
 //   labtrace config check FILE
 //   labtrace readings [--instrument I] [--channel C] [--since T] [--last N] [--json]
@@ -17,9 +18,12 @@
 //   labtrace calibration report NUMBER [--json]
 //   labtrace trace chain (--reading N | --instrument ID | --standard ID) [--json]
 //   labtrace trace reverse ID [--certificate C] [--since YYYY-MM-DD] [--json]
+//   labtrace user add NAME --full-name "…" --role R --data DIR [--password-stdin]
+//   labtrace token add --uploader NAME --instrument I [--instrument J …] --data DIR [--days N]
 //   labtrace modbus write --bus B --unit U --address A --value V [--value …] --actor WHO --reason WHY
 //
-// Exit codes: 0 done, 1 the daemon or the request failed, 2 the input is wrong.
+// Exit codes: 0 done, 1 the daemon or the request failed, 2 the input is wrong, 3 (user add)
+// the user exists.
 #include <unistd.h>
 
 #include <chrono>
@@ -32,6 +36,7 @@
 #include <fmt/ranges.h>
 #include <google/protobuf/util/json_util.h>
 
+#include "cli/account_commands.h"
 #include "cli/calibration_commands.h"
 #include "cli/http_client.h"
 #include "cli/ledger_commands.h"
@@ -335,10 +340,32 @@ int main(int argc, char** argv) {
   write_cmd->add_option("--timeout-ms", write_timeout, "reply timeout; for a broadcast the turnaround delay");
   write_cmd->add_flag("--json", write_json, "print the API's JSON answer");
 
+  auto* user_cmd = app.add_subcommand("user", "people who may log in (on the host, with the daemon stopped)");
+  user_cmd->require_subcommand(1);
+  cli::UserAddOptions user_add;
+  auto* user_add_cmd = user_cmd->add_subcommand("add", "enrol a user: password hash and signing key");
+  user_add_cmd->add_option("NAME", user_add.name, "login name: a-z 0-9 . _ -")->required();
+  user_add_cmd->add_option("--full-name", user_add.full_name, "the printed name signatures show")->required();
+  user_add_cmd->add_option("--role", user_add.role, "technician, reviewer, auditor or admin")->required();
+  user_add_cmd->add_option("--data", user_add.data_dir, "the daemon's data directory")->required();
+  user_add_cmd->add_flag("--password-stdin", user_add.password_stdin,
+                         "read the password from stdin, one line (otherwise asked twice on the terminal)");
+  auto* token_cmd = app.add_subcommand("token", "uploader tokens (on the host, with the daemon stopped)");
+  token_cmd->require_subcommand(1);
+  cli::TokenAddOptions token_add;
+  auto* token_add_cmd = token_cmd->add_subcommand("add", "make an uploader token; its text is shown once");
+  token_add_cmd->add_option("--uploader", token_add.uploader, "the uploader's name, e.g. pc-moisture-3")->required();
+  token_add_cmd->add_option("--instrument", token_add.instruments, "an instrument it may upload for; repeat for several")
+      ->required();
+  token_add_cmd->add_option("--data", token_add.data_dir, "the daemon's data directory")->required();
+  token_add_cmd->add_option("--days", token_add.days, "valid for N days (default 365)");
+
   for (CLI::App* command : {health, submit, report, chain_cmd, reverse, write_cmd}) add_server(command);
 
   CLI11_PARSE(app, argc, argv);
   if (health->parsed()) return Health(server, health_json);
+  if (user_add_cmd->parsed()) return cli::UserAddCommand(user_add);
+  if (token_add_cmd->parsed()) return cli::TokenAddCommand(token_add);
   if (write_cmd->parsed()) {
     write.set_bus(write_bus);
     write.set_unit_id(write_unit);
