@@ -4,23 +4,42 @@
 
 namespace labtrace::store {
 
+namespace {
+
+// The columns from value to text, the same in both column lists, from column `first`.
+void ReadingValuesFromRow(const Statement& row, int first, Reading& reading) {
+  if (!row.ColumnIsNull(first)) reading.set_value(row.ColumnDouble(first));
+  reading.mutable_unit()->assign(row.ColumnTextView(first + 1));
+  reading.set_quality(static_cast<Quality>(row.ColumnInt64(first + 2)));
+  reading.set_requested_at_ns(row.ColumnInt64(first + 3));
+  reading.mutable_raw_frame()->assign(row.ColumnBlobView(first + 4));
+  reading.mutable_detail()->assign(row.ColumnTextView(first + 5));
+  reading.set_decimals(static_cast<int32_t>(row.ColumnInt64(first + 6)));
+  reading.set_supersedes_sequence(static_cast<uint64_t>(row.ColumnInt64(first + 7)));
+  reading.mutable_calibration_certificate()->assign(row.ColumnTextView(first + 8));
+  reading.mutable_calibration_due_date()->assign(row.ColumnTextView(first + 9));
+  reading.mutable_text()->assign(row.ColumnTextView(first + 10));
+}
+
+}  // namespace
+
 Reading ReadingFromRow(const Statement& row, int first) {
   Reading reading;
   reading.set_sequence(static_cast<uint64_t>(row.ColumnInt64(first + 0)));
   reading.set_instrument(row.ColumnText(first + 1));
   reading.set_channel(row.ColumnText(first + 2));
-  if (!row.ColumnIsNull(first + 3)) reading.set_value(row.ColumnDouble(first + 3));
-  reading.set_unit(row.ColumnText(first + 4));
-  reading.set_quality(static_cast<Quality>(row.ColumnInt64(first + 5)));
-  reading.set_requested_at_ns(row.ColumnInt64(first + 6));
-  reading.set_raw_frame(row.ColumnBlob(first + 7));
-  reading.set_detail(row.ColumnText(first + 8));
-  reading.set_decimals(static_cast<int32_t>(row.ColumnInt64(first + 9)));
-  reading.set_supersedes_sequence(static_cast<uint64_t>(row.ColumnInt64(first + 10)));
-  reading.set_calibration_certificate(row.ColumnText(first + 11));
-  reading.set_calibration_due_date(row.ColumnText(first + 12));
-  reading.set_text(row.ColumnText(first + 13));
+  ReadingValuesFromRow(row, first + 3, reading);
   return reading;
+}
+
+void ReadingFromReadingsRow(const Statement& row, std::string_view instrument, std::string_view channel,
+                            Reading& reading) {
+  // Clear() keeps the strings' buffers: only the fields set below are left afterwards.
+  reading.Clear();
+  reading.set_sequence(static_cast<uint64_t>(row.ColumnInt64(0)));
+  reading.mutable_instrument()->assign(instrument);
+  reading.mutable_channel()->assign(channel);
+  ReadingValuesFromRow(row, 2, reading);
 }
 
 std::string ReadingInsertSql(size_t rows) {

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "labtrace/reading.pb.h"
 #include "store/sqlite.h"
@@ -21,6 +22,18 @@ inline constexpr int kReadingColumnCount = 14;
 
 // Decodes LABTRACE_READING_COLUMNS starting at column `first`.
 Reading ReadingFromRow(const Statement& row, int first = 0);
+
+// The readings table alone, 13 columns, its channel by id: for a scan of every reading,
+// where a join to channels per row costs more than a lookup in a map loaded once.
+#define LABTRACE_READING_ROW_COLUMNS                                                              \
+  "r.sequence, r.channel_id, r.value, r.unit, r.quality, r.requested_at_ns, r.raw_frame, r.detail, " \
+  "r.decimals, r.supersedes, r.calibration_certificate, r.calibration_due_date, r.text"
+inline constexpr int kReadingRowChannelIdColumn = 1;
+
+// Decodes LABTRACE_READING_ROW_COLUMNS into `reading`, whose strings' capacity is reused,
+// the channel being `instrument`/`channel`.
+void ReadingFromReadingsRow(const Statement& row, std::string_view instrument, std::string_view channel,
+                            Reading& reading);
 
 // The INSERT of `rows` readings with one statement; each row binds, in order: sequence,
 // channel_id, value, unit, quality, requested_at_ns, raw_frame, detail, decimals,

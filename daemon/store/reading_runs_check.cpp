@@ -23,12 +23,31 @@ constexpr const char* kSelectChannelSets = "SELECT set_id, channel_ids FROM chan
 constexpr const char* kSelectChannelSetMembers =
     "SELECT set_id, channel_id, typeof(set_id) = 'integer' AND typeof(channel_id) = 'integer' "
     "FROM channel_set_members ORDER BY set_id, channel_id";
+// SQLite's integrity_check compared this index with its table by one seek per run, the
+// verifier's slowest step by far at millions of runs (docs/BENCHMARKS.md); stepping each
+// set's runs in the index beside the table's own walk is linear. The count is forced
+// through the index by its WHERE clause (a bare count(*) would count the table).
+constexpr const char* kSelectIndexedRunsOfSet =
+    "SELECT first_sequence FROM reading_runs INDEXED BY reading_runs_by_channel_set WHERE channel_set = ? "
+    "ORDER BY channel_set, first_sequence";
+constexpr const char* kCountIndexedRuns =
+    "SELECT count(*) FROM reading_runs INDEXED BY reading_runs_by_channel_set "
+    "WHERE channel_set IS NULL OR channel_set IS NOT NULL";
 constexpr const char* kHasTable = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?";
+constexpr const char* kHasRunsIndex =
+    "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'reading_runs_by_channel_set' "
+    "AND tbl_name = 'reading_runs'";
 
 Result<bool> HasTable(Database& db, const char* name) {
   auto has = db.Prepare(kHasTable);
   if (!has) return Error(has.error());
   has->BindText(1, name);
+  return has->Step();
+}
+
+Result<bool> HasRunsIndex(Database& db) {
+  auto has = db.Prepare(kHasRunsIndex);
+  if (!has) return Error(has.error());
   return has->Step();
 }
 
@@ -47,6 +66,14 @@ Result<std::optional<ReadingRunsCheck>> ReadingRunsCheck::Open(Database& db) {
     auto sets = LoadChannelSets(db, check->sets_problem_);
     if (!sets) return Error(sets.error());
     check->sets_.emplace(std::move(*sets));
+    auto has_index = HasRunsIndex(db);
+    if (!has_index) return Error(has_index.error());
+    if (!*has_index && check->sets_problem_.empty()) {
+      check->sets_problem_ = "the index reading_runs_by_channel_set is missing, so a search by channel finds nothing: "
+                             "dropped outside labtrace";
+    }
+    // The index is stepped only in a store that has it (INDEXED BY fails otherwise).
+    if (*has_index) check->db_ = &db;
   }
   if (Status s = check->NextRun(); !s.ok()) return Error(s);
   return check;
@@ -136,6 +163,19 @@ std::string ReadingRunsCheck::Problem(std::string_view description) const {
                      description);
 }
 
+Result<bool> ReadingRunsCheck::IndexHoldsRun(int64_t set) {
+  auto found = indexed_runs_.find(set);
+  if (found == indexed_runs_.end()) {
+    auto select = db_->Prepare(kSelectIndexedRunsOfSet);
+    if (!select) return Error(select.error());
+    select->BindInt64(1, set);
+    found = indexed_runs_.emplace(set, std::move(*select)).first;
+  }
+  auto row = found->second.Step();
+  if (!row) return Error(row.error());
+  return *row && found->second.ColumnInt64(0) == run_first_;
+}
+
 Result<std::string> ReadingRunsCheck::BeyondTheReadings() {
   if (has_run_ && run_first_ <= last_sequence_) {  // the run of the last reading
     if (run_first_ + run_count_ > last_sequence_ + 1) {
@@ -149,6 +189,17 @@ Result<std::string> ReadingRunsCheck::BeyondTheReadings() {
   if (has_run_) {
     return fmt::format("reading_runs has a run from {} after the last reading: added outside labtrace", run_first_);
   }
+  if (db_ == nullptr) return std::string();
+  // Each run was found in the index as the next of its set; the index holding no more
+  // entries than that makes it hold exactly the table's runs.
+  auto count = db_->Prepare(kCountIndexedRuns);
+  if (!count) return Error(count.error());
+  if (auto row = count->Step(); !row) return Error(row.error());
+  if (count->ColumnInt64(0) != runs_read_) {
+    return fmt::format("the index reading_runs_by_channel_set holds {} runs where reading_runs holds {}, so a search "
+                       "by channel finds runs that are not there: the index was altered apart from its table",
+                       count->ColumnInt64(0), runs_read_);
+  }
   return std::string();
 }
 
@@ -158,9 +209,10 @@ Status ReadingRunsCheck::NextRun() {
   if (!row) return row.error();
   has_run_ = *row;
   if (!has_run_) return OkStatus();
+  ++runs_read_;
   run_first_ = runs_.ColumnInt64(0);
   run_count_ = runs_.ColumnInt64(1);
-  run_instrument_ = runs_.ColumnText(2);
+  run_instrument_.assign(runs_.ColumnTextView(2));  // its capacity reused: one run per reading at worst
   if (runs_.ColumnInt64(4) == 0 && run_problem_.empty()) {
     run_problem_ = fmt::format("follows a run from {} whose count or channel set is not a whole number, which a "
                                "search matches to nothing: reading_runs was altered",
@@ -171,6 +223,16 @@ Status ReadingRunsCheck::NextRun() {
     auto set = sets_->find(runs_.ColumnInt64(3));
     if (set != sets_->end()) {
       run_set_ = &set->second;
+      if (db_ != nullptr) {
+        auto indexed = IndexHoldsRun(set->first);
+        if (!indexed) return indexed.error();
+        if (!*indexed && run_problem_.empty()) {
+          run_problem_ = fmt::format("is in a run from {} that the index reading_runs_by_channel_set does not hold "
+                                     "in its place, so a search by channel cannot find it: the index was altered "
+                                     "apart from its table",
+                                     run_first_);
+        }
+      }
     } else if (run_problem_.empty()) {
       run_problem_ = fmt::format("follows a run from {} with channel set {}, which does not exist: reading_runs "
                                  "was altered",

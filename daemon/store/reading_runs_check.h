@@ -44,8 +44,16 @@ class ReadingRunsCheck {
   explicit ReadingRunsCheck(Statement runs) : runs_(std::move(runs)) {}
   static Result<ChannelSets> LoadChannelSets(Database& db, std::string& problem);
   Status NextRun();
+  // Whether the index reading_runs_by_channel_set, by which a search finds a set's runs,
+  // holds the current run as the next of its set.
+  Result<bool> IndexHoldsRun(int64_t set);
 
+  Database* db_ = nullptr;
   Statement runs_;
+  int64_t runs_read_ = 0;
+  // Schema 5 on: each channel set's runs in the index, in sequence order, stepped beside
+  // the table (prepared when a run of the set is first met).
+  std::map<int64_t, Statement> indexed_runs_;
   bool has_run_ = false;
   int64_t run_first_ = 0, run_count_ = 0;
   std::string run_instrument_;

@@ -11,12 +11,13 @@ namespace labtrace::store {
 
 namespace {
 
-// The reading's columns, then whether its channel row is missing, then its channel id.
+// The reading's columns, then whether its channel id is a whole number: one stored as text
+// or a fraction reads here as a number yet joins no channel in a query, so it counts as
+// missing.
 constexpr const char* kSelectReadings =
-    "SELECT " LABTRACE_READING_COLUMNS ", c.channel_id IS NULL, r.channel_id "
-    "FROM readings r LEFT JOIN channels c ON c.channel_id = r.channel_id ORDER BY r.sequence";
-constexpr int kChannelMissingColumn = kReadingColumnCount;
-constexpr int kChannelIdColumn = kReadingColumnCount + 1;
+    "SELECT " LABTRACE_READING_ROW_COLUMNS ", typeof(r.channel_id) = 'integer' FROM readings r ORDER BY r.sequence";
+constexpr int kChannelIdIsIntegerColumn = 13;
+constexpr const char* kSelectChannels = "SELECT channel_id, instrument, channel FROM channels ORDER BY channel_id";
 constexpr const char* kSelectAuditEvents = "SELECT " LABTRACE_AUDIT_COLUMNS " FROM audit_events ORDER BY event_id";
 constexpr const char* kSelectCalibrations =
     "SELECT record_id, record, certificate_number, unit_under_test, performed_at_ns FROM calibration_records "
@@ -32,6 +33,7 @@ Result<RecordCursor> RecordCursor::Open(Database& db, RecordKind kind) {
   if (!statement) return Error(statement.error());
   RecordCursor cursor(kind, std::move(*statement));
   if (kind == RecordKind::kReading) {
+    if (Status s = cursor.LoadChannels(db); !s.ok()) return Error(s);
     // A store from before schema 4 (an archived copy: verify never migrates) has no runs.
     auto runs = ReadingRunsCheck::Open(db);
     if (!runs) return Error(runs.error());
@@ -39,6 +41,17 @@ Result<RecordCursor> RecordCursor::Open(Database& db, RecordKind kind) {
   }
   if (Status s = cursor.Next(); !s.ok()) return Error(s);
   return cursor;
+}
+
+Status RecordCursor::LoadChannels(Database& db) {
+  auto select = db.Prepare(kSelectChannels);
+  if (!select) return select.error();
+  for (;;) {
+    auto row = select->Step();
+    if (!row) return row.error();
+    if (!*row) return OkStatus();
+    channels_[select->ColumnInt64(0)] = {select->ColumnText(1), select->ColumnText(2)};
+  }
 }
 
 const char* RecordCursor::noun() const {
@@ -50,13 +63,20 @@ Status RecordCursor::Next() {
   auto row = statement_.Step();
   if (!row) return row.error();
   has_row_ = *row;
-  if (!has_row_ || !runs_) return OkStatus();
-  return runs_->Advance(id(), statement_.ColumnText(1), statement_.ColumnInt64(kChannelIdColumn));
+  if (!has_row_ || kind_ != RecordKind::kReading) return OkStatus();
+  const int64_t channel_id = statement_.ColumnInt64(kReadingRowChannelIdColumn);
+  const auto channel = channels_.find(channel_id);
+  channel_ = channel == channels_.end() || statement_.ColumnInt64(kChannelIdIsIntegerColumn) == 0
+                 ? nullptr
+                 : &channel->second;
+  if (!runs_) return OkStatus();
+  return runs_->Advance(id(), channel_ ? std::string_view(channel_->instrument) : std::string_view(), channel_id);
 }
 
 const std::string& RecordCursor::Bytes() {
   if (kind_ == RecordKind::kReading) {
-    reading_ = ReadingFromRow(statement_);
+    // Problem() has been asked first: the channel is known.
+    ReadingFromReadingsRow(statement_, channel_->instrument, channel_->channel, reading_);
     Canonicalize(reading_);
     ReadingRecordBytes(reading_, bytes_);
   } else if (kind_ == RecordKind::kAuditEvent) {
@@ -70,8 +90,9 @@ const std::string& RecordCursor::Bytes() {
 
 std::string RecordCursor::Description() const {
   if (kind_ == RecordKind::kReading) {
-    return fmt::format("{}/{}, requested {}", statement_.ColumnText(1), statement_.ColumnText(2),
-                       FormatUtcTime(statement_.ColumnInt64(6)));
+    const std::string channel = channel_ ? fmt::format("{}/{}", channel_->instrument, channel_->channel)
+                                         : fmt::format("channel {}", statement_.ColumnInt64(kReadingRowChannelIdColumn));
+    return fmt::format("{}, requested {}", channel, FormatUtcTime(statement_.ColumnInt64(5)));
   }
   if (kind_ == RecordKind::kAuditEvent) {
     const AuditEvent event = AuditEventFromRow(statement_);
@@ -82,7 +103,7 @@ std::string RecordCursor::Description() const {
 
 std::string RecordCursor::Problem() const {
   if (kind_ == RecordKind::kReading) {
-    if (statement_.ColumnInt64(kChannelMissingColumn) != 0) return "names a channel that is missing: deleted";
+    if (channel_ == nullptr) return "names a channel that is missing: deleted";
     if (runs_ && !runs_->finds_current()) return runs_->Problem(Description());
     return "";
   }

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <unordered_map>
 #include <string>
 
 #include "labtrace/reading.pb.h"
@@ -38,11 +39,20 @@ class RecordCursor {
   Result<std::string> RunsBeyondTheRecords();
 
  private:
+  struct Channel {
+    std::string instrument, channel;
+  };
+
   RecordCursor(RecordKind kind, Statement statement) : kind_(kind), statement_(std::move(statement)) {}
+  Status LoadChannels(Database& db);
 
   RecordKind kind_;
   Statement statement_;
   bool has_row_ = false;
+  // Readings only: every channel, loaded once (channels are few, readings many), and the
+  // current reading's, or nullptr when its channel row is missing.
+  std::unordered_map<int64_t, Channel> channels_;
+  const Channel* channel_ = nullptr;
   std::optional<ReadingRunsCheck> runs_;  // readings from schema 4 on
   // Reused from record to record: the verifier decodes every reading.
   Reading reading_;

@@ -181,6 +181,16 @@ std::string Statement::ColumnBlob(int column) const {
                             static_cast<size_t>(sqlite3_column_bytes(stmt_, column)))
               : std::string();
 }
+std::string_view Statement::ColumnTextView(int column) const {
+  const auto* text = sqlite3_column_text(stmt_, column);
+  return text ? std::string_view(reinterpret_cast<const char*>(text), static_cast<size_t>(sqlite3_column_bytes(stmt_, column)))
+              : std::string_view();
+}
+std::string_view Statement::ColumnBlobView(int column) const {
+  const void* blob = sqlite3_column_blob(stmt_, column);
+  return blob ? std::string_view(static_cast<const char*>(blob), static_cast<size_t>(sqlite3_column_bytes(stmt_, column)))
+              : std::string_view();
+}
 bool Statement::ColumnIsNull(int column) const {
   return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
 }

@@ -98,6 +98,10 @@ class Statement {
   double ColumnDouble(int column) const;
   std::string ColumnText(int column) const;
   std::string ColumnBlob(int column) const;
+  // The same without a copy: valid until the next Step(), Reset() or access to the column
+  // as another type. For scans that read every row, like the verifier's.
+  std::string_view ColumnTextView(int column) const;
+  std::string_view ColumnBlobView(int column) const;
   bool ColumnIsNull(int column) const;
 
  private:

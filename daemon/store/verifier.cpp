@@ -135,15 +135,35 @@ Result<std::string> LedgerWalk::Rest() {
   return std::string();
 }
 
-// SQLite's own check of the file: pages, b-trees, and that each index holds exactly its
-// table's rows (an index altered apart from its table misleads a search).
+// SQLite's own check (b-trees, constraints, each index against its table) of every table
+// but the two that grow with the readings, which PRAGMA integrity_check would check by
+// one index seek per row: readings, which has no index and whose every row the walk reads
+// and hashes, and reading_runs, whose one index the walk checks against the table itself
+// (reading_runs_check.h). What that leaves unchecked: docs/DECISIONS.md, "Verify at scale".
+// reading_runs is left to SQLite in a store without channel sets (schema 4, an archive),
+// whose index the walk does not step.
+constexpr const char* kSelectTablesSqliteChecks =
+    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite!_%' ESCAPE '!' "
+    "AND name <> 'readings' AND (name <> 'reading_runs' OR NOT EXISTS "
+    "(SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'channel_sets')) ORDER BY name";
+constexpr const char* kIntegrityCheckOfTable = "SELECT integrity_check FROM pragma_integrity_check(?)";
+
 Result<std::string> IntegrityProblem(Database& db, const std::string& db_path) {
-  auto check = db.Prepare("PRAGMA integrity_check");
-  if (!check) return Error(check.error().Annotate(fmt::format("{} is not a labtrace store", db_path)));
-  auto row = check->Step();
-  if (!row) return Error(row.error());
-  if (*row && check->ColumnText(0) != "ok") return "SQLite integrity check failed: " + check->ColumnText(0);
-  return std::string();
+  auto tables = db.Prepare(kSelectTablesSqliteChecks);
+  if (!tables) return Error(tables.error().Annotate(fmt::format("{} is not a labtrace store", db_path)));
+  for (;;) {
+    auto table = tables->Step();
+    if (!table) return Error(table.error());
+    if (!*table) return std::string();
+    auto check = db.Prepare(kIntegrityCheckOfTable);
+    if (!check) return Error(check.error());
+    check->BindText(1, tables->ColumnText(0));
+    auto row = check->Step();
+    if (!row) return Error(row.error());
+    if (*row && check->ColumnText(0) != "ok") {
+      return fmt::format("SQLite integrity check of {} failed: {}", tables->ColumnText(0), check->ColumnText(0));
+    }
+  }
 }
 
 Result<uint64_t> CountLeaves(Database& db, const std::string& db_path) {

@@ -209,6 +209,27 @@ TEST_F(Tampering, ChannelSetIdsThatAreNotWholeNumbersAreNamed) {
   EXPECT_NE(output.find("whose count or channel set is not a whole number"), std::string::npos) << output;
 }
 
+// A search by channel goes by the index reading_runs_by_channel_set: an index that lacks
+// a run hides its readings though every row and leaf is intact. SQLite's integrity_check
+// found this until the verifier stepped the index beside the table itself.
+TEST_F(Tampering, ARunsIndexThatLacksARunIsNamed) {
+  // An index of the same shape without the first run takes over the real one's root page,
+  // and the real one's b-tree is dropped under the other's name: no page is lost, so the
+  // file itself is sound and only the index disagrees with its table.
+  Sqlite("CREATE INDEX scratch ON reading_runs (channel_set, first_sequence) WHERE first_sequence <> 1;");
+  Sqlite("CREATE TEMP TABLE roots AS SELECT name, rootpage FROM sqlite_master "
+         "  WHERE name IN ('scratch', 'reading_runs_by_channel_set'); "
+         "PRAGMA writable_schema = ON; "
+         "UPDATE sqlite_master SET rootpage = (SELECT rootpage FROM temp.roots r WHERE r.name <> sqlite_master.name) "
+         "  WHERE name IN ('scratch', 'reading_runs_by_channel_set');");
+  Sqlite("DROP INDEX scratch;");
+  auto [code, output] = Verify();
+  EXPECT_EQ(code, 1) << output;
+  EXPECT_NE(output.find("is in a run from 1 that the index reading_runs_by_channel_set does not hold"),
+            std::string::npos)
+      << output;
+}
+
 // Runs added outside labtrace: one overlapping a true run returns its readings twice to a
 // search; one after the last reading would make the daemon's next commit clash with it.
 TEST_F(Tampering, RunsAddedOutsideLabtraceAreNamed) {
