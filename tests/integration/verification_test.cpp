@@ -126,7 +126,6 @@ class PlatformScaleVerification : public ::testing::Test {
     request.set_idempotency_key(key);
     request.set_procedure("KD-CAN-III");
     request.set_mode(PERIODIC);
-    request.set_performed_by("Nguyễn Văn An");
     UnitUnderTest* uut = request.mutable_unit_under_test();
     uut->set_id("platform-scale");
     uut->set_owner("Công ty TNHH Thực phẩm Sao Mai");
@@ -262,7 +261,8 @@ TEST_F(PlatformScaleVerification, ClassIIIScaleFromWeighingsToStampedCertificate
   ASSERT_TRUE(audit);
   const auto events = ParseJson<api::AuditResponse>(audit->body);
   ASSERT_EQ(events.events_size(), 1);
-  EXPECT_EQ(events.events(0).actor(), "Nguyễn Văn An");
+  // The performer is the caller, whose token the CLI sent: the reviewer's (test_callers.h).
+  EXPECT_EQ(events.events(0).actor(), testing::TestCallers::UserOf(ROLE_REVIEWER));
   daemon_->Stop(SIGTERM);
   const std::string verified =
       Labtrace({"verify", "--db", (dir_ / "data" / "labtrace.db").string(), "--no-progress"});
