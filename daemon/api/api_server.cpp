@@ -1,5 +1,6 @@
 #include "api/api_server.h"
 
+#include <array>
 #include <charconv>
 #include <map>
 #include <tuple>
@@ -152,6 +153,14 @@ asio::awaitable<void> ApiServer::Serve(tcp::socket socket) {
   }
   beast::error_code ignored;
   stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  // A lingering close: a client still sending the body of a refused request would get a
+  // reset, not our answer, if the socket closed with its bytes unread. So what it sends
+  // is read and dropped until it stops, for a few seconds at most.
+  stream.expires_after(std::chrono::seconds(5));
+  for (std::array<char, 64 * 1024> drain;;) {
+    auto [error, read] = co_await stream.async_read_some(asio::buffer(drain), asio::as_tuple(asio::use_awaitable));
+    if (error) break;
+  }
 }
 
 asio::awaitable<Response> ApiServer::Answer(const Request& request) {
