@@ -26,6 +26,7 @@
 #include "config/lab_calendar.h"
 #include "config/lab_config.h"
 #include "labtrace/clock.h"
+#include "result_files/result_folders.h"
 #include "store/record_store.h"
 #include "store/signing_key.h"
 
@@ -223,11 +224,19 @@ int main(int argc, char** argv) {
     acquisition.Write(request.bus(), std::move(write), std::move(done));
   });
 
+  // Result files appearing in the watched folders are imported (result_folders.h).
+  auto result_folders = result_files::ResultFolders::Create(io, *lab, data_dir, **store);
+  if (!result_folders) {
+    spdlog::critical("{}", result_folders.error().message());
+    return 1;
+  }
+
   asio::steady_timer grace(io);
   signals.async_wait([&](const boost::system::error_code& error, int signal) {
     if (error) return;
     spdlog::info("stopping on signal {}", signal);
     (*acquisition)->Stop();
+    (*result_folders)->Stop();
     (*api)->Stop();
     // Open API connections get a moment to finish their answer; then the loop ends. An
     // upload cut short is committed all the same, and its sender gets the receipt again
@@ -238,6 +247,7 @@ int main(int argc, char** argv) {
 
   (*api)->Start();
   (*acquisition)->Start();
+  (*result_folders)->Start();
   io.run();
 
   (*store)->Flush();

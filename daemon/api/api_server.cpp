@@ -15,6 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include "api/http_util.h"
+#include "api/upload_rules.h"
 #include "labtrace/api.pb.h"
 
 namespace labtrace::api {
@@ -211,8 +212,13 @@ asio::awaitable<http::response<http::string_body>> ApiServer::Answer(
 asio::awaitable<Response> ApiServer::AnswerUpload(const Request& request) {
   UploadRequest upload;
   if (Status parsed = ParseBody(request, upload); !parsed.ok()) co_return ErrorReply(request, parsed);
+  if (Status allowed = CheckUploadRules(lab_, upload); !allowed.ok()) co_return ErrorReply(request, allowed);
+  // Until the API authenticates: no user, no token. Then the caller's user and token_id.
   auto receipt = co_await AsyncStore<UploadReceipt>(
-      [this, &upload](auto done) { store_.Upload(std::move(upload), std::move(done)); }, asio::use_awaitable);
+      [this, &upload](auto done) {
+        store_.Upload(std::move(upload), UploadedBy(/*user=*/"", /*token_id=*/""), std::move(done));
+      },
+      asio::use_awaitable);
   if (!receipt) co_return ErrorReply(request, receipt.error());
   co_return Reply(request, http::status::ok, *receipt);
 }

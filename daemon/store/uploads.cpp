@@ -38,6 +38,9 @@ Status ValidateUpload(const api::UploadRequest& request) {
     if (r.quality() == QUALITY_UNSPECIFIED) return bad("quality is not given");
     if (r.requested_at_ns() <= 0) return bad("requested_at_ns is not given");
     if (QualityHasValue(r.quality()) && !std::isfinite(r.value())) return bad("value is not a finite number");
+    if (r.has_provenance()) {
+      return bad("provenance is set by the daemon from who sent the upload, not by the sender; leave it out");
+    }
   }
   return OkStatus();
 }
@@ -57,14 +60,14 @@ Result<std::optional<api::UploadReceipt>> FindUpload(Database& db, const std::st
   return std::optional<api::UploadReceipt>(std::move(receipt));
 }
 
-void RecordStore::Upload(api::UploadRequest request, UploadDone done) {
+void RecordStore::Upload(api::UploadRequest request, Provenance provenance, UploadDone done) {
   if (Status valid = ValidateUpload(request); !valid.ok()) {
     done(Error(valid));
     return;
   }
   {
     std::lock_guard lock(mutex_);
-    pending_uploads_.push_back({std::move(request), std::move(done)});
+    pending_uploads_.push_back({std::move(request), std::move(provenance), std::move(done)});
     ++handed_in_;
   }
   wake_.notify_one();
@@ -93,6 +96,7 @@ Status RecordStore::CommitUploads(Batch& batch, ReadingWriter& readings, int64_t
       continue;
     }
     for (Reading& reading : *upload.request.mutable_readings()) {
+      *reading.mutable_provenance() = upload.provenance;
       if (Status s = readings.Add(reading); !s.ok()) return s;
     }
     api::UploadReceipt receipt;
@@ -111,10 +115,18 @@ Status RecordStore::CommitUploads(Batch& batch, ReadingWriter& readings, int64_t
 
     AuditEvent event;
     event.set_time_ns(NowNs());
-    event.set_actor("upload");  // until the API authenticates senders
+    const Provenance& from = upload.provenance;
+    // An upload's actor is its token's user ("anonymous" until the API authenticates);
+    // a result file is imported by the daemon itself.
+    event.set_actor(from.source() == Provenance::IMPORTED ? "labtraced" : from.user().empty() ? "upload" : from.user());
     event.set_action("create");
     event.set_entity(fmt::format("upload:{}", key));
-    event.set_new_value(fmt::format("readings {}..{}", receipt.first_sequence(), receipt.last_sequence()));
+    event.set_new_value(
+        from.source() == Provenance::IMPORTED
+            ? fmt::format("readings {}..{} from file {} (SHA-256 {})", receipt.first_sequence(),
+                          receipt.last_sequence(), from.file_name(), from.file_sha256())
+            : fmt::format("readings {}..{}{}", receipt.first_sequence(), receipt.last_sequence(),
+                          from.token_id().empty() ? "" : fmt::format(" with token {}", from.token_id())));
     audit.push_back(std::move(event));
     receipts_in_batch[key] = receipt;
     outcome.receipts.push_back(std::move(receipt));

@@ -44,7 +44,8 @@ class ApiGuard : public ::testing::Test {
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     const std::string config = (dir_ / "lab.textproto").string();
-    std::ofstream(config) << "name: \"guarded lab\"\napi { max_connections: 3 max_body_bytes: 4096 }\n";
+    std::ofstream(config) << "name: \"guarded lab\"\napi { max_connections: 3 max_body_bytes: 4096 }\n"
+                             "instruments { name: \"lab-pc-7\" driver: \"upload\" }\n";
     auto daemon = testing::StartDaemon(config, (dir_ / "data").string(), kDeadline);
     daemon_ = std::move(daemon.process);
     server_ = daemon.server;

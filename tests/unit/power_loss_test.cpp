@@ -190,7 +190,7 @@ TEST_F(PowerLoss, AChannelCreatedByARefusedCommitIsNotConfusedWithTheNext) {
     r->set_value(1);
     r->set_requested_at_ns(1000);
     std::promise<Result<api::UploadReceipt>> answered;
-    (*store)->Upload(request, [&answered](Result<api::UploadReceipt> a) { answered.set_value(std::move(a)); });
+    (*store)->Upload(request, Provenance(), [&answered](Result<api::UploadReceipt> a) { answered.set_value(std::move(a)); });
     return answered.get_future().get();
   };
   ASSERT_TRUE(upload("first", "balance-1", "mass-0").has_value());

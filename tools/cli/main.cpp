@@ -99,6 +99,18 @@ std::string QualityWord(Quality quality) {
   return name;
 }
 
+// How a reading came, in a word, for the FROM column; `--json` has the whole provenance.
+std::string_view FromWord(const Provenance& provenance) {
+  switch (provenance.source()) {
+    case Provenance::POLLED: return "polled";
+    case Provenance::PUSHED: return "pushed";
+    case Provenance::UPLOADED: return "uploaded";
+    case Provenance::IMPORTED: return "file";
+    case Provenance::TYPED: return "typed";
+    default: return "-";  // stored before labtrace recorded provenance
+  }
+}
+
 struct ReadingsOptions {
   std::string server, instrument, channel, since;
   uint32_t last = 0;
@@ -128,13 +140,13 @@ int Readings(const ReadingsOptions& options) {
     std::fputs(json.c_str(), stdout);
     return 0;
   }
-  std::printf("%-24s  %-16s  %-20s  %14s  %-5s  %-12s  %s\n", "TIME (UTC)", "INSTRUMENT", "CHANNEL",
-              "VALUE", "UNIT", "QUALITY", "SEQUENCE");
+  std::printf("%-24s  %-16s  %-20s  %14s  %-5s  %-12s  %-8s  %s\n", "TIME (UTC)", "INSTRUMENT", "CHANNEL",
+              "VALUE", "UNIT", "QUALITY", "FROM", "SEQUENCE");
   for (const Reading& reading : response.readings()) {
-    std::string line = fmt::format("{:<24}  {:<16}  {:<20}  {:>14}  {:<5}  {:<12}  {}",
+    std::string line = fmt::format("{:<24}  {:<16}  {:<20}  {:>14}  {:<5}  {:<12}  {:<8}  {}",
                                    cli::FormatUtc(reading.requested_at_ns()), reading.instrument(),
                                    reading.channel(), FormatValue(reading), reading.unit(),
-                                   QualityWord(reading.quality()), reading.sequence());
+                                   QualityWord(reading.quality()), FromWord(reading.provenance()), reading.sequence());
     if (!reading.detail().empty() && reading.quality() != GOOD) line += "  " + reading.detail();
     std::puts(line.c_str());
   }
