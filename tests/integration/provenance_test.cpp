@@ -173,6 +173,9 @@ TEST_F(ReadingOrigins, TheSameResultFileTwiceIsStoredOnceAndTheStoreVerifies) {
   EXPECT_TRUE(fs::exists(folder_ / "imported" / "run-1.csv"));
   auto first = ReadingsOf("moisture-1");
   ASSERT_EQ(first.readings_size(), 6);
+  EXPECT_EQ(first.readings(0).channel(), "initial_mass");  // by channel, then sequence
+  EXPECT_EQ(first.readings(0).sample_id(), "M-2026-0117");
+  EXPECT_EQ(first.readings(2).sample_id(), "M-2026-0118");
   for (const Reading& r : first.readings()) {
     EXPECT_EQ(r.provenance().source(), Provenance::IMPORTED);
     EXPECT_EQ(r.provenance().file_name(), "run-1.csv");

@@ -77,6 +77,8 @@ int ConfigCheck(const std::string& path, bool json) {
   for (const auto& instrument : lab->instruments()) {
     if (instrument.driver() == "modbus") {
       channels += config::FindRegisterMap(*lab, instrument.modbus().register_map())->registers_size();
+    } else if (config::IsUploading(instrument)) {
+      channels += instrument.result_files().values_size();  // an upload's channels are its sender's
     } else {
       channels += 1;
     }
