@@ -145,15 +145,15 @@ TEST_F(RecordStoreTest, AStoreFromBeforeProvenanceVerifiesAndItsNewReadingsCarry
     ASSERT_TRUE(store.has_value());
     (*store)->Append({Make("climate", "temperature", 20, 1000), Make("climate", "humidity", 50, 1000)});
   }
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open((dir_ / "labtrace.db").c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db,
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_ / "labtrace.db").c_str(), &raw), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(raw,
                          "DROP TABLE provenances; ALTER TABLE readings DROP COLUMN provenance_id; "
                          "ALTER TABLE readings DROP COLUMN sample_id; PRAGMA user_version = 6;",
                          nullptr, nullptr, nullptr),
             SQLITE_OK)
-      << sqlite3_errmsg(db);
-  sqlite3_close(db);
+      << sqlite3_errmsg(raw);
+  sqlite3_close(raw);
   auto archive = VerifyStore(db(), {});
   ASSERT_TRUE(archive.has_value()) << archive.error().message();
   EXPECT_TRUE(archive->intact) << archive->problem;
