@@ -12,8 +12,15 @@
 
 namespace labtrace::store {
 namespace {
-// The tables of schema 6 (users and tokens), which a store written before it lacks.
-#define LABTRACE_BEFORE_SCHEMA_6 "DROP TABLE token_revocations; DROP TABLE access_tokens; DROP TABLE user_accounts; "
+// What schema 7 added (provenances, and each reading's provenance and sample), which a
+// store written before it lacks.
+#define LABTRACE_BEFORE_SCHEMA_7                                                                   \
+  "DROP TABLE provenances; ALTER TABLE readings DROP COLUMN provenance_id; "                        \
+  "ALTER TABLE readings DROP COLUMN sample_id; "
+// The tables of schema 6 (users and tokens) and what came after, which a store written
+// before it lacks.
+#define LABTRACE_BEFORE_SCHEMA_6 \
+  LABTRACE_BEFORE_SCHEMA_7 "DROP TABLE token_revocations; DROP TABLE access_tokens; DROP TABLE user_accounts; "
 
 // Schema 4 finds readings through runs (reading_runs) instead of an index by channel, and
 // schema 5 finds the runs by their channel set. A store written before both is migrated
@@ -148,8 +155,7 @@ TEST_F(RecordStoreTest, AStoreFromBeforeProvenanceVerifiesAndItsNewReadingsCarry
   sqlite3* raw = nullptr;
   ASSERT_EQ(sqlite3_open((dir_ / "labtrace.db").c_str(), &raw), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(raw,
-                         "DROP TABLE provenances; ALTER TABLE readings DROP COLUMN provenance_id; "
-                         "ALTER TABLE readings DROP COLUMN sample_id; PRAGMA user_version = 6;",
+                         LABTRACE_BEFORE_SCHEMA_7 "PRAGMA user_version = 6;",
                          nullptr, nullptr, nullptr),
             SQLITE_OK)
       << sqlite3_errmsg(raw);
