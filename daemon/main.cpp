@@ -177,6 +177,14 @@ int main(int argc, char** argv) {
   }
   (*store)->Flush();  // on the trail before the first reading
 
+  // Result files appearing in the watched folders are imported (result_folders.h). The
+  // folders are made before the API listens, so a client told it is up can drop files.
+  auto result_folders = result_files::ResultFolders::Create(io, *lab, data_dir, **store);
+  if (!result_folders) {
+    spdlog::critical("{}", result_folders.error().message());
+    return 1;
+  }
+
   const auto [host, port] = *config::ParseListen(lab->api().listen());
   auto api = api::ApiServer::Create(io, host, port, **store, *lab);
   if (!api) {
@@ -223,13 +231,6 @@ int main(int argc, char** argv) {
                                               : request.unit_id() == 0 ? 100 : 500);
     acquisition.Write(request.bus(), std::move(write), std::move(done));
   });
-
-  // Result files appearing in the watched folders are imported (result_folders.h).
-  auto result_folders = result_files::ResultFolders::Create(io, *lab, data_dir, **store);
-  if (!result_folders) {
-    spdlog::critical("{}", result_folders.error().message());
-    return 1;
-  }
 
   asio::steady_timer grace(io);
   signals.async_wait([&](const boost::system::error_code& error, int signal) {

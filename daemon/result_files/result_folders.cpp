@@ -199,7 +199,6 @@ void ResultFolders::Reject(const Folder& folder, const fs::path& file, const std
                   "it in {} again.\n",
                   name, reason, folder.instrument->name(), sha256, folder.path.string()));
   if (!written.ok()) spdlog::warn("instrument {}: {}", folder.instrument->name(), written.message());
-  spdlog::warn("instrument {}: result file {} refused: {}", folder.instrument->name(), name, reason);
   AuditEvent event;
   event.set_actor("labtraced");
   event.set_action("reject");
@@ -207,6 +206,8 @@ void ResultFolders::Reject(const Folder& folder, const fs::path& file, const std
   event.set_new_value(fmt::format("moved to {} (SHA-256 {})", target.string(), sha256));
   event.set_reason(reason);
   store_.RecordAudit(std::move(event));
+  store_.Flush();  // on the trail by the time the refusal is reported
+  spdlog::warn("instrument {}: result file {} refused: {}", folder.instrument->name(), name, reason);
 }
 
 }  // namespace labtrace::result_files

@@ -161,9 +161,8 @@ TEST_F(Tampering, RandomSingleByteEditsAreEachNamed) {
 // (its provenance row rewritten, or the reading pointed at another one, or at none) is
 // found, and so is a provenance row deleted.
 TEST_F(Tampering, AlteredProvenanceIsNamed) {
-  Sqlite("DROP TRIGGER provenances_append_only_update; "
-         "UPDATE provenances SET record = (SELECT record FROM provenances WHERE provenance_id = 2) "
-         "WHERE provenance_id = 1; UPDATE provenances SET record = X'08' WHERE provenance_id = 2;");
+  // Provenance 1 is the balance's (polled); X'0803' is {source: UPLOADED}.
+  Sqlite("DROP TRIGGER provenances_append_only_update; UPDATE provenances SET record = X'0803' WHERE provenance_id = 1;");
   auto [code, output] = Verify();
   EXPECT_EQ(code, 1) << output;
   EXPECT_NE(output.find("reading 1 ("), std::string::npos) << output;
