@@ -16,6 +16,7 @@
 #include <spdlog/spdlog.h>
 
 #include "api/http_util.h"
+#include "api/upload_rules.h"
 #include "labtrace/api.pb.h"
 #include "labtrace/clock.h"
 
@@ -322,6 +323,9 @@ void ApiServer::AuditRefusal(const auth::Caller& caller, const Request& request,
 asio::awaitable<Response> ApiServer::AnswerUpload(const Request& request, const auth::Caller& caller) {
   UploadRequest upload;
   if (Status parsed = ParseBody(request, upload); !parsed.ok()) co_return ErrorReply(request, parsed);
+  // The lab's rules first (an instrument the daemon reads itself, one it does not know),
+  // whose message says what is wrong with the upload; then the token's scope.
+  if (Status allowed = CheckUploadRules(lab_, upload); !allowed.ok()) co_return ErrorReply(request, allowed);
   for (int i = 0; i < upload.readings_size(); ++i) {
     if (Status scope = auth::CheckInstrumentScope(caller, upload.readings(i).instrument()); !scope.ok()) {
       AuditRefusal(caller, request, scope.message());
@@ -329,7 +333,10 @@ asio::awaitable<Response> ApiServer::AnswerUpload(const Request& request, const 
     }
   }
   auto receipt = co_await AsyncStore<UploadReceipt>(
-      [this, &upload](auto done) { store_.Upload(std::move(upload), std::move(done)); }, asio::use_awaitable);
+      [this, &upload](auto done) {
+        store_.Upload(std::move(upload), UploadedBy(caller.user, caller.token_id), std::move(done));
+      },
+      asio::use_awaitable);
   if (!receipt) co_return ErrorReply(request, receipt.error());
   co_return Reply(request, http::status::ok, *receipt);
 }

@@ -6,7 +6,7 @@ namespace labtrace::store {
 
 namespace {
 
-// The columns from value to text, the same in both column lists, from column `first`.
+// The columns from value to sample_id, the same in both column lists, from column `first`.
 void ReadingValuesFromRow(const Statement& row, int first, Reading& reading) {
   if (!row.ColumnIsNull(first)) reading.set_value(row.ColumnDouble(first));
   reading.mutable_unit()->assign(row.ColumnTextView(first + 1));
@@ -19,6 +19,7 @@ void ReadingValuesFromRow(const Statement& row, int first, Reading& reading) {
   reading.mutable_calibration_certificate()->assign(row.ColumnTextView(first + 8));
   reading.mutable_calibration_due_date()->assign(row.ColumnTextView(first + 9));
   reading.mutable_text()->assign(row.ColumnTextView(first + 10));
+  reading.mutable_sample_id()->assign(row.ColumnTextView(first + 11));
 }
 
 }  // namespace
@@ -29,28 +30,35 @@ Reading ReadingFromRow(const Statement& row, int first) {
   reading.set_instrument(row.ColumnText(first + 1));
   reading.set_channel(row.ColumnText(first + 2));
   ReadingValuesFromRow(row, first + 3, reading);
+  // The verifier compares the leaf, so a provenance record that does not parse is found
+  // there; a query shows what it can.
+  if (const int provenance = first + kReadingColumnCount - 1; !row.ColumnIsNull(provenance)) {
+    const std::string_view bytes = row.ColumnBlobView(provenance);
+    (void)reading.mutable_provenance()->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
+  }
   return reading;
 }
 
 void ReadingFromReadingsRow(const Statement& row, std::string_view instrument, std::string_view channel,
-                            Reading& reading) {
+                            const Provenance* provenance, Reading& reading) {
   // Clear() keeps the strings' buffers: only the fields set below are left afterwards.
   reading.Clear();
   reading.set_sequence(static_cast<uint64_t>(row.ColumnInt64(0)));
   reading.mutable_instrument()->assign(instrument);
   reading.mutable_channel()->assign(channel);
   ReadingValuesFromRow(row, 2, reading);
+  if (provenance != nullptr) *reading.mutable_provenance() = *provenance;
 }
 
 std::string ReadingInsertSql(size_t rows) {
   std::string sql =
       "INSERT INTO readings (sequence, channel_id, value, unit, quality, requested_at_ns, raw_frame, detail, "
-      "decimals, supersedes, calibration_certificate, calibration_due_date, text) VALUES ";
-  for (size_t row = 0; row < rows; ++row) sql += row == 0 ? "(?,?,?,?,?,?,?,?,?,?,?,?,?)" : ",(?,?,?,?,?,?,?,?,?,?,?,?,?)";
+      "decimals, supersedes, calibration_certificate, calibration_due_date, text, sample_id, provenance_id) VALUES ";
+  for (size_t row = 0; row < rows; ++row) sql += row == 0 ? "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)" : ",(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
   return sql;
 }
 
-void BindReading(Statement& insert, size_t row, int64_t channel_id, const Reading& reading) {
+void BindReading(Statement& insert, size_t row, int64_t channel_id, int64_t provenance_id, const Reading& reading) {
   const int at = static_cast<int>(row) * kReadingInsertColumns;  // the column before this row's first
   insert.BindInt64(at + 1, static_cast<int64_t>(reading.sequence()));
   insert.BindInt64(at + 2, channel_id);
@@ -74,6 +82,12 @@ void BindReading(Statement& insert, size_t row, int64_t channel_id, const Readin
   insert.BindTextUncopied(at + 11, reading.calibration_certificate());
   insert.BindTextUncopied(at + 12, reading.calibration_due_date());
   insert.BindTextUncopied(at + 13, reading.text());
+  insert.BindTextUncopied(at + 14, reading.sample_id());
+  if (provenance_id != 0) {
+    insert.BindInt64(at + 15, provenance_id);
+  } else {
+    insert.BindNull(at + 15);
+  }
 }
 
 }  // namespace labtrace::store

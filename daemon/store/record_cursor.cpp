@@ -16,8 +16,13 @@ namespace {
 // missing.
 constexpr const char* kSelectReadings =
     "SELECT " LABTRACE_READING_ROW_COLUMNS ", typeof(r.channel_id) = 'integer' FROM readings r ORDER BY r.sequence";
-constexpr int kChannelIdIsIntegerColumn = 13;
+constexpr const char* kSelectReadingsBeforeSchema7 =
+    "SELECT " LABTRACE_READING_ROW_COLUMNS_BEFORE_SCHEMA_7
+    ", typeof(r.channel_id) = 'integer' FROM readings r ORDER BY r.sequence";
+constexpr int kChannelIdIsIntegerColumn = kReadingRowColumnCount;
 constexpr const char* kSelectChannels = "SELECT channel_id, instrument, channel FROM channels ORDER BY channel_id";
+constexpr const char* kSelectProvenances = "SELECT provenance_id, record FROM provenances ORDER BY provenance_id";
+constexpr const char* kHasProvenances = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'provenances'";
 constexpr const char* kSelectAuditEvents = "SELECT " LABTRACE_AUDIT_COLUMNS " FROM audit_events ORDER BY event_id";
 constexpr const char* kSelectCalibrations =
     "SELECT record_id, record, certificate_number, unit_under_test, performed_at_ns FROM calibration_records "
@@ -26,7 +31,14 @@ constexpr const char* kSelectCalibrations =
 }  // namespace
 
 Result<RecordCursor> RecordCursor::Open(Database& db, RecordKind kind) {
-  const char* sql = kind == RecordKind::kReading      ? kSelectReadings
+  bool has_provenances = false;
+  if (kind == RecordKind::kReading) {
+    auto has = db.Prepare(kHasProvenances);
+    if (!has) return Error(has.error());
+    if (auto row = has->Step(); !row) return Error(row.error());
+    has_provenances = has->ColumnInt64(0) != 0;
+  }
+  const char* sql = kind == RecordKind::kReading      ? (has_provenances ? kSelectReadings : kSelectReadingsBeforeSchema7)
                     : kind == RecordKind::kAuditEvent ? kSelectAuditEvents
                                                       : kSelectCalibrations;
   auto statement = db.Prepare(sql);
@@ -34,6 +46,9 @@ Result<RecordCursor> RecordCursor::Open(Database& db, RecordKind kind) {
   RecordCursor cursor(kind, std::move(*statement));
   if (kind == RecordKind::kReading) {
     if (Status s = cursor.LoadChannels(db); !s.ok()) return Error(s);
+    if (has_provenances) {
+      if (Status s = cursor.LoadProvenances(db); !s.ok()) return Error(s);
+    }
     // A store from before schema 4 (an archived copy: verify never migrates) has no runs.
     auto runs = ReadingRunsCheck::Open(db);
     if (!runs) return Error(runs.error());
@@ -54,6 +69,19 @@ Status RecordCursor::LoadChannels(Database& db) {
   }
 }
 
+Status RecordCursor::LoadProvenances(Database& db) {
+  auto select = db.Prepare(kSelectProvenances);
+  if (!select) return select.error();
+  for (;;) {
+    auto row = select->Step();
+    if (!row) return row.error();
+    if (!*row) return OkStatus();
+    // A record that does not parse is kept as far as it does: the leaf will not match.
+    const std::string_view bytes = select->ColumnBlobView(1);
+    (void)provenances_[select->ColumnInt64(0)].ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
+  }
+}
+
 const char* RecordCursor::noun() const {
   return kind_ == RecordKind::kReading ? "reading" : kind_ == RecordKind::kAuditEvent ? "audit event"
                                                                                       : "calibration record";
@@ -69,6 +97,13 @@ Status RecordCursor::Next() {
   channel_ = channel == channels_.end() || statement_.ColumnInt64(kChannelIdIsIntegerColumn) == 0
                  ? nullptr
                  : &channel->second;
+  provenance_missing_ = false;
+  provenance_ = nullptr;
+  if (!statement_.ColumnIsNull(kReadingRowProvenanceIdColumn)) {
+    const auto provenance = provenances_.find(statement_.ColumnInt64(kReadingRowProvenanceIdColumn));
+    provenance_missing_ = provenance == provenances_.end();
+    if (!provenance_missing_) provenance_ = &provenance->second;
+  }
   if (!runs_) return OkStatus();
   return runs_->Advance(id(), channel_ ? std::string_view(channel_->instrument) : std::string_view(), channel_id);
 }
@@ -76,7 +111,7 @@ Status RecordCursor::Next() {
 const std::string& RecordCursor::Bytes() {
   if (kind_ == RecordKind::kReading) {
     // Problem() has been asked first: the channel is known.
-    ReadingFromReadingsRow(statement_, channel_->instrument, channel_->channel, reading_);
+    ReadingFromReadingsRow(statement_, channel_->instrument, channel_->channel, provenance_, reading_);
     Canonicalize(reading_);
     ReadingRecordBytes(reading_, bytes_);
   } else if (kind_ == RecordKind::kAuditEvent) {
@@ -104,6 +139,10 @@ std::string RecordCursor::Description() const {
 std::string RecordCursor::Problem() const {
   if (kind_ == RecordKind::kReading) {
     if (channel_ == nullptr) return "names a channel that is missing: deleted";
+    if (provenance_missing_) {
+      return fmt::format("({}) names provenance {} that is missing: deleted", Description(),
+                         statement_.ColumnInt64(kReadingRowProvenanceIdColumn));
+    }
     if (runs_ && !runs_->finds_current()) return runs_->Problem(Description());
     return "";
   }

@@ -45,6 +45,7 @@ class RecordCursor {
 
   RecordCursor(RecordKind kind, Statement statement) : kind_(kind), statement_(std::move(statement)) {}
   Status LoadChannels(Database& db);
+  Status LoadProvenances(Database& db);
 
   RecordKind kind_;
   Statement statement_;
@@ -53,6 +54,11 @@ class RecordCursor {
   // current reading's, or nullptr when its channel row is missing.
   std::unordered_map<int64_t, Channel> channels_;
   const Channel* channel_ = nullptr;
+  // Readings only: every provenance, loaded once (a bus's or a file's readings share one),
+  // and the current reading's: nullptr when it has none, or when its row is missing.
+  std::unordered_map<int64_t, Provenance> provenances_;
+  const Provenance* provenance_ = nullptr;
+  bool provenance_missing_ = false;
   std::optional<ReadingRunsCheck> runs_;  // readings from schema 4 on
   // Reused from record to record: the verifier decodes every reading.
   Reading reading_;

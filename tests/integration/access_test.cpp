@@ -316,8 +316,12 @@ TEST_F(Access, TokensThatProveNothingAreRefusedAndTheRefusalIsAudited) {
   EXPECT_EQ(Send({"DELETE", "/v1/tokens/" + issued.record().token_id(), ""}, callers_.admin).status, 200);
   Upload("pc3-2", "lab-pc-7", issued.token(), &status);
   EXPECT_EQ(status, 401);
-  // Another instrument's: the uploader's token names lab-pc-7 only (and this lab's
-  // instruments, none); nothing of the upload is stored.
+  // Another instrument's: a token made for lab-pc-7 only, naming lab-pc-8 too (an
+  // uploading instrument of this lab); nothing of the upload is stored.
+  auto scoped = cli::HttpPostAs(server_, "/v1/tokens", R"({"uploader": "pc-7", "instruments": ["lab-pc-7"]})",
+                                callers_.admin);
+  ASSERT_TRUE(scoped && scoped->status == 200);
+  const std::string pc7_only = testing::ParseJson<api::IssuedTokenResponse>(scoped->body).token();
   auto other = cli::HttpPostAs(server_, "/v1/uploads",
                                fmt::format(R"({{"idempotency_key": "other-1", "readings": [
                                    {{"instrument": "lab-pc-7", "channel": "mass", "value": 1, "unit": "g",
@@ -325,7 +329,7 @@ TEST_F(Access, TokensThatProveNothingAreRefusedAndTheRefusalIsAudited) {
                                    {{"instrument": "lab-pc-8", "channel": "mass", "value": 2, "unit": "g",
                                      "quality": "GOOD", "requested_at_ns": "{0}"}}]}})",
                                            NowNs()),
-                               callers_.uploader);
+                               pc7_only);
   ASSERT_TRUE(other);
   EXPECT_EQ(other->status, 403) << other->body;
   EXPECT_NE(other->body.find("readings[1]"), std::string::npos) << other->body;

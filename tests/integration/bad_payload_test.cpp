@@ -60,11 +60,21 @@ std::string ReadingJson(size_t index) {
 // The cases too large to keep as files, and the one in binary protobuf.
 std::vector<BadPayload> BuiltCases() {
   std::vector<BadPayload> built;
-  // 100 000 readings in one upload: more than one upload may carry.
-  std::string many = R"({"idempotency_key": "many-1", "readings": [)";
-  for (size_t i = 0; i < 100'000; ++i) many += (i ? "," : "") + ReadingJson(i);
-  many += "]}";
-  built.push_back({"100000-readings", "POST", "/v1/uploads", many, 400, "at most 10000 readings per upload"});
+  // 100 000 readings in one upload, in binary protobuf (about 4 MiB, under the body
+  // limit): more readings than one upload may carry.
+  api::UploadRequest many;
+  many.set_idempotency_key("many-1");
+  for (int i = 0; i < 100'000; ++i) {
+    Reading* r = many.add_readings();
+    r->set_instrument("lab-pc-7");
+    r->set_channel("mass");
+    r->set_value(1.5 + i / 1000.0);
+    r->set_unit("g");
+    r->set_quality(GOOD);
+    r->set_requested_at_ns(1798759800000000000LL + i);
+  }
+  built.push_back({"100000-readings", "POST", "/v1/uploads", many.SerializeAsString(), 400,
+                   "at most 10000 readings per upload", "application/x-protobuf"});
   // A 10 MiB body: over the upload limit, refused before it is read.
   built.push_back({"10-MiB-body", "POST", "/v1/uploads", std::string(10 << 20, ' '), 413, "api.max_upload_bytes"});
   // A 100 kB channel name.
@@ -73,7 +83,7 @@ std::vector<BadPayload> BuiltCases() {
                                    "channel": "{}", "value": 1.5, "unit": "g", "quality": "GOOD",
                                    "requested_at_ns": "1798759800000000000"}}]}})",
                                std::string(100'000, 'c')),
-                   400, "readings[0].channel"});
+                   400, "readings[0]: channel is 100000 bytes"});
   // A 1 MiB body to a route whose limit is 1 MiB: over by its framing.
   built.push_back({"huge-correction", "POST", "/v1/readings/1/corrections",
                    fmt::format(R"({{"reason": "{}"}})", std::string(1 << 20, 'r')), 413, "api.max_body_bytes"});

@@ -113,7 +113,7 @@ TEST(CrashRecovery, Kill9DuringUploadsLosesNoAcknowledgedUploadAndStoresNoneTwic
   fs::remove_all(dir);
   fs::create_directories(dir);
   const std::string config = (dir / "lab.textproto").string();
-  std::ofstream(config) << "name: \"crash test lab\"\n";
+  std::ofstream(config) << "name: \"crash test lab\"\ninstruments { name: \"lab-pc-crash\" driver: \"upload\" }\n";
   const std::string db_path = (dir / "data" / "labtrace.db").string();
   const testing::TestCallers callers = testing::EnrolTestCallers((dir / "data").string(), config, {"lab-pc-crash"});
 

@@ -254,10 +254,11 @@ TEST(DaemonRecords, CorrectionsAndConfigurationChangesAreOnTheAuditTrail) {
   fs::remove_all(dir);
   fs::create_directories(dir);
   const std::string config = (dir / "lab.textproto").string();
-  std::ofstream(config) << "name: \"audit lab\"\n";
+  // lab-pc-7 uploads: only an instrument declared as uploading may be named by an upload.
+  std::ofstream(config) << "name: \"audit lab\"\ninstruments { name: \"lab-pc-7\" driver: \"upload\" }\n";
   testing::TestCallers callers;
   auto start = [&] {
-    callers = testing::EnrolTestCallers((dir / "data").string(), config, {"lab-pc-7"});
+    callers = testing::EnrolTestCallers((dir / "data").string(), config);
     auto daemon = std::make_unique<ChildProcess>(std::vector<std::string>{
         LABTRACED_PATH, "--config", config, "--data", (dir / "data").string(), "--listen", "127.0.0.1:0"});
     auto listening = daemon->WaitForLine(std::regex(R"(api: listening on (http://[0-9.:]+))"), kEventDeadline);
@@ -310,6 +311,9 @@ TEST(DaemonRecords, CorrectionsAndConfigurationChangesAreOnTheAuditTrail) {
   EXPECT_EQ(versions.readings(0).value(), 100.0213) << "the original stays as it was";
   EXPECT_EQ(versions.readings(1).value(), 100.0231);
   EXPECT_EQ(versions.readings(1).supersedes_sequence(), receipt.first_sequence());
+  EXPECT_EQ(versions.readings(0).provenance().source(), Provenance::UPLOADED);
+  EXPECT_EQ(versions.readings(1).provenance().source(), Provenance::TYPED) << "a correction is a person's value";
+  EXPECT_EQ(versions.readings(1).provenance().user(), "nguyen.van.a");
 
   auto trail = cli::HttpGet(server, fmt::format("/v1/audit?entity=reading:{}", receipt.first_sequence()));
   api::AuditResponse audit;
@@ -326,7 +330,7 @@ TEST(DaemonRecords, CorrectionsAndConfigurationChangesAreOnTheAuditTrail) {
   // Restarted with the same configuration: "start"; with a changed one: "configure".
   std::tie(daemon, server) = start();
   EXPECT_EQ(daemon->Stop(SIGTERM), 0);
-  std::ofstream(config) << "name: \"audit lab, renamed\"\n";
+  std::ofstream(config) << "name: \"audit lab, renamed\"\ninstruments { name: \"lab-pc-7\" driver: \"upload\" }\n";
   std::tie(daemon, server) = start();
   auto config_trail = cli::HttpGet(server, "/v1/audit?entity=lab-config");
   api::AuditResponse configs;

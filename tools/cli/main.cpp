@@ -78,6 +78,8 @@ int ConfigCheck(const std::string& path, bool json) {
   for (const auto& instrument : lab->instruments()) {
     if (instrument.driver() == "modbus") {
       channels += config::FindRegisterMap(*lab, instrument.modbus().register_map())->registers_size();
+    } else if (config::IsUploading(instrument)) {
+      channels += instrument.result_files().values_size();  // an upload's channels are its sender's
     } else {
       channels += 1;
     }
@@ -98,6 +100,18 @@ std::string QualityWord(Quality quality) {
   std::string name = Quality_Name(quality);
   for (char& c : name) c = static_cast<char>(c == '_' ? ' ' : std::tolower(static_cast<unsigned char>(c)));
   return name;
+}
+
+// How a reading came, in a word, for the FROM column; `--json` has the whole provenance.
+std::string_view FromWord(const Provenance& provenance) {
+  switch (provenance.source()) {
+    case Provenance::POLLED: return "polled";
+    case Provenance::PUSHED: return "pushed";
+    case Provenance::UPLOADED: return "uploaded";
+    case Provenance::IMPORTED: return "file";
+    case Provenance::TYPED: return "typed";
+    default: return "-";  // stored before labtrace recorded provenance
+  }
 }
 
 struct ReadingsOptions {
@@ -129,13 +143,13 @@ int Readings(const ReadingsOptions& options) {
     std::fputs(json.c_str(), stdout);
     return 0;
   }
-  std::printf("%-24s  %-16s  %-20s  %14s  %-5s  %-12s  %s\n", "TIME (UTC)", "INSTRUMENT", "CHANNEL",
-              "VALUE", "UNIT", "QUALITY", "SEQUENCE");
+  std::printf("%-24s  %-16s  %-20s  %14s  %-5s  %-12s  %-8s  %s\n", "TIME (UTC)", "INSTRUMENT", "CHANNEL",
+              "VALUE", "UNIT", "QUALITY", "FROM", "SEQUENCE");
   for (const Reading& reading : response.readings()) {
-    std::string line = fmt::format("{:<24}  {:<16}  {:<20}  {:>14}  {:<5}  {:<12}  {}",
+    std::string line = fmt::format("{:<24}  {:<16}  {:<20}  {:>14}  {:<5}  {:<12}  {:<8}  {}",
                                    cli::FormatUtc(reading.requested_at_ns()), reading.instrument(),
                                    reading.channel(), FormatValue(reading), reading.unit(),
-                                   QualityWord(reading.quality()), reading.sequence());
+                                   QualityWord(reading.quality()), FromWord(reading.provenance()), reading.sequence());
     if (!reading.detail().empty() && reading.quality() != GOOD) line += "  " + reading.detail();
     std::puts(line.c_str());
   }
