@@ -202,6 +202,13 @@ CREATE TABLE token_revocations (
 );
 )sql",
      {"user_accounts", "access_tokens", "token_revocations"}},
+    // 7: the versions that corrections superseded, so that a query shows the current
+    // version of each reading without scanning for its corrections. Partial: corrections
+    // are rare, and an original reading (supersedes NULL) costs the index nothing.
+    {R"sql(
+CREATE INDEX readings_superseded ON readings (supersedes) WHERE supersedes IS NOT NULL;
+)sql",
+     {}},
 };
 
 }  // namespace
