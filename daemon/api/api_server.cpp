@@ -23,28 +23,6 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 using tcp = asio::ip::tcp;
 
-namespace {
-
-Result<ReadingsQuery> ParseReadingsQuery(std::string_view target) {
-  auto params = ParseQueryString(target);
-  if (!params) return Error(params.error());
-  if (Status known = OnlyKnownParameters(*params, "instrument, channel, since_ns, last"); !known.ok()) {
-    return Error(known);
-  }
-  ReadingsQuery query;
-  if (params->count("instrument")) query.set_instrument(params->at("instrument"));
-  if (params->count("channel")) query.set_channel(params->at("channel"));
-  auto since = ParseInteger<int64_t>(*params, "since_ns");
-  if (!since) return Error(since.error());
-  auto last = ParseInteger<uint32_t>(*params, "last");
-  if (!last) return Error(last.error());
-  query.set_since_ns(*since);
-  query.set_last(*last);
-  return query;
-}
-
-}  // namespace
-
 Result<std::unique_ptr<ApiServer>> ApiServer::Create(asio::io_context& io, const std::string& host,
                                                      uint16_t port, store::RecordStore& store,
                                                      const config::Lab& lab) {
@@ -135,6 +113,10 @@ asio::awaitable<void> ApiServer::Serve(tcp::socket socket) {
         break;  // truncated: nothing was acknowledged, nothing is stored
       } else {
         response = co_await Answer(parser.get());
+        if (IsEventStream(response)) {
+          co_await StreamReadings(stream, parser.get(), std::move(response));
+          break;  // the stream's body ends with the connection
+        }
       }
     }
     // A refused request's body may be unread, so the connection cannot be reused.
@@ -162,43 +144,23 @@ asio::awaitable<http::response<http::string_body>> ApiServer::Answer(
       co_return co_await AnswerCorrection(
           request, path.substr(kReadingsPrefix.size(), path.size() - kReadingsPrefix.size() - kCorrections.size()));
     }
-  } else if (path == "/v1/uploads") {
-    if (request.method() == http::verb::post) co_return co_await AnswerUpload(request);
-    response = ErrorReply(request, http::status::method_not_allowed, "uploads are sent with POST");
+  } else if (path == "/v1/uploads" && request.method() == http::verb::post) {
+    co_return co_await AnswerUpload(request);
   } else if (path == "/v1/modbus/writes") {
     if (request.method() == http::verb::post) co_return co_await AnswerModbusWrite(request);
     response = ErrorReply(request, http::status::method_not_allowed, "register writes are sent with POST");
-  } else if (path == "/v1/calibrations") {
-    if (request.method() == http::verb::post) co_return co_await AnswerCalibration(request);
-    response = ErrorReply(request, http::status::method_not_allowed,
-                          "calibration records are sent with POST; read one at /v1/calibrations/{number}");
+  } else if (path == "/v1/calibrations" && request.method() == http::verb::post) {
+    co_return co_await AnswerCalibration(request);
   } else if (request.method() != http::verb::get) {
     response = ErrorReply(request, http::status::method_not_allowed, "only GET is served here");
+  } else if (IsRecordList(path)) {
+    co_return co_await asio::co_spawn(queries_, AnswerRecordList(request), asio::use_awaitable);
+  } else if (path == "/v1/readings/stream") {
+    response = AnswerStreamRequest(request);
   } else if (path.starts_with(kCalibrationsPrefix) || path.starts_with("/v1/trace/")) {
     co_return co_await asio::co_spawn(queries_, AnswerTraceQuery(request), asio::use_awaitable);
-  } else if (path == "/v1/audit") {
-    auto params = ParseQueryString(target);
-    auto since = params ? ParseInteger<int64_t>(*params, "since_ns") : Result<int64_t>(Error(params.error()));
-    if (!since) {
-      response = ErrorReply(request, http::status::bad_request, since.error().message());
-    } else {
-      const std::string entity = params->count("entity") ? params->at("entity") : "";
-      auto answer = co_await asio::co_spawn(queries_, RunAuditQuery(entity, *since), asio::use_awaitable);
-      response = answer ? Reply(request, http::status::ok, *answer)
-                        : ErrorReply(request, http::status::service_unavailable, answer.error().message());
-    }
   } else if (path == "/v1/health") {
     response = Reply(request, http::status::ok, health_ ? health_() : HealthResponse());
-  } else if (path == "/v1/readings") {
-    auto query = ParseReadingsQuery(target);
-    if (!query) {
-      response = ErrorReply(request, http::status::bad_request, query.error().message());
-    } else {
-      // Run the query on the worker; the coroutine resumes on the io_context.
-      auto answer = co_await asio::co_spawn(queries_, RunQuery(*query), asio::use_awaitable);
-      response = answer ? Reply(request, http::status::ok, *answer)
-                        : ErrorReply(request, http::status::service_unavailable, answer.error().message());
-    }
   } else {
     response = ErrorReply(request, http::status::not_found,
                           fmt::format("no such endpoint {}; see docs/API.md", path));
@@ -231,16 +193,6 @@ asio::awaitable<Response> ApiServer::AnswerCorrection(const Request& request, st
       asio::use_awaitable);
   if (!receipt) co_return ErrorReply(request, receipt.error());
   co_return Reply(request, http::status::ok, *receipt);
-}
-
-// Member coroutines, not lambdas: their arguments live in the coroutine frame, whereas a
-// lambda's captures die with the temporary closure (this crashed GET /v1/audit once).
-asio::awaitable<Result<AuditResponse>> ApiServer::RunAuditQuery(std::string entity, int64_t since_ns) {
-  co_return store_.QueryAudit(entity, since_ns);
-}
-
-asio::awaitable<Result<ReadingsResponse>> ApiServer::RunQuery(ReadingsQuery query) {
-  co_return store_.Query(query);
 }
 
 void ApiServer::Stop() {

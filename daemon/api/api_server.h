@@ -15,8 +15,10 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/beast/http/message.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include "api/live_readings.h"
 #include "api/request_guard.h"
 #include "labtrace/api.pb.h"
 #include "labtrace/config.pb.h"
@@ -44,6 +46,8 @@ class ApiServer {
   // says "written", "sent …", or why not); none: writes are refused.
   using ModbusWriter = std::function<void(const ModbusWriteRequest&, std::function<void(Result<std::string>)> done)>;
   void SetModbusWriter(ModbusWriter writer) { modbus_writer_ = std::move(writer); }
+  // Where GET /v1/readings/stream gets committed readings; none: the stream is refused.
+  void SetLiveReadings(std::shared_ptr<LiveReadings> live) { live_ = std::move(live); }
 
  private:
   ApiServer(boost::asio::io_context& io, store::RecordStore& store, const config::Lab& lab)
@@ -53,8 +57,20 @@ class ApiServer {
   boost::asio::awaitable<void> Serve(boost::asio::ip::tcp::socket socket);
   boost::asio::awaitable<boost::beast::http::response<boost::beast::http::string_body>> Answer(
       const boost::beast::http::request<boost::beast::http::string_body>& request);
-  boost::asio::awaitable<Result<ReadingsResponse>> RunQuery(ReadingsQuery query);
-  boost::asio::awaitable<Result<AuditResponse>> RunAuditQuery(std::string entity, int64_t since_ns);
+  // GET /v1/readings, /v1/audit, /v1/uploads, /v1/calibrations (query_routes.cpp); on the
+  // query worker.
+  static bool IsRecordList(std::string_view path);
+  boost::asio::awaitable<boost::beast::http::response<boost::beast::http::string_body>> AnswerRecordList(
+      boost::beast::http::request<boost::beast::http::string_body> request);
+
+  // GET /v1/readings/stream (stream_routes.cpp): the route answers an event-stream header,
+  // which Serve recognises and hands, with the connection, to StreamReadings.
+  boost::beast::http::response<boost::beast::http::string_body> AnswerStreamRequest(
+      const boost::beast::http::request<boost::beast::http::string_body>& request);
+  static bool IsEventStream(const boost::beast::http::response<boost::beast::http::string_body>& response);
+  boost::asio::awaitable<void> StreamReadings(boost::beast::tcp_stream& stream,
+                                              const boost::beast::http::request<boost::beast::http::string_body>& request,
+                                              boost::beast::http::response<boost::beast::http::string_body> header);
   boost::asio::awaitable<boost::beast::http::response<boost::beast::http::string_body>> AnswerUpload(
       const boost::beast::http::request<boost::beast::http::string_body>& request);
   boost::asio::awaitable<boost::beast::http::response<boost::beast::http::string_body>> AnswerCorrection(
@@ -84,6 +100,7 @@ class ApiServer {
   uint32_t connections_ = 0;           // being served; touched on the io_context only
   std::function<HealthResponse()> health_;
   ModbusWriter modbus_writer_;
+  std::shared_ptr<LiveReadings> live_;
   boost::asio::thread_pool queries_{1};
 };
 
