@@ -12,8 +12,11 @@
 
 namespace labtrace::store {
 namespace {
-// The tables of schema 6 (users and tokens), which a store written before it lacks.
-#define LABTRACE_BEFORE_SCHEMA_6 "DROP TABLE token_revocations; DROP TABLE access_tokens; DROP TABLE user_accounts; "
+// The tables of schema 6 (users and tokens) and the index of schema 7 (superseded
+// versions), which a store written before them lacks.
+#define LABTRACE_BEFORE_SCHEMA_6                                                                   \
+  "DROP INDEX readings_superseded; DROP TABLE token_revocations; DROP TABLE access_tokens; "       \
+  "DROP TABLE user_accounts; "
 
 // Schema 4 finds readings through runs (reading_runs) instead of an index by channel, and
 // schema 5 finds the runs by their channel set. A store written before both is migrated
