@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include <fmt/format.h>
+#include <sqlite3.h>
 #include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 
@@ -232,11 +233,12 @@ TEST_F(CliRecords, VerifyJsonEscapesWhatTheStoreHolds) {
   EXPECT_GT(intact.records(), 0u);
   EXPECT_EQ(intact.problem(), "");
 
-  ChildProcess sqlite({"sqlite3", db,
-                       fmt::format("DROP TRIGGER readings_append_only_update; UPDATE readings SET value = 2.5 "
-                                   "WHERE sequence = {};",
-                                   sequence)});
-  ASSERT_EQ(sqlite.WaitForExit(kEventDeadline), 0) << sqlite.output();
+  sqlite3* handle = nullptr;
+  ASSERT_EQ(sqlite3_open(db.c_str(), &handle), SQLITE_OK);
+  const std::string alter = fmt::format(
+      "DROP TRIGGER readings_append_only_update; UPDATE readings SET value = 2.5 WHERE sequence = {};", sequence);
+  EXPECT_EQ(sqlite3_exec(handle, alter.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(handle);
+  sqlite3_close(handle);
   ChildProcess verify({LABTRACE_CLI_PATH, "verify", "--db", db, "--no-progress", "--json"});
   ASSERT_EQ(verify.WaitForExit(kEventDeadline), 1) << verify.output();
   // stdout and stderr share the pipe: the JSON object is the line that starts with '{'.

@@ -331,7 +331,7 @@ TEST(DaemonRecords, CorrectionsAndConfigurationChangesAreOnTheAuditTrail) {
   auto unknown = cli::HttpPost(server, "/v1/readings/999999/corrections", correction);
   EXPECT_EQ(unknown->status, 404) << unknown->body;
 
-  auto both = cli::HttpGet(server, "/v1/readings?instrument=lab-pc-7");
+  auto both = cli::HttpGet(server, "/v1/readings?instrument=lab-pc-7&all_versions=true");
   api::ReadingsResponse versions;
   ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(both->body, &versions).ok());
   ASSERT_EQ(versions.readings_size(), 2);
