@@ -134,6 +134,9 @@ int main(int argc, char** argv) {
   store::StoreOptions store_options;
   store_options.signing_key_path = key_path;
   store_options.give_back = buffers;
+  // Committed readings go on to live streams (GET /v1/readings/stream).
+  auto live = std::make_shared<api::LiveReadings>();
+  store_options.on_readings_committed = [live](const std::vector<const Reading*>& readings) { live->Publish(readings); };
   auto store = store::RecordStore::Open(data_dir, std::move(store_options));
   if (!store) {
     spdlog::critical("{}", store.error().message());
@@ -220,6 +223,7 @@ int main(int argc, char** argv) {
     return 1;
   }
 
+  (*api)->SetLiveReadings(live);
   (*api)->SetHealthSource([&acquisition = **acquisition] { return acquisition.Health(); });
   (*api)->SetModbusWriter([&acquisition = **acquisition](const api::ModbusWriteRequest& request,
                                                           std::function<void(Result<std::string>)> done) {

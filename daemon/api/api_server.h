@@ -20,8 +20,10 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/beast/http/message.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include "api/live_readings.h"
 #include "api/request_guard.h"
 #include "auth/access_token.h"
 #include "auth/endpoint_table.h"
@@ -52,6 +54,8 @@ class ApiServer {
   // says "written", "sent …", or why not); none: writes are refused.
   using ModbusWriter = std::function<void(const ModbusWriteRequest&, std::function<void(Result<std::string>)> done)>;
   void SetModbusWriter(ModbusWriter writer) { modbus_writer_ = std::move(writer); }
+  // Where GET /v1/readings/stream gets committed readings; none: the stream is refused.
+  void SetLiveReadings(std::shared_ptr<LiveReadings> live) { live_ = std::move(live); }
 
  private:
   ApiServer(boost::asio::io_context& io, store::RecordStore& store, const config::Lab& lab)
@@ -96,11 +100,23 @@ class ApiServer {
   boost::asio::awaitable<Result<std::vector<UserAccount>>> ListAccounts();
   boost::asio::awaitable<Result<std::vector<AccessToken>>> ListTokens();
 
-  boost::asio::awaitable<Result<ReadingsResponse>> RunQuery(ReadingsQuery query);
-  boost::asio::awaitable<Result<AuditResponse>> RunAuditQuery(std::string entity, int64_t since_ns);
   boost::asio::awaitable<Response> AnswerUpload(const Request& request, const auth::Caller& caller);
   boost::asio::awaitable<Response> AnswerCorrection(const Request& request, const auth::Caller& caller,
                                                     std::string_view sequence);
+  // GET /v1/readings, /v1/audit, /v1/uploads, /v1/calibrations (query_routes.cpp); on the
+  // query worker.
+  static bool IsRecordList(std::string_view path);
+  boost::asio::awaitable<boost::beast::http::response<boost::beast::http::string_body>> AnswerRecordList(
+      boost::beast::http::request<boost::beast::http::string_body> request);
+
+  // GET /v1/readings/stream (stream_routes.cpp): the route answers an event-stream header,
+  // which Serve recognises and hands, with the connection, to StreamReadings.
+  boost::beast::http::response<boost::beast::http::string_body> AnswerStreamRequest(
+      const boost::beast::http::request<boost::beast::http::string_body>& request);
+  static bool IsEventStream(const boost::beast::http::response<boost::beast::http::string_body>& response);
+  boost::asio::awaitable<void> StreamReadings(boost::beast::tcp_stream& stream,
+                                              const boost::beast::http::request<boost::beast::http::string_body>& request,
+                                              boost::beast::http::response<boost::beast::http::string_body> header);
 
   // POST /v1/modbus/writes (write_routes.cpp).
   boost::asio::awaitable<Response> AnswerModbusWrite(const Request& request, const auth::Caller& caller);
@@ -130,6 +146,7 @@ class ApiServer {
   std::unordered_map<std::string, AccessToken> tokens_seen_;
   int64_t session_lifetime_ns_ = auth::kDefaultSessionLifetimeNs;
   auth::LockoutPolicy lockout_;
+  std::shared_ptr<LiveReadings> live_;
   boost::asio::thread_pool queries_{1};
   boost::asio::thread_pool accounts_{1};
 };

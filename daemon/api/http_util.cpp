@@ -2,7 +2,10 @@
 
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http.hpp>
+#include <google/protobuf/descriptor.h>
 #include <google/protobuf/util/json_util.h>
+
+#include <charconv>
 
 #include "labtrace/api.pb.h"
 
@@ -76,12 +79,76 @@ Status OnlyKnownParameters(const std::map<std::string, std::string>& params, std
   return OkStatus();
 }
 
+Status ParseQueryInto(std::string_view target, google::protobuf::Message& query) {
+  auto params = ParseQueryString(target);
+  if (!params) return params.error();
+  const google::protobuf::Descriptor& descriptor = *query.GetDescriptor();
+  const google::protobuf::Reflection& reflection = *query.GetReflection();
+  std::string known;
+  for (int i = 0; i < descriptor.field_count(); ++i) {
+    known += fmt::format("{}{}", i == 0 ? "" : ", ", descriptor.field(i)->name());
+  }
+  for (const auto& [name, text] : *params) {
+    const google::protobuf::FieldDescriptor* field = descriptor.FindFieldByName(name);
+    if (field == nullptr || field->is_repeated()) {
+      return InvalidArgument(fmt::format("unknown query parameter \"{}\"; known: {}", name, known));
+    }
+    using Field = google::protobuf::FieldDescriptor;
+    const auto whole = [&]<typename Int>(Int& value) {
+      auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+      return ec == std::errc() && end == text.data() + text.size();
+    };
+    bool parsed = true;
+    switch (field->cpp_type()) {
+      case Field::CPPTYPE_STRING:
+        reflection.SetString(&query, field, text);
+        break;
+      case Field::CPPTYPE_INT64: {
+        int64_t value = 0;
+        if ((parsed = whole(value))) reflection.SetInt64(&query, field, value);
+        break;
+      }
+      case Field::CPPTYPE_UINT64: {
+        uint64_t value = 0;
+        if ((parsed = whole(value))) reflection.SetUInt64(&query, field, value);
+        break;
+      }
+      case Field::CPPTYPE_UINT32: {
+        uint32_t value = 0;
+        if ((parsed = whole(value))) reflection.SetUInt32(&query, field, value);
+        break;
+      }
+      case Field::CPPTYPE_BOOL:
+        parsed = text == "true" || text == "false";
+        if (parsed) reflection.SetBool(&query, field, text == "true");
+        break;
+      default:
+        parsed = false;
+    }
+    if (!parsed) {
+      return InvalidArgument(fmt::format("query parameter {}=\"{}\" is not {}", name, text,
+                                         field->cpp_type() == Field::CPPTYPE_BOOL ? "true or false"
+                                                                                   : "a whole number in range"));
+    }
+  }
+  return OkStatus();
+}
+
 namespace {
 bool WantsProtobuf(const Request& request) {
   return request[http::field::accept].find("application/x-protobuf") != beast::string_view::npos;
 }
 
 }  // namespace
+
+std::string ToJson(const google::protobuf::Message& message) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = false;
+  options.preserve_proto_field_names = true;
+  std::string json;
+  (void)google::protobuf::util::MessageToJsonString(message, &json, options);
+  return json;
+}
 
 Response Reply(const Request& request, http::status status, const google::protobuf::Message& message) {
   Response response(status, request.version());
@@ -90,13 +157,8 @@ Response Reply(const Request& request, http::status status, const google::protob
     response.set(http::field::content_type, "application/x-protobuf");
     response.body() = message.SerializeAsString();
   } else {
-    google::protobuf::util::JsonPrintOptions options;
-    options.add_whitespace = false;
-    options.preserve_proto_field_names = true;
-    std::string json;
-    (void)google::protobuf::util::MessageToJsonString(message, &json, options);
     response.set(http::field::content_type, "application/json");
-    response.body() = std::move(json) + "\n";
+    response.body() = ToJson(message) + "\n";
   }
   response.keep_alive(request.keep_alive());
   response.prepare_payload();

@@ -44,10 +44,16 @@ Result<Int> ParseInteger(const std::map<std::string, std::string>& params, const
   return value;
 }
 
+// Sets the fields of `query` (a message of strings, whole numbers and bools: ReadingsQuery,
+// AuditQuery …) from the target's query string, a parameter per field of the same name.
+// Refuses an unknown parameter, naming the known ones, and a value of the wrong kind.
+Status ParseQueryInto(std::string_view target, google::protobuf::Message& query);
 
 // The body as message M: binary protobuf when the client says so, JSON otherwise.
 Status ParseBody(const Request& request, google::protobuf::Message& message);
 
+// The message in the API's JSON (canonical, field names as in the .proto), on one line.
+std::string ToJson(const google::protobuf::Message& message);
 // The message as the client asked: binary protobuf with `Accept: application/x-protobuf`,
 // canonical JSON otherwise.
 Response Reply(const Request& request, http::status status, const google::protobuf::Message& message);

@@ -170,6 +170,10 @@ Status ValidateRegisterMaps(const Lab& lab, const Locator& at) {
       } else if (reg.unit().empty()) {
         return Invalid(here("unit"), "unit is missing (write \"1\" for a dimensionless value)");
       }
+      if (reg.writable() && (reg.table() != HOLDING || reg.type() == BIT || reg.type() == STRING)) {
+        return Invalid(here("writable"), fmt::format("only a HOLDING register holding a number can be written, not {} {}",
+                                                     RegisterTable_Name(reg.table()), ValueType_Name(reg.type())));
+      }
       auto address = modbus::WireAddress(map, reg);
       if (!address) return Invalid(here("address"), address.error().message());
       const uint32_t first = *address, end = first + modbus::RegisterCount(reg);

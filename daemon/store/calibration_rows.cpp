@@ -2,6 +2,7 @@
 // deterministic bytes (each a leaf of the log), and found again by certificate number or
 // idempotency key.
 #include <ctime>
+#include <limits>
 #include <map>
 
 #include <fmt/format.h>
@@ -24,6 +25,9 @@ constexpr const char* kSelectCalibrationByNumber =
     "SELECT record FROM calibration_records WHERE certificate_number = ?";
 constexpr const char* kSelectCalibrationsSince =
     "SELECT record FROM calibration_records WHERE performed_at_ns >= ? ORDER BY record_id";
+constexpr const char* kSelectCalibrationPage =
+    "SELECT record FROM calibration_records WHERE record_id > ?1 AND performed_at_ns >= ?2 AND performed_at_ns < ?3 "
+    "AND (?4 = '' OR unit_under_test = ?4) ORDER BY record_id LIMIT ?5";
 
 Result<CalibrationRecord> ParseCalibration(const std::string& blob) {
   CalibrationRecord record;
@@ -192,6 +196,41 @@ Result<std::vector<CalibrationRecord>> RecordStore::CalibrationsSince(int64_t si
   (*select)->BindInt64(1, since_ns);
   return CollectRows<CalibrationRecord>(**select,
                                         [](const Statement& row) { return ParseCalibration(row.ColumnBlob(0)); });
+}
+
+Result<api::CalibrationList> RecordStore::ListCalibrations(const api::CalibrationsQuery& query) const {
+  auto db = readers_.Acquire();
+  if (!db) return Error(db.error());
+  auto select = (*db)->Cached(kSelectCalibrationPage);
+  if (!select) return Error(select.error());
+  Statement& s = **select;
+  s.BindInt64(1, static_cast<int64_t>(query.after_record_id()));
+  s.BindInt64(2, query.since_ns());
+  s.BindInt64(3, query.until_ns() != 0 ? query.until_ns() : std::numeric_limits<int64_t>::max());
+  s.BindText(4, query.unit_under_test());
+  s.BindInt64(5, static_cast<int64_t>(kMaxQueryRows) + 1);
+  auto records = CollectRows<CalibrationRecord>(s, [](const Statement& row) { return ParseCalibration(row.ColumnBlob(0)); });
+  if (!records) return Error(records.error());
+  api::CalibrationList list;
+  for (const CalibrationRecord& record : *records) {
+    if (static_cast<size_t>(list.records_size()) == kMaxQueryRows) {
+      list.set_truncated(true);
+      break;
+    }
+    api::CalibrationSummary& summary = *list.add_records();
+    summary.set_record_id(record.record_id());
+    summary.set_certificate_number(record.certificate_number());
+    summary.set_kind(record.kind());
+    summary.set_procedure(record.procedure());
+    summary.set_unit_under_test(record.unit_under_test().id());
+    summary.set_performed_at_ns(record.performed_at_ns());
+    summary.set_performed_on(record.performed_on());
+    summary.set_performed_by(record.performed_by());
+    summary.set_verdict(record.verdict());
+    summary.set_stamp_number(record.stamp_number());
+    summary.set_next_due_date(record.next_due_date());
+  }
+  return list;
 }
 
 }  // namespace labtrace::store

@@ -22,8 +22,8 @@ void RecordStore::Correct(uint64_t sequence, api::CorrectionRequest request, Cor
   if (request.actor().empty()) return done(Error(InvalidArgument("a correction needs an actor: who corrects")));
   if (request.reason().empty()) return done(Error(InvalidArgument("a correction needs a reason")));
   const Reading& corrected = request.corrected();
-  if (corrected.quality() == QUALITY_UNSPECIFIED || corrected.unit().empty()) {
-    return done(Error(InvalidArgument("the corrected reading needs a quality and a unit")));
+  if (corrected.quality() == QUALITY_UNSPECIFIED) {
+    return done(Error(InvalidArgument("the corrected reading needs a quality")));
   }
   if (QualityHasValue(corrected.quality()) && !std::isfinite(corrected.value())) {
     return done(Error(InvalidArgument("the corrected value is not a finite number")));
@@ -49,6 +49,7 @@ Status RecordStore::CommitCorrections(Batch& batch, ReadingWriter& readings, std
       continue;
     }
     Reading version = correction.request.corrected();
+    if (version.unit().empty()) version.set_unit((*old)->unit());  // not given: unchanged
     version.set_instrument((*old)->instrument());
     version.set_channel((*old)->channel());
     version.set_requested_at_ns((*old)->requested_at_ns());
@@ -77,6 +78,7 @@ Status RecordStore::CommitCorrections(Batch& batch, ReadingWriter& readings, std
     receipt.set_sequence(version.sequence());
     receipt.set_supersedes_sequence(correction.sequence);
     outcome.corrections.push_back(receipt);
+    outcome.corrected_versions.push_back(std::move(version));
   }
   return OkStatus();
 }

@@ -17,8 +17,8 @@
 // The parts, a file each: record_store.cpp (handing in), writer_loop.cpp (batches and
 // their commit), ledger_writer.cpp (batch rows, chain, checkpoints), reading_writer.cpp
 // (readings and runs), uploads.cpp (uploads and idempotency), corrections.cpp,
-// calibration_rows.cpp, accounts.cpp (users and tokens), record_queries.cpp (what the API
-// and CLI ask).
+// calibration_rows.cpp, accounts.cpp (users and tokens), reading_queries.cpp and
+// record_queries.cpp (what the API and CLI ask).
 #pragma once
 
 #include <chrono>
@@ -80,6 +80,11 @@ struct StoreOptions {
   std::string signing_key_path;  // empty: <data_dir>/lab-signing.key
   // Where committed polls go, for the drivers to make their next polls in (may be null).
   std::shared_ptr<ReadingBuffers> give_back;
+  // Told of the readings each commit made durable (polled, uploaded, corrections), in
+  // sequence order, on the writer thread: the live stream's source (may be empty). It
+  // must not block or take long, since the next commit waits for it; the pointers are
+  // valid only during the call.
+  std::function<void(const std::vector<const Reading*>&)> on_readings_committed;
 };
 
 // Seams for tests only, kept out of StoreOptions so that no configuration of the daemon
@@ -154,10 +159,17 @@ class RecordStore {
   // Waits until everything handed in so far is committed or failed.
   void Flush();
 
-  // Safe from any thread.
+  // Safe from any thread, as are the queries below. reading_queries.cpp: a page of
+  // readings; a full one ends with the cursor of the next.
   Result<api::ReadingsResponse> Query(const api::ReadingsQuery& query) const;
   // The audit trail of one entity ("reading:17"), or all of it, oldest first.
   Result<api::AuditResponse> QueryAudit(const std::string& entity, int64_t since_ns) const;
+  // The audit trail by actor, action, entity (or entity prefix) and time, a page at a time.
+  Result<api::AuditResponse> QueryAudit(const api::AuditQuery& query) const;
+  // uploads.cpp. Stored uploads, oldest first, a page at a time.
+  Result<api::UploadsResponse> ListUploads(const api::UploadsQuery& query) const;
+  // calibration_rows.cpp. Calibration and verification records by id, a page at a time.
+  Result<api::CalibrationList> ListCalibrations(const api::CalibrationsQuery& query) const;
 
   // A calibration record by its certificate number.
   Result<CalibrationRecord> FindCalibration(const std::string& certificate_number) const;
@@ -228,6 +240,8 @@ class RecordStore {
     std::vector<api::CalibrationReceipt> calibrations;  // one per calibration, in order
     // One per account change: a change the store refuses gets why, without failing the batch.
     std::vector<Status> account_changes;
+    // The versions the corrections stored, for on_readings_committed.
+    std::vector<Reading> corrected_versions;
   };
   // A correction's "amend" event, once the audit events have their sequence numbers.
   struct CorrectionEvent {
@@ -254,6 +268,8 @@ class RecordStore {
   Status CommitOrRecover(Batch& batch, bool checkpoint, Outcome& outcome);
   // Tells everyone who waits on `batch` how it went.
   void Answer(Batch& batch, const Status& committed, Outcome& outcome, size_t leaves, bool checkpoint);
+  // Hands the readings of a committed batch to on_readings_committed.
+  void PublishCommitted(Batch& batch, const Outcome& outcome);
   // Commits one batch and fills `outcome` on success.
   Status CommitBatch(Batch& batch, const std::string& batch_uuid, bool checkpoint, Outcome& outcome);
   // After an I/O error, a batch that did land: its receipts are read back by key.

@@ -219,6 +219,13 @@ ALTER TABLE readings ADD COLUMN provenance_id INTEGER;  -- provenances.provenanc
 ALTER TABLE readings ADD COLUMN sample_id TEXT NOT NULL DEFAULT '';
 )sql",
      {"provenances"}},
+    // 8: the versions that corrections superseded, so that a query shows the current
+    // version of each reading without scanning for its corrections. Partial: corrections
+    // are rare, and an original reading (supersedes NULL) costs the index nothing.
+    {R"sql(
+CREATE INDEX readings_superseded ON readings (supersedes) WHERE supersedes IS NOT NULL;
+)sql",
+     {}},
 };
 
 }  // namespace

@@ -1,7 +1,9 @@
 // Uploads: readings sent by an instrument's software or a lab PC, each upload under an
 // idempotency key. A key stored before gets its first receipt again and nothing is stored
 // twice, so a sender that lost the answer simply sends again.
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
 
 #include <fmt/format.h>
@@ -27,6 +29,16 @@ constexpr size_t kMaxNameBytes = 128;
 constexpr size_t kMaxUnitBytes = 32;
 // Free text a sender may add: a frame as received, a detail, a printed line, a sample id.
 constexpr size_t kMaxTextBytes = 4096;
+// Uploads in the order they were stored. Few enough (one per file or message from an
+// instrument PC) that sorting the ones that match costs little.
+constexpr const char* kSelectUploadPage =
+    "SELECT idempotency_key, first_sequence, last_sequence, count, received_at_ns FROM uploads "
+    "WHERE first_sequence > ?1 AND received_at_ns >= ?2 AND received_at_ns < ?3 ORDER BY first_sequence";
+// The instruments of the runs that hold readings ?1..?2. The first of them may have begun
+// before ?1, with polled readings of the same instrument committed just before the upload.
+constexpr const char* kSelectInstrumentsOfSequences =
+    "SELECT DISTINCT instrument FROM reading_runs WHERE first_sequence <= ?2 AND first_sequence >= "
+    "COALESCE((SELECT MAX(first_sequence) FROM reading_runs WHERE first_sequence <= ?1), 0) ORDER BY instrument";
 }  // namespace
 
 Status ValidateUpload(const api::UploadRequest& request) {
@@ -150,6 +162,50 @@ Status RecordStore::CommitUploads(Batch& batch, ReadingWriter& readings, int64_t
     outcome.receipts.push_back(std::move(receipt));
   }
   return OkStatus();
+}
+
+Result<api::UploadsResponse> RecordStore::ListUploads(const api::UploadsQuery& query) const {
+  auto db = readers_.Acquire();
+  if (!db) return Error(db.error());
+  auto select = (*db)->Cached(kSelectUploadPage);
+  if (!select) return Error(select.error());
+  auto instruments_of = (*db)->Cached(kSelectInstrumentsOfSequences);
+  if (!instruments_of) return Error(instruments_of.error());
+  Statement& s = **select;
+  s.BindInt64(1, static_cast<int64_t>(query.after_sequence()));
+  s.BindInt64(2, query.since_ns());
+  s.BindInt64(3, query.until_ns() != 0 ? query.until_ns() : std::numeric_limits<int64_t>::max());
+  api::UploadsResponse response;
+  for (;;) {
+    auto row = s.Step();
+    if (!row) return Error(row.error());
+    if (!*row) break;
+    api::UploadSummary upload;
+    upload.set_idempotency_key(s.ColumnText(0));
+    upload.set_first_sequence(static_cast<uint64_t>(s.ColumnInt64(1)));
+    upload.set_last_sequence(static_cast<uint64_t>(s.ColumnInt64(2)));
+    upload.set_count(static_cast<uint32_t>(s.ColumnInt64(3)));
+    upload.set_received_at_ns(s.ColumnInt64(4));
+    Statement& runs = **instruments_of;
+    runs.Reset();
+    runs.BindInt64(1, s.ColumnInt64(1));
+    runs.BindInt64(2, s.ColumnInt64(2));
+    auto instruments = CollectRows<std::string>(runs, [](const Statement& r) -> Result<std::string> {
+      return r.ColumnText(0);
+    });
+    if (!instruments) return Error(instruments.error());
+    if (!query.instrument().empty() &&
+        std::find(instruments->begin(), instruments->end(), query.instrument()) == instruments->end()) {
+      continue;
+    }
+    if (static_cast<size_t>(response.uploads_size()) == kMaxQueryRows) {
+      response.set_truncated(true);
+      break;
+    }
+    for (std::string& instrument : *instruments) upload.add_instruments(std::move(instrument));
+    *response.add_uploads() = std::move(upload);
+  }
+  return response;
 }
 
 }  // namespace labtrace::store

@@ -154,6 +154,7 @@ void RecordStore::Answer(Batch& batch, const Status& committed, Outcome& outcome
     for (size_t i = 0; i < batch.calibrations.size(); ++i) batch.calibrations[i].done(outcome.calibrations[i]);
     for (size_t i = 0; i < batch.account_changes.size(); ++i) batch.account_changes[i].done(outcome.account_changes[i]);
     if (on_commit_ && !batch.empty()) on_commit_(leaves, ledger_.tree.size());
+    if (options_.on_readings_committed) PublishCommitted(batch, outcome);
     if (checkpoint) last_checkpoint_ = std::chrono::steady_clock::now();
     if (options_.give_back) {
       for (std::vector<Reading>& poll : batch.readings.polls()) options_.give_back->GiveBack(std::move(poll));
@@ -173,6 +174,20 @@ void RecordStore::Answer(Batch& batch, const Status& committed, Outcome& outcome
   for (PendingAccountChange& change : batch.account_changes) {
     change.done(Status(code, fmt::format("not stored: {}; nothing was changed, try again", committed.message())));
   }
+}
+
+void RecordStore::PublishCommitted(Batch& batch, const Outcome& outcome) {
+  std::vector<const Reading*> committed;
+  committed.reserve(batch.readings.size());
+  for (const std::vector<Reading>& poll : batch.readings.polls()) {
+    for (const Reading& reading : poll) committed.push_back(&reading);
+  }
+  for (size_t i = 0; i < batch.uploads.size(); ++i) {
+    if (outcome.receipts[i].replayed()) continue;  // stored before, and published then
+    for (const Reading& reading : batch.uploads[i].request.readings()) committed.push_back(&reading);
+  }
+  for (const Reading& version : outcome.corrected_versions) committed.push_back(&version);
+  if (!committed.empty()) options_.on_readings_committed(committed);
 }
 
 Status RecordStore::CommitBatch(Batch& batch, const std::string& batch_uuid, bool checkpoint, Outcome& outcome) {

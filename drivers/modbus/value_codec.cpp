@@ -2,7 +2,11 @@
 
 #include <array>
 #include <bit>
+#include <algorithm>
+#include <cmath>
 #include <cstring>
+#include <limits>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -52,6 +56,16 @@ namespace {
 //   DCBA: wire is the value fully reversed.
 //   BADC: each word's two bytes are swapped.
 //   CDAB: words are in reverse order, bytes within a word in order.
+// The wire byte that holds byte i (most significant first) of a value of `bytes` bytes.
+size_t WireIndex(size_t i, size_t bytes, config::WordOrder order) {
+  switch (order) {
+    case config::DCBA: return bytes - 1 - i;
+    case config::BADC: return i ^ 1;
+    case config::CDAB: return 2 * (bytes / 2 - 1 - i / 2) + i % 2;
+    default: return i;  // ABCD and unspecified
+  }
+}
+
 uint64_t AssembleBigEndian(std::span<const uint16_t> words, config::WordOrder order) {
   const size_t n = words.size();
   std::array<uint8_t, 8> wire{};
@@ -59,23 +73,20 @@ uint64_t AssembleBigEndian(std::span<const uint16_t> words, config::WordOrder or
     wire[2 * i] = static_cast<uint8_t>(words[i] >> 8);
     wire[2 * i + 1] = static_cast<uint8_t>(words[i] & 0xFF);
   }
-  std::array<uint8_t, 8> msb_first{};
   const size_t bytes = 2 * n;
-  for (size_t i = 0; i < bytes; ++i) {
-    switch (order) {
-      case config::DCBA: msb_first[i] = wire[bytes - 1 - i]; break;
-      case config::BADC: msb_first[i] = wire[i ^ 1]; break;
-      case config::CDAB: {
-        const size_t word = i / 2, byte = i % 2;
-        msb_first[i] = wire[2 * (n - 1 - word) + byte];
-        break;
-      }
-      default: msb_first[i] = wire[i]; break;  // ABCD and unspecified
-    }
-  }
   uint64_t value = 0;
-  for (size_t i = 0; i < bytes; ++i) value = (value << 8) | msb_first[i];
+  for (size_t i = 0; i < bytes; ++i) value = (value << 8) | wire[WireIndex(i, bytes, order)];
   return value;
+}
+
+// The inverse: `value`'s low 2·n bytes as n register words in `order`.
+std::vector<uint16_t> SplitBigEndian(uint64_t value, size_t n, config::WordOrder order) {
+  const size_t bytes = 2 * n;
+  std::array<uint8_t, 8> wire{};
+  for (size_t i = 0; i < bytes; ++i) wire[WireIndex(i, bytes, order)] = static_cast<uint8_t>(value >> (8 * (bytes - 1 - i)));
+  std::vector<uint16_t> words(n);
+  for (size_t i = 0; i < n; ++i) words[i] = static_cast<uint16_t>(wire[2 * i] << 8 | wire[2 * i + 1]);
+  return words;
 }
 
 }  // namespace
@@ -104,6 +115,36 @@ Result<double> DecodeValue(std::span<const uint16_t> words, config::ValueType ty
     default: break;
   }
   return Error(Internal("unreachable value type"));
+}
+
+Result<std::vector<uint16_t>> EncodeValue(double value, config::ValueType type, config::WordOrder order) {
+  const size_t n = static_cast<size_t>(RegisterCount(type));
+  if (n == 0 || type == config::BIT) {
+    return Error(InvalidArgument(fmt::format("a {} register cannot be written as a number", config::ValueType_Name(type))));
+  }
+  if (!std::isfinite(value)) return Error(InvalidArgument("the value is not a finite number"));
+  if (type == config::FLOAT32) {
+    if (std::fabs(value) > std::numeric_limits<float>::max()) {
+      return Error(InvalidArgument(fmt::format("{} is beyond the range of a FLOAT32", value)));
+    }
+    return SplitBigEndian(std::bit_cast<uint32_t>(static_cast<float>(value)), n, order);
+  }
+  if (type == config::FLOAT64) return SplitBigEndian(std::bit_cast<uint64_t>(value), n, order);
+  const double whole = std::round(value);
+  if (std::fabs(value - whole) > 1e-9 * std::max(1.0, std::fabs(value))) {
+    return Error(InvalidArgument(fmt::format("{} is not a whole number of counts, which a {} holds", value,
+                                             config::ValueType_Name(type))));
+  }
+  const bool is_signed = type == config::INT16 || type == config::INT32 || type == config::INT64;
+  const int bits = static_cast<int>(16 * n);
+  const double lowest = is_signed ? -std::ldexp(1.0, bits - 1) : 0.0;
+  const double past_highest = is_signed ? std::ldexp(1.0, bits - 1) : std::ldexp(1.0, bits);
+  if (whole < lowest || whole >= past_highest) {
+    return Error(InvalidArgument(fmt::format("{} counts do not fit a {} ({} .. {})", whole, config::ValueType_Name(type),
+                                             lowest, past_highest - 1)));
+  }
+  const uint64_t word_bits = is_signed ? static_cast<uint64_t>(static_cast<int64_t>(whole)) : static_cast<uint64_t>(whole);
+  return SplitBigEndian(word_bits, n, order);
 }
 
 }  // namespace labtrace::modbus

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "labtrace/config.pb.h"
 #include "labtrace/status.h"
@@ -25,6 +26,11 @@ int RegisterCount(const config::Register& reg);
 // precision in the double; no lab quantity comes near that.
 Result<double> DecodeValue(std::span<const uint16_t> words, config::ValueType type,
                            config::WordOrder order);
+
+// The inverse of DecodeValue, for a write: `value` (counts, before any scale) as the
+// register words of `type` in `order`. Refuses a value that is not finite, not a whole
+// number for an integer type, or out of the type's range, saying which.
+Result<std::vector<uint16_t>> EncodeValue(double value, config::ValueType type, config::WordOrder order);
 
 // Decodes the registers of a STRING: two ASCII characters per register, high byte first
 // (ABCD, the default) or low byte first (BADC). The text ends at the first NUL; trailing

@@ -15,6 +15,7 @@
 #include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 
+#include "cli/event_stream.h"
 #include "cli/http_client.h"
 #include "labtrace/api.pb.h"
 #include "labtrace/clock.h"
@@ -165,6 +166,43 @@ TEST_F(DaemonWithSimulators, ReadsBothInstrumentsWithUnitsAndGoodQuality) {
   EXPECT_NE(daemon_->output().find("stopped; every reading received was committed"), std::string::npos);
 }
 
+// Live readings: a console opens GET /v1/readings/stream and gets each reading once the
+// store has committed it, as stored; `labtrace readings --follow` prints them.
+TEST_F(DaemonWithSimulators, StreamsCommittedReadingsAsTheyAreStored) {
+  auto stream = cli::EventStream::Open(server_, "/v1/readings/stream?instrument=climate-1&channel=temperature");
+  ASSERT_TRUE(stream) << stream.error().message();
+  std::vector<Reading> received;
+  while (received.size() < 3) {
+    auto event = stream->Next();
+    ASSERT_TRUE(event) << event.error().message() << daemon_->output();
+    ASSERT_EQ(event->event, "reading") << event->data;
+    Reading reading;
+    ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(event->data, &reading).ok()) << event->data;
+    EXPECT_EQ(event->id, std::to_string(reading.sequence()));
+    EXPECT_EQ(reading.instrument(), "climate-1");
+    EXPECT_EQ(reading.channel(), "temperature") << "the stream's filter lets other channels through";
+    if (!received.empty()) EXPECT_GT(reading.sequence(), received.back().sequence());
+    received.push_back(std::move(reading));
+  }
+  // Sent after the commit: each is in the store already, exactly as streamed.
+  const auto stored = Query(fmt::format("instrument=climate-1&channel=temperature&after_sequence={}",
+                                        received.front().sequence() - 1));
+  ASSERT_GE(stored.readings_size(), 3);
+  for (size_t i = 0; i < received.size(); ++i) {
+    EXPECT_EQ(stored.readings(static_cast<int>(i)).SerializeAsString(), received[i].SerializeAsString()) << i;
+  }
+  // Unknown parameters are refused before anything streams.
+  auto typo = cli::EventStream::Open(server_, "/v1/readings/stream?instrumnet=climate-1");
+  ASSERT_FALSE(typo);
+  EXPECT_NE(typo.error().message().find("unknown query parameter"), std::string::npos) << typo.error().message();
+
+  ChildProcess follow({LABTRACE_CLI_PATH, "readings", "--follow", "--instrument", "balance", "--server", server_});
+  EXPECT_TRUE(follow.WaitForLine(std::regex(R"(balance\s+mass\s+\d+\.\d{5}\s+g\s+good\s+\d+)"), kEventDeadline))
+      << follow.output();
+  EXPECT_EQ(follow.output().find("climate-1"), std::string::npos) << follow.output();
+  EXPECT_EQ(follow.Stop(SIGTERM), 128 + SIGTERM);
+}
+
 TEST_F(DaemonWithSimulators, StoppedBalanceIsFlaggedWhileTheControllerKeepsGoing) {
   ASSERT_TRUE(daemon_->WaitForLine(std::regex("instrument balance is now GOOD"), kEventDeadline)) << daemon_->output();
   const size_t before_stop = daemon_->Mark();
@@ -304,7 +342,7 @@ TEST(DaemonRecords, CorrectionsAndConfigurationChangesAreOnTheAuditTrail) {
   auto unknown = cli::HttpPost(server, "/v1/readings/999999/corrections", correction);
   EXPECT_EQ(unknown->status, 404) << unknown->body;
 
-  auto both = cli::HttpGet(server, "/v1/readings?instrument=lab-pc-7");
+  auto both = cli::HttpGet(server, "/v1/readings?instrument=lab-pc-7&all_versions=true");
   api::ReadingsResponse versions;
   ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(both->body, &versions).ok());
   ASSERT_EQ(versions.readings_size(), 2);

@@ -243,6 +243,24 @@ TEST_F(PlatformScaleVerification, ClassIIIScaleFromWeighingsToStampedCertificate
       Labtrace({"calibration", "submit", Write(failing, "failing.textproto"), "--json", "--server", server_}));
   EXPECT_EQ(rejected.verdict(), metrology::FAIL);
 
+  // Both records in the list a technician looks through, by number, with their verdicts.
+  const auto listed = ParseJson<api::CalibrationList>(
+      Labtrace({"calibration", "list", "--instrument", "platform-scale", "--json", "--server", server_}));
+  ASSERT_EQ(listed.records_size(), 2);
+  EXPECT_EQ(listed.records(0).certificate_number(), receipt.certificate_number());
+  EXPECT_EQ(listed.records(0).verdict(), metrology::PASS);
+  EXPECT_EQ(listed.records(0).stamp_number(), "TĐC-2026-0457");
+  EXPECT_EQ(listed.records(0).unit_under_test(), "platform-scale");
+  EXPECT_EQ(listed.records(1).certificate_number(), rejected.certificate_number());
+  EXPECT_EQ(listed.records(1).verdict(), metrology::FAIL);
+  EXPECT_EQ(ParseJson<api::CalibrationList>(
+                Labtrace({"calibration", "list", "--instrument", "balance-xs205", "--json", "--server", server_}))
+                .records_size(),
+            0);
+  const std::string list_text = Labtrace({"calibration", "list", "--server", server_});
+  EXPECT_NE(list_text.find(receipt.certificate_number() + " "), std::string::npos) << list_text;
+  EXPECT_NE(list_text.find("pass, stamp TĐC-2026-0457"), std::string::npos) << list_text;
+
   // M1-SET-01 found out of tolerance: both verifications used it, nothing else did.
   const auto trace = ParseJson<api::ReverseTrace>(
       Labtrace({"trace", "reverse", "M1-SET-01", "--json", "--server", server_}));

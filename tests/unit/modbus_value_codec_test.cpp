@@ -91,5 +91,41 @@ TEST(ModbusValueCodec, StringsInBothByteOrders) {
   EXPECT_FALSE(DecodeText(std::vector<uint16_t>{0xC341}, config::ABCD).has_value());
 }
 
+// Writes: the words of a value, by hand from IEEE 754 and two's complement (1.5 is
+// 0x3FC00000; 305419896 is 0x12345678; -2 is 0xFFFFFFFE), in each word order.
+TEST(ModbusValueCodec, EncodesValuesForAWriteInEveryWordOrder) {
+  using Words = std::vector<uint16_t>;
+  EXPECT_EQ(*EncodeValue(250, config::INT16, config::WORD_ORDER_UNSPECIFIED), Words{250});
+  EXPECT_EQ(*EncodeValue(-1, config::INT16, config::ABCD), Words{0xFFFF});
+  EXPECT_EQ(*EncodeValue(65535, config::UINT16, config::ABCD), Words{0xFFFF});
+  EXPECT_EQ(*EncodeValue(1.5, config::FLOAT32, config::ABCD), (Words{0x3FC0, 0x0000}));
+  EXPECT_EQ(*EncodeValue(1.5, config::FLOAT32, config::CDAB), (Words{0x0000, 0x3FC0}));
+  EXPECT_EQ(*EncodeValue(305419896, config::INT32, config::ABCD), (Words{0x1234, 0x5678}));
+  EXPECT_EQ(*EncodeValue(305419896, config::INT32, config::CDAB), (Words{0x5678, 0x1234}));
+  EXPECT_EQ(*EncodeValue(305419896, config::UINT32, config::BADC), (Words{0x3412, 0x7856}));
+  EXPECT_EQ(*EncodeValue(305419896, config::UINT32, config::DCBA), (Words{0x7856, 0x3412}));
+  EXPECT_EQ(*EncodeValue(-2, config::INT32, config::CDAB), (Words{0xFFFE, 0xFFFF}));
+  EXPECT_EQ(*EncodeValue(1.5, config::FLOAT64, config::ABCD), (Words{0x3FF8, 0, 0, 0}));
+  // And back: every order, through the decoder.
+  for (auto order : {config::ABCD, config::BADC, config::CDAB, config::DCBA}) {
+    EXPECT_EQ(*DecodeValue(*EncodeValue(-123456, config::INT32, order), config::INT32, order), -123456);
+    EXPECT_EQ(*DecodeValue(*EncodeValue(23.5, config::FLOAT32, order), config::FLOAT32, order), 23.5);
+  }
+}
+
+TEST(ModbusValueCodec, RefusesAValueTheRegisterCannotHold) {
+  EXPECT_FALSE(EncodeValue(65536, config::UINT16, config::ABCD).has_value());
+  EXPECT_FALSE(EncodeValue(-1, config::UINT32, config::ABCD).has_value());
+  EXPECT_FALSE(EncodeValue(32768, config::INT16, config::ABCD).has_value());
+  EXPECT_TRUE(EncodeValue(-32768, config::INT16, config::ABCD).has_value());
+  const auto fraction = EncodeValue(250.5, config::INT16, config::ABCD);
+  ASSERT_FALSE(fraction.has_value());
+  EXPECT_NE(fraction.error().message().find("not a whole number"), std::string::npos);
+  EXPECT_FALSE(EncodeValue(std::nan(""), config::FLOAT32, config::ABCD).has_value());
+  EXPECT_FALSE(EncodeValue(1e39, config::FLOAT32, config::ABCD).has_value());
+  EXPECT_FALSE(EncodeValue(1, config::BIT, config::ABCD).has_value());
+  EXPECT_FALSE(EncodeValue(1, config::STRING, config::ABCD).has_value());
+}
+
 }  // namespace
 }  // namespace labtrace::modbus

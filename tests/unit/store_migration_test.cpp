@@ -12,10 +12,12 @@
 
 namespace labtrace::store {
 namespace {
+// What schema 8 added (the index of superseded versions).
+#define LABTRACE_BEFORE_SCHEMA_8 "DROP INDEX readings_superseded; "
 // What schema 7 added (provenances, and each reading's provenance and sample), which a
 // store written before it lacks.
 #define LABTRACE_BEFORE_SCHEMA_7                                                                   \
-  "DROP TABLE provenances; ALTER TABLE readings DROP COLUMN provenance_id; "                        \
+  LABTRACE_BEFORE_SCHEMA_8 "DROP TABLE provenances; ALTER TABLE readings DROP COLUMN provenance_id; " \
   "ALTER TABLE readings DROP COLUMN sample_id; "
 // The tables of schema 6 (users and tokens) and what came after, which a store written
 // before it lacks.

@@ -12,6 +12,7 @@
 #include <google/protobuf/util/json_util.h>
 
 #include "config/lab_config.h"
+#include "labtrace/ledger.pb.h"
 #include "store/signing_key.h"
 #include "store/proofs.h"
 #include "store/verifier.h"
@@ -120,13 +121,25 @@ int VerifyCommand(const VerifyCommandOptions& command) {
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (command.json) {
-    std::printf("{\"intact\":%s,\"records\":%llu,\"batches\":%llu,\"checkpoints\":%llu,\"signed_records\":%llu,"
-                "\"checkpoint_key\":\"%s\",\"key_pinned\":%s,\"root\":\"%s\",\"seconds\":%.3f,\"problem\":\"%s\"}\n",
-                report->intact ? "true" : "false", static_cast<unsigned long long>(report->records),
-                static_cast<unsigned long long>(report->batches), static_cast<unsigned long long>(report->checkpoints),
-                static_cast<unsigned long long>(report->signed_records), store::PublicKeyText(report->signer).c_str(),
-                pinned_by.empty() ? "false" : "true", store::ToHex(report->root).c_str(), seconds,
-                report->problem.c_str());
+    StoreVerification json;
+    json.set_store(command.db_path);
+    json.set_intact(report->intact);
+    json.set_records(report->records);
+    json.set_batches(report->batches);
+    json.set_checkpoints(report->checkpoints);
+    json.set_signed_records(report->signed_records);
+    json.set_checkpoint_key(store::PublicKeyText(report->signer));
+    json.set_key_pinned(!pinned_by.empty());
+    json.set_pinned_by(pinned_by);
+    json.set_root(store::ToHex(report->root));
+    json.set_seconds(seconds);
+    json.set_problem(report->problem);
+    google::protobuf::util::JsonPrintOptions print;
+    print.preserve_proto_field_names = true;
+    print.always_print_primitive_fields = true;  // "intact": false and "problem": "" are said
+    std::string text;
+    (void)google::protobuf::util::MessageToJsonString(json, &text, print);
+    std::puts(text.c_str());
   } else if (report->intact) {
     std::printf("%s: intact: %llu records in %llu batches, %llu signed checkpoint(s), root %s (%.1f s)\n%s\n",
                 command.db_path.c_str(), static_cast<unsigned long long>(report->records),

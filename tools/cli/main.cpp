@@ -3,7 +3,11 @@
 // the first users and uploader tokens on the host).
 //
 //   labtrace config check FILE
-//   labtrace readings [--instrument I] [--channel C] [--since T] [--last N] [--json]
+//   labtrace readings [--instrument I] [--channel C] [--since T] [--until T] [--last N] [--after SEQUENCE]
+//                     [--all-versions] [--format table|csv] [--follow] [--json]
+//   labtrace correct SEQUENCE --value V [--unit U] [--quality Q] --actor WHO --reason WHY [--json]
+//   labtrace audit [--actor A] [--action KIND] [--entity E] [--since T] [--until T] [--json]
+//   labtrace uploads [--instrument I] [--since T] [--until T] [--json]
 //   labtrace uncertainty BUDGET-FILE [--json]
 //   labtrace decide --value X --u U --lower L --upper H --rule RULE [--json]
 //   labtrace mpe --table NAME --load M --e E [--in-service] [--json]
@@ -15,6 +19,7 @@
 //   labtrace proof consistency --db FILE --from M --to N
 //   labtrace health [--json]
 //   labtrace calibration submit REQUEST-FILE [--preview] [--json]
+//   labtrace calibration list [--instrument I] [--since T] [--until T] [--json]
 //   labtrace calibration report NUMBER [--json]
 //   labtrace trace chain (--reading N | --instrument ID | --standard ID) [--json]
 //   labtrace trace reverse ID [--certificate C] [--since YYYY-MM-DD] [--json]
@@ -42,6 +47,8 @@
 #include "cli/http_client.h"
 #include "cli/ledger_commands.h"
 #include "cli/metrology_commands.h"
+#include "cli/readings_commands.h"
+#include "cli/record_commands.h"
 #include "cli/time_text.h"
 #include "config/lab_config.h"
 #include "labtrace/clock.h"
@@ -86,75 +93,6 @@ int ConfigCheck(const std::string& path, bool json) {
   }
   std::printf("%s: OK: lab \"%s\", %d bus(es), %d instrument(s), %d channel(s)\n", path.c_str(),
               lab->name().c_str(), lab->buses_size(), lab->instruments_size(), channels);
-  return 0;
-}
-
-std::string FormatValue(const Reading& reading) {
-  if (reading.quality() != GOOD && reading.quality() != UNSTABLE) return "-";
-  if (!reading.text().empty()) return "\"" + reading.text() + "\"";
-  if (reading.decimals() >= 0) return fmt::format("{:.{}f}", reading.value(), reading.decimals());
-  return fmt::format("{:.6g}", reading.value());
-}
-
-std::string QualityWord(Quality quality) {
-  std::string name = Quality_Name(quality);
-  for (char& c : name) c = static_cast<char>(c == '_' ? ' ' : std::tolower(static_cast<unsigned char>(c)));
-  return name;
-}
-
-// How a reading came, in a word, for the FROM column; `--json` has the whole provenance.
-std::string_view FromWord(const Provenance& provenance) {
-  switch (provenance.source()) {
-    case Provenance::POLLED: return "polled";
-    case Provenance::PUSHED: return "pushed";
-    case Provenance::UPLOADED: return "uploaded";
-    case Provenance::IMPORTED: return "file";
-    case Provenance::TYPED: return "typed";
-    default: return "-";  // stored before labtrace recorded provenance
-  }
-}
-
-struct ReadingsOptions {
-  std::string server, instrument, channel, since;
-  uint32_t last = 0;
-  bool json = false;
-};
-
-int Readings(const ReadingsOptions& options) {
-  std::string target = "/v1/readings?";
-  if (!options.instrument.empty()) target += "instrument=" + cli::PercentEncode(options.instrument) + "&";
-  if (!options.channel.empty()) target += "channel=" + cli::PercentEncode(options.channel) + "&";
-  if (!options.since.empty()) {
-    const int64_t now = NowNs();
-    auto since = cli::ParseSince(options.since, now);
-    if (!since) {
-      std::fprintf(stderr, "%s\n", since.error().message().c_str());
-      return 2;
-    }
-    target += fmt::format("since_ns={}&", *since);
-  }
-  if (options.last > 0) target += fmt::format("last={}&", options.last);
-  target.pop_back();
-
-  api::ReadingsResponse response;
-  std::string json;
-  if (int code = cli::CallApi(options.server, target, nullptr, response, &json); code != 0) return code;
-  if (options.json) {
-    std::fputs(json.c_str(), stdout);
-    return 0;
-  }
-  std::printf("%-24s  %-16s  %-20s  %14s  %-5s  %-12s  %-8s  %s\n", "TIME (UTC)", "INSTRUMENT", "CHANNEL",
-              "VALUE", "UNIT", "QUALITY", "FROM", "SEQUENCE");
-  for (const Reading& reading : response.readings()) {
-    std::string line = fmt::format("{:<24}  {:<16}  {:<20}  {:>14}  {:<5}  {:<12}  {:<8}  {}",
-                                   cli::FormatUtc(reading.requested_at_ns()), reading.instrument(),
-                                   reading.channel(), FormatValue(reading), reading.unit(),
-                                   QualityWord(reading.quality()), FromWord(reading.provenance()), reading.sequence());
-    if (!reading.detail().empty() && reading.quality() != GOOD) line += "  " + reading.detail();
-    std::puts(line.c_str());
-  }
-  if (response.readings().empty()) std::puts("(no readings match)");
-  if (response.truncated()) std::puts("(more readings match; narrow with --since, --instrument or --last)");
   return 0;
 }
 
@@ -213,17 +151,13 @@ int main(int argc, char** argv) {
   bool check_json = false;
   check->add_flag("--json", check_json, "print the lab as loaded (defaults filled in), or the error, as JSON");
 
-  ReadingsOptions readings;
-  const char* env_server = std::getenv("LABTRACE_SERVER");
-  readings.server = env_server ? env_server : "http://127.0.0.1:8470";
-  auto* readings_cmd = app.add_subcommand("readings", "show stored readings");
-  readings_cmd->add_option("--server", readings.server, "daemon API URL (env LABTRACE_SERVER)")
-      ->capture_default_str();
-  readings_cmd->add_option("--instrument", readings.instrument, "only this instrument");
-  readings_cmd->add_option("--channel", readings.channel, "only this channel");
-  readings_cmd->add_option("--since", readings.since, "from this UTC time (RFC 3339) or this long ago (15m, 2h)");
-  readings_cmd->add_option("--last", readings.last, "the newest N readings of each channel");
-  readings_cmd->add_flag("--json", readings.json, "print the API's JSON answer");
+  cli::ReadingsOptions readings;
+  auto* readings_cmd = cli::AddReadingsCommand(app, readings);
+  cli::CorrectOptions correct;
+  auto* correct_cmd = cli::AddCorrectCommand(app, correct);
+  cli::ListOptions audit, uploads, calibrations;
+  auto* audit_cmd = cli::AddAuditCommand(app, audit);
+  auto* uploads_cmd = cli::AddUploadsCommand(app, uploads);
 
   std::string budget_path;
   bool budget_json = false;
@@ -302,7 +236,7 @@ int main(int argc, char** argv) {
   consistency->add_option("--to", proof_to, "the later tree size")->required();
   consistency->add_flag("--json", proof_json, "print JSON");
 
-  std::string server = readings.server;
+  std::string server = cli::DefaultServer();
   bool health_json = false;
   auto* health = app.add_subcommand("health", "how each instrument has been doing since the daemon started");
   health->add_flag("--json", health_json, "print the API's JSON answer");
@@ -318,6 +252,7 @@ int main(int argc, char** argv) {
       ->required();
   submit->add_flag("--preview", preview, "show the record and verdict without storing it (before sealing)");
   submit->add_flag("--json", calibration_json, "print the API's JSON answer");
+  auto* calibration_list = cli::AddCalibrationListCommand(*calibration, calibrations);
   auto* report = calibration->add_subcommand("report", "a record as its certificate states it, with the chain");
   report->add_option("NUMBER", record_number, "certificate number, e.g. KD-2026-00001")->required();
   report->add_flag("--json", calibration_json, "print the API's JSON answer");
@@ -426,7 +361,11 @@ int main(int argc, char** argv) {
   }
   if (checkpoint_export->parsed()) return cli::CheckpointExportCommand(db_path, export_json);
   if (checkpoint_key->parsed()) return cli::CheckpointKeyCommand(db_path, key_path);
-  if (readings_cmd->parsed()) return Readings(readings);
+  if (readings_cmd->parsed()) return cli::ReadingsCommand(readings);
+  if (correct_cmd->parsed()) return cli::CorrectCommand(correct);
+  if (audit_cmd->parsed()) return cli::AuditCommand(audit);
+  if (uploads_cmd->parsed()) return cli::UploadsCommand(uploads);
+  if (calibration_list->parsed()) return cli::CalibrationListCommand(calibrations);
   if (uncertainty->parsed()) return cli::UncertaintyCommand(budget_path, budget_json);
   if (decide_cmd->parsed()) {
     if (*lower_opt) decide.lower = lower;
