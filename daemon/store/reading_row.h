@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "labtrace/reading.pb.h"
+#include "store/record_bytes.h"
 #include "store/sqlite.h"
 
 namespace labtrace::store {
@@ -34,6 +35,10 @@ inline constexpr int kReadingRowChannelIdColumn = 1;
 // the channel being `instrument`/`channel`.
 void ReadingFromReadingsRow(const Statement& row, std::string_view instrument, std::string_view channel,
                             Reading& reading);
+// The same without a Reading: the row's values, its strings viewed in place (valid until
+// the row's next Step()), for StoredReadingRecordBytes.
+StoredReading StoredReadingFromReadingsRow(const Statement& row, std::string_view instrument,
+                                           std::string_view channel);
 
 // The INSERT of `rows` readings with one statement; each row binds, in order: sequence,
 // channel_id, value, unit, quality, requested_at_ns, raw_frame, detail, decimals,

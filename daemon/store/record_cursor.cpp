@@ -11,12 +11,7 @@ namespace labtrace::store {
 
 namespace {
 
-// The reading's columns, then whether its channel id is a whole number: one stored as text
-// or a fraction reads here as a number yet joins no channel in a query, so it counts as
-// missing.
-constexpr const char* kSelectReadings =
-    "SELECT " LABTRACE_READING_ROW_COLUMNS ", typeof(r.channel_id) = 'integer' FROM readings r ORDER BY r.sequence";
-constexpr int kChannelIdIsIntegerColumn = 13;
+constexpr const char* kSelectReadings = "SELECT " LABTRACE_READING_ROW_COLUMNS " FROM readings r ORDER BY r.sequence";
 constexpr const char* kSelectChannels = "SELECT channel_id, instrument, channel FROM channels ORDER BY channel_id";
 constexpr const char* kSelectAuditEvents = "SELECT " LABTRACE_AUDIT_COLUMNS " FROM audit_events ORDER BY event_id";
 constexpr const char* kSelectCalibrations =
@@ -64,11 +59,13 @@ Status RecordCursor::Next() {
   if (!row) return row.error();
   has_row_ = *row;
   if (!has_row_ || kind_ != RecordKind::kReading) return OkStatus();
+  // A channel id stored as text or a fraction reads here as a number yet joins no channel
+  // in a query, so its channel counts as missing. (Asked before the column is read as a
+  // number, which may convert it.)
+  const bool whole_channel_id = statement_.ColumnIsInteger(kReadingRowChannelIdColumn);
   const int64_t channel_id = statement_.ColumnInt64(kReadingRowChannelIdColumn);
   const auto channel = channels_.find(channel_id);
-  channel_ = channel == channels_.end() || statement_.ColumnInt64(kChannelIdIsIntegerColumn) == 0
-                 ? nullptr
-                 : &channel->second;
+  channel_ = channel == channels_.end() || !whole_channel_id ? nullptr : &channel->second;
   if (!runs_) return OkStatus();
   return runs_->Advance(id(), channel_ ? std::string_view(channel_->instrument) : std::string_view(), channel_id);
 }
@@ -76,9 +73,7 @@ Status RecordCursor::Next() {
 const std::string& RecordCursor::Bytes() {
   if (kind_ == RecordKind::kReading) {
     // Problem() has been asked first: the channel is known.
-    ReadingFromReadingsRow(statement_, channel_->instrument, channel_->channel, reading_);
-    Canonicalize(reading_);
-    ReadingRecordBytes(reading_, bytes_);
+    StoredReadingRecordBytes(StoredReadingFromReadingsRow(statement_, channel_->instrument, channel_->channel), bytes_);
   } else if (kind_ == RecordKind::kAuditEvent) {
     bytes_ = AuditEventRecordBytes(AuditEventFromRow(statement_));
   } else {

@@ -9,7 +9,6 @@
 #include <unordered_map>
 #include <string>
 
-#include "labtrace/reading.pb.h"
 #include "labtrace/status.h"
 #include "store/reading_runs_check.h"
 #include "store/record_bytes.h"
@@ -54,9 +53,7 @@ class RecordCursor {
   std::unordered_map<int64_t, Channel> channels_;
   const Channel* channel_ = nullptr;
   std::optional<ReadingRunsCheck> runs_;  // readings from schema 4 on
-  // Reused from record to record: the verifier decodes every reading.
-  Reading reading_;
-  std::string bytes_;
+  std::string bytes_;  // its capacity reused from record to record
 };
 
 }  // namespace labtrace::store
