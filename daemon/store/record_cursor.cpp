@@ -20,7 +20,7 @@ constexpr const char* kSelectCalibrations =
 
 }  // namespace
 
-Result<RecordCursor> RecordCursor::Open(Database& db, RecordKind kind) {
+Result<RecordCursor> RecordCursor::Open(Database& db, RecordKind kind, std::optional<Database> runs_db) {
   const char* sql = kind == RecordKind::kReading      ? kSelectReadings
                     : kind == RecordKind::kAuditEvent ? kSelectAuditEvents
                                                       : kSelectCalibrations;
@@ -30,7 +30,8 @@ Result<RecordCursor> RecordCursor::Open(Database& db, RecordKind kind) {
   if (kind == RecordKind::kReading) {
     if (Status s = cursor.LoadChannels(db); !s.ok()) return Error(s);
     // A store from before schema 4 (an archived copy: verify never migrates) has no runs.
-    auto runs = ReadingRunsCheck::Open(db);
+    if (!runs_db) return Error(Internal("the readings' runs need a connection of their own"));
+    auto runs = ReadingRunsCheck::Open(db, std::move(*runs_db));
     if (!runs) return Error(runs.error());
     if (*runs) cursor.runs_.emplace(std::move(**runs));
   }

@@ -18,7 +18,9 @@ namespace labtrace::store {
 
 class RecordCursor {
  public:
-  static Result<RecordCursor> Open(Database& db, RecordKind kind);
+  // Readings have their runs read on `runs_db`, a second connection that reads the same
+  // snapshot as `db` (ReadingRunsCheck); the other kinds need none.
+  static Result<RecordCursor> Open(Database& db, RecordKind kind, std::optional<Database> runs_db = std::nullopt);
 
   const char* noun() const;
   bool has_row() const { return has_row_; }
