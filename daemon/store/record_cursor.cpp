@@ -59,6 +59,7 @@ Status RecordCursor::Next() {
   auto row = statement_.Step();
   if (!row) return row.error();
   has_row_ = *row;
+  id_ = has_row_ ? statement_.ColumnInt64(0) : 0;
   if (!has_row_ || kind_ != RecordKind::kReading) return OkStatus();
   // A channel id stored as text or a fraction reads here as a number yet joins no channel
   // in a query, so its channel counts as missing. (Asked before the column is read as a

@@ -26,7 +26,7 @@ class RecordCursor {
   bool has_row() const { return has_row_; }
   // Readings only: what is wrong with the channel sets as a whole, or "".
   std::string sets_problem() const { return runs_ ? runs_->sets_problem() : std::string(); }
-  int64_t id() const { return statement_.ColumnInt64(0); }
+  int64_t id() const { return id_; }
   Status Next();
 
   // The bytes the current record's leaf hash covers; valid until the next call.
@@ -50,6 +50,7 @@ class RecordCursor {
   RecordKind kind_;
   Statement statement_;
   bool has_row_ = false;
+  int64_t id_ = 0;  // the current row's, read once: the walk asks for it several times
   // Readings only: every channel, loaded once (channels are few, readings many), and the
   // current reading's, or nullptr when its channel row is missing.
   std::unordered_map<int64_t, Channel> channels_;

@@ -170,6 +170,19 @@ Result<std::string> IntegrityProblem(Database& db, const std::string& db_path) {
   }
 }
 
+// Read-only, the file mapped into memory (up to SQLite's limit here, 2 GiB) rather than
+// copied page by page into SQLite's cache: 5-10 % less CPU on both connections at 2 M
+// records (BENCHMARKS.md). A mapped file that shrinks under a reader faults it; the
+// daemon never shrinks its file (no VACUUM), and an auditor verifies a copy.
+constexpr const char* kMapTheFile = "PRAGMA mmap_size = 2147418112";
+
+Result<Database> OpenToVerify(const std::string& db_path) {
+  auto db = Database::Open(db_path, Database::Mode::kReadOnly);
+  if (!db) return Error(db.error());
+  if (Status s = db->Execute(kMapTheFile); !s.ok()) return Error(s);
+  return db;
+}
+
 // Where the store stands: its schema's version and its last batch. Both connections of a
 // verify must read one snapshot, and this SQLite is built without sqlite3_snapshot_open;
 // nor does `labtrace verify` hold the data directory's lock (it may check a live store
@@ -198,7 +211,7 @@ Result<std::string> WhereTheStoreStands(Database& db) {
 // A second read-only connection to `db_path` whose read transaction sees what `db`'s does;
 // both are left in their read transactions, for the whole verify.
 Result<Database> SecondConnectionOnOneSnapshot(Database& db, const std::string& db_path) {
-  auto second = Database::Open(db_path, Database::Mode::kReadOnly);
+  auto second = OpenToVerify(db_path);
   if (!second) return Error(second.error());
   for (int attempt = 0; attempt < kSnapshotAttempts; ++attempt) {
     auto first_stands = WhereTheStoreStands(db);
@@ -242,7 +255,7 @@ Result<Checkpoint> LatestCheckpoint(const std::string& db_path) {
 }
 
 Result<VerifyReport> VerifyStore(const std::string& db_path, const VerifyOptions& options) {
-  auto db = Database::Open(db_path, Database::Mode::kReadOnly);
+  auto db = OpenToVerify(db_path);
   if (!db) return Error(db.error());
   // One snapshot for the whole check, on both connections: a daemon committing meanwhile
   // must not make tables read at different moments disagree.
