@@ -26,6 +26,7 @@
 #include "config/lab_calendar.h"
 #include "config/lab_config.h"
 #include "labtrace/clock.h"
+#include "result_files/result_folders.h"
 #include "store/record_store.h"
 #include "store/signing_key.h"
 
@@ -176,6 +177,14 @@ int main(int argc, char** argv) {
   }
   (*store)->Flush();  // on the trail before the first reading
 
+  // Result files appearing in the watched folders are imported (result_folders.h). The
+  // folders are made before the API listens, so a client told it is up can drop files.
+  auto result_folders = result_files::ResultFolders::Create(io, *lab, data_dir, **store);
+  if (!result_folders) {
+    spdlog::critical("{}", result_folders.error().message());
+    return 1;
+  }
+
   const auto [host, port] = *config::ParseListen(lab->api().listen());
   auto api = api::ApiServer::Create(io, host, port, **store, *lab);
   if (!api) {
@@ -228,6 +237,7 @@ int main(int argc, char** argv) {
     if (error) return;
     spdlog::info("stopping on signal {}", signal);
     (*acquisition)->Stop();
+    (*result_folders)->Stop();
     (*api)->Stop();
     // Open API connections get a moment to finish their answer; then the loop ends. An
     // upload cut short is committed all the same, and its sender gets the receipt again
@@ -238,6 +248,7 @@ int main(int argc, char** argv) {
 
   (*api)->Start();
   (*acquisition)->Start();
+  (*result_folders)->Start();
   io.run();
 
   (*store)->Flush();

@@ -72,9 +72,40 @@ start_platform_scale() {
 stop_demo() {
   for pidfile in "$DEMO"/*.pid; do
     [ -e "$pidfile" ] || continue
-    kill "$(cat "$pidfile")" 2>/dev/null || true
+    local pid
+    pid=$(cat "$pidfile")
+    kill "$pid" 2>/dev/null || true
+    # The daemon signs a last checkpoint and lets go of the data directory as it stops.
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     rm -f "$pidfile"
   done
+}
+
+# The demo's people, made once with random passwords, which are printed once and kept in
+# .demo/passwords (mode 0600) so that a later demo can log the CLI in again. Nothing is
+# built in: another checkout gets other passwords.
+DEMO_USERS=("demo.technician:technician:Nguyễn Văn An" "demo.reviewer:reviewer:Trần Thị Bình"
+            "demo.auditor:auditor:Lê Văn Cường" "demo.admin:admin:Phạm Thị Dung")
+enrol_demo_users() {
+  local passwords="$DEMO/passwords" entry name role full password made=""
+  (umask 077; touch "$passwords")
+  for entry in "${DEMO_USERS[@]}"; do
+    IFS=: read -r name role full <<<"$entry"
+    grep -q "^$name " "$passwords" && continue
+    password=$(head -c 15 /dev/urandom | base64 | tr '+/' '-_')
+    if echo "$password" | build/tools/labtrace user add "$name" --full-name "$full" --role "$role" \
+         --data "$ROOT/data" --password-stdin >/dev/null; then
+      echo "$name $password" >>"$passwords"
+      made+="    $name ($role): $password"$'\n'
+    fi
+  done
+  if [ -n "$made" ]; then
+    printf '\nDemo users made, with passwords shown this once (also in %s, mode 0600):\n%s\n' "$passwords" "$made"
+  fi
+}
+
+demo_password() {  # demo_password NAME
+  awk -v name="$1" '$1 == name { print $2 }' "$DEMO/passwords"
 }
 
 demo() {
@@ -96,9 +127,12 @@ demo() {
   # The demo lab's calibrations are dated as of the day it was written; the daemon runs on
   # a copy with the dates moved to today, so the demo never expires (tools/sim/lab_dates.h).
   build/tools/labtrace-sim lab --config lab-config/demo-lab.textproto --out "$DEMO/demo-lab.textproto" >/dev/null
+  enrol_demo_users
   say "starting labtraced on lab-config/demo-lab.textproto, dated today ($DEMO/demo-lab.textproto)"
   start labtraced build/daemon/labtraced --config "$DEMO/demo-lab.textproto" --data "$ROOT/data"
   wait_for_line "$DEMO/labtraced.log" "api: listening on"
+  say "logging the CLI in as demo.technician"
+  demo_password demo.technician | build/tools/labtrace login demo.technician --password-stdin
   # Put the CLI on PATH when we may; otherwise say where it is.
   local cli="build/tools/labtrace"
   if [ -w /usr/local/bin ]; then
@@ -112,7 +146,8 @@ balance and a customer's class III platform scale (MT-SICS), a multimeter (SCPI)
 printing thermometer (line driver), all simulated. Readings
 are stored in $ROOT/data/labtrace.db.
 
-  See the readings:       $cli readings --last 5
+  See the readings:       $cli readings --last 5      (logged in as demo.technician)
+  Log in as another:      $cli login demo.reviewer    (passwords: .demo/passwords)
   Load the platform:      echo "load 20.0002 kg" > .demo/platform-scale.in
   Verify it:              docs/CLI.md, "A verification from start to finish"
   Follow the daemon:      tail -f .demo/labtraced.log

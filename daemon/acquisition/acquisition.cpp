@@ -25,12 +25,15 @@ namespace asio = boost::asio;
 
 namespace {
 
-// Stamps every reading with its instrument's calibration, and refuses (flags, without a
-// value) a reading taken after the calibration's due date unless an override was approved.
+// Stamps every reading with where it came from (polled or pushed, by which driver on
+// which bus) and its instrument's calibration, and refuses (flags, without a value) a
+// reading taken after the calibration's due date unless an override was approved.
 // The check is made at capture, reading by reading, so an instrument that expires while
 // the daemon runs is caught the moment it does.
-ReadingSink StampCalibration(const config::Lab& lab, ReadingSink inner) {
+ReadingSink StampOrigin(const config::Lab& lab, ReadingSink inner) {
   struct Stamp {
+    Provenance provenance;
+    bool calibrated;
     std::string certificate, due_date;
     int64_t ends_at_ns;
     bool overridden;
@@ -38,16 +41,26 @@ ReadingSink StampCalibration(const config::Lab& lab, ReadingSink inner) {
   std::map<std::string, Stamp, std::less<>> stamps;
   const config::LabCalendar calendar = config::LabCalendar::Of(lab);
   for (const auto& instrument : lab.instruments()) {
-    if (!instrument.has_calibration()) continue;
+    const drivers::Driver* driver = drivers::FindDriver(instrument.driver());
+    if (driver == nullptr || !drivers::ReadByTheDaemon(*driver)) continue;
+    Stamp& stamp = stamps[instrument.name()];
+    stamp.provenance.set_source(drivers::PrintsByItself(instrument) ? Provenance::PUSHED : Provenance::POLLED);
+    stamp.provenance.set_driver(instrument.driver());
+    stamp.provenance.set_bus(instrument.bus());
+    stamp.calibrated = instrument.has_calibration();
     const auto& c = instrument.calibration();
-    stamps[instrument.name()] = {c.certificate(), c.due_date(), calendar.EndOfDayNs(c.due_date()).value_or(0),
-                                 c.has_override_expired()};
+    stamp.certificate = c.certificate();
+    stamp.due_date = c.due_date();
+    stamp.ends_at_ns = stamp.calibrated ? calendar.EndOfDayNs(c.due_date()).value_or(0) : 0;
+    stamp.overridden = c.has_override_expired();
   }
   return [stamps = std::move(stamps), inner = std::move(inner)](std::vector<Reading> readings) {
     for (Reading& reading : readings) {
       auto found = stamps.find(reading.instrument());
       if (found == stamps.end()) continue;
       const Stamp& stamp = found->second;
+      *reading.mutable_provenance() = stamp.provenance;
+      if (!stamp.calibrated) continue;
       reading.set_calibration_certificate(stamp.certificate);
       reading.set_calibration_due_date(stamp.due_date);
       if (reading.requested_at_ns() >= stamp.ends_at_ns && !stamp.overridden) {
@@ -107,18 +120,20 @@ IdentitySink NoteIdentity(const config::Lab& lab, std::shared_ptr<HealthBoard> b
 Result<std::unique_ptr<Acquisition>> Acquisition::Create(asio::io_context& io, const config::Lab& lab,
                                                          ReadingSink sink, IdentitySink identified,
                                                          std::shared_ptr<ReadingBuffers> buffers) {
-  // Every reading passes: calibration stamp and check → health log → the store.
+  // Every reading passes: provenance and calibration stamp and check → health log → the store.
   auto board = std::make_shared<HealthBoard>();
   std::unique_ptr<Acquisition> acquisition(
-      new Acquisition(io, lab, StampCalibration(lab, ObserveHealth(board, std::move(sink))), board));
+      new Acquisition(io, lab, StampOrigin(lab, ObserveHealth(board, std::move(sink))), board));
   acquisition->identified_ = NoteIdentity(lab, board, std::move(identified));
   // Each instrument built by its driver's row of the table: a text instrument runs as a
   // coroutine, a Modbus device joins its bus's worker.
   std::map<std::string, std::vector<ModbusBus::Member>> modbus_members;
   for (const auto& instrument : lab.instruments()) {
     const drivers::Driver* driver = drivers::FindDriver(instrument.driver());
+    assert(driver != nullptr && "the lab-config was validated");
+    if (!drivers::ReadByTheDaemon(*driver)) continue;  // its readings are uploaded or imported
     const config::Bus* bus = config::FindBus(lab, instrument.bus());
-    assert(driver != nullptr && bus != nullptr && "the lab-config was validated");
+    assert(bus != nullptr && "the lab-config was validated");
     const std::chrono::milliseconds period(instrument.period_ms());
     if (const auto* make = std::get_if<drivers::MakeTextInstrument>(&driver->make)) {
       auto text = (*make)(io.get_executor(), *bus, instrument);

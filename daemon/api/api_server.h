@@ -3,12 +3,17 @@
 //
 // Runs on the daemon's io_context; each connection is a coroutine. Store queries run on
 // a worker thread so a slow query never stalls acquisition or other clients.
+//
+// Every request names its caller with a bearer token (or none), and the one role ×
+// endpoint table (auth/endpoint_table.h) decides before any route runs; a refusal is an
+// audit event. Routes take the caller's name as the actor of what they record.
 #pragma once
 
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
@@ -18,6 +23,9 @@
 #include <boost/beast/http/string_body.hpp>
 
 #include "api/request_guard.h"
+#include "auth/access_token.h"
+#include "auth/endpoint_table.h"
+#include "auth/lockout.h"
 #include "labtrace/api.pb.h"
 #include "labtrace/config.pb.h"
 #include "labtrace/status.h"
@@ -49,27 +57,59 @@ class ApiServer {
   ApiServer(boost::asio::io_context& io, store::RecordStore& store, const config::Lab& lab)
       : io_(io), acceptor_(io), store_(store), lab_(lab) {}
 
+  using Response = boost::beast::http::response<boost::beast::http::string_body>;
+  using Request = boost::beast::http::request<boost::beast::http::string_body>;
+
   boost::asio::awaitable<void> Accept();
   boost::asio::awaitable<void> Serve(boost::asio::ip::tcp::socket socket);
   boost::asio::awaitable<boost::beast::http::response<boost::beast::http::string_body>> Answer(
       const boost::beast::http::request<boost::beast::http::string_body>& request);
+  // Who the request's bearer token proves (a Caller with ROLE_UNSPECIFIED without one);
+  // an unknown, expired or revoked token is refused.
+  boost::asio::awaitable<Result<auth::Caller>> Identify(const Request& request);
+  boost::asio::awaitable<Result<std::optional<AccessToken>>> LookUpToken(std::string text_sha256);
+  // The route the table matched, for a caller it allowed.
+  boost::asio::awaitable<Response> Route(const Request& request, const auth::Caller& caller,
+                                         const auth::Endpoint& endpoint);
+  void AuditRefusal(const auth::Caller& caller, const Request& request, std::string_view reason);
+  void ForgetToken(std::string_view token_id);
+
+  // access_routes.cpp: sessions, passwords, users and tokens. The password work runs on
+  // `accounts_`, one change at a time.
+  boost::asio::awaitable<Response> AnswerLogin(const Request& request);
+  boost::asio::awaitable<Response> AnswerLogout(const Request& request, const auth::Caller& caller);
+  boost::asio::awaitable<Response> AnswerPasswordChange(const Request& request, const auth::Caller& caller);
+  boost::asio::awaitable<Response> AnswerUsers(const Request& request);
+  boost::asio::awaitable<Response> AnswerEnrol(const Request& request, const auth::Caller& caller);
+  boost::asio::awaitable<Response> AnswerUnlock(const Request& request, const auth::Caller& caller,
+                                                std::string name);
+  boost::asio::awaitable<Response> AnswerTokens(const Request& request);
+  boost::asio::awaitable<Response> AnswerNewToken(const Request& request, const auth::Caller& caller);
+  boost::asio::awaitable<Response> AnswerRevokeToken(const Request& request, const auth::Caller& caller,
+                                                     std::string token_id);
+  // These run on `accounts_` and block it until the store has the change.
+  boost::asio::awaitable<Result<SessionResponse>> LogIn(LoginRequest login);
+  boost::asio::awaitable<Result<UserSummary>> Enrol(EnrolRequest enrolment, std::string admin);
+  boost::asio::awaitable<Result<UserSummary>> Unlock(std::string name, std::string admin);
+  boost::asio::awaitable<Status> ChangePassword(PasswordChangeRequest change, std::string user);
+  // On the query worker.
+  boost::asio::awaitable<Result<std::vector<UserAccount>>> ListAccounts();
+  boost::asio::awaitable<Result<std::vector<AccessToken>>> ListTokens();
+
   boost::asio::awaitable<Result<ReadingsResponse>> RunQuery(ReadingsQuery query);
   boost::asio::awaitable<Result<AuditResponse>> RunAuditQuery(std::string entity, int64_t since_ns);
-  boost::asio::awaitable<boost::beast::http::response<boost::beast::http::string_body>> AnswerUpload(
-      const boost::beast::http::request<boost::beast::http::string_body>& request);
-  boost::asio::awaitable<boost::beast::http::response<boost::beast::http::string_body>> AnswerCorrection(
-      const boost::beast::http::request<boost::beast::http::string_body>& request, std::string_view sequence);
+  boost::asio::awaitable<Response> AnswerUpload(const Request& request, const auth::Caller& caller);
+  boost::asio::awaitable<Response> AnswerCorrection(const Request& request, const auth::Caller& caller,
+                                                    std::string_view sequence);
 
   // POST /v1/modbus/writes (write_routes.cpp).
-  boost::asio::awaitable<boost::beast::http::response<boost::beast::http::string_body>> AnswerModbusWrite(
-      const boost::beast::http::request<boost::beast::http::string_body>& request);
+  boost::asio::awaitable<Response> AnswerModbusWrite(const Request& request, const auth::Caller& caller);
 
   // Runs on the query worker: waits until the store has committed what it was handed.
   boost::asio::awaitable<void> FlushStore();
 
   // POST /v1/calibrations[?preview=true] (calibration_routes.cpp).
-  boost::asio::awaitable<boost::beast::http::response<boost::beast::http::string_body>> AnswerCalibration(
-      const boost::beast::http::request<boost::beast::http::string_body>& request);
+  boost::asio::awaitable<Response> AnswerCalibration(const Request& request, const auth::Caller& caller);
   // Runs on the query worker: builds the record from the stored evidence.
   boost::asio::awaitable<Result<CalibrationRecord>> BuildCalibration(CalibrationRequest request, bool preview);
   // GET /v1/calibrations/{number}, /v1/trace/chain, /v1/trace/reverse; on the query worker.
@@ -84,7 +124,14 @@ class ApiServer {
   uint32_t connections_ = 0;           // being served; touched on the io_context only
   std::function<HealthResponse()> health_;
   ModbusWriter modbus_writer_;
+  // Tokens the store has shown, by text_sha256, so that a busy client costs no query per
+  // call; touched on the io_context only. Revoking through the API forgets the token at
+  // once, and no other process can revoke one while the daemon holds the data directory.
+  std::unordered_map<std::string, AccessToken> tokens_seen_;
+  int64_t session_lifetime_ns_ = auth::kDefaultSessionLifetimeNs;
+  auth::LockoutPolicy lockout_;
   boost::asio::thread_pool queries_{1};
+  boost::asio::thread_pool accounts_{1};
 };
 
 }  // namespace labtrace::api

@@ -30,7 +30,7 @@ std::string Param(const std::map<std::string, std::string>& params, const std::s
 
 }  // namespace
 
-asio::awaitable<Response> ApiServer::AnswerCalibration(const Request& request) {
+asio::awaitable<Response> ApiServer::AnswerCalibration(const Request& request, const auth::Caller& caller) {
   const std::string_view target(request.target().data(), request.target().size());
   auto params = ParseQueryString(target);
   if (!params) co_return ErrorReply(request, params.error());
@@ -38,6 +38,9 @@ asio::awaitable<Response> ApiServer::AnswerCalibration(const Request& request) {
   const bool preview = Param(*params, "preview") == "true";
   CalibrationRequest calibration;
   if (Status parsed = ParseBody(request, calibration); !parsed.ok()) co_return ErrorReply(request, parsed);
+  if (Status actor = TakeActor(caller, "performed_by", *calibration.mutable_performed_by()); !actor.ok()) {
+    co_return ErrorReply(request, actor);
+  }
   // Reading the evidence queries the store: on the worker, like every query.
   auto record = co_await asio::co_spawn(queries_, BuildCalibration(std::move(calibration), preview), asio::use_awaitable);
   if (!record) co_return ErrorReply(request, record.error());

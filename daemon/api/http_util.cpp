@@ -111,12 +111,44 @@ Response ErrorReply(const Request& request, http::status status, std::string tex
 
 
 Response ErrorReply(const Request& request, const Status& error) {
-  const http::status status = error.code() == StatusCode::kInvalidArgument     ? http::status::bad_request
-                              : error.code() == StatusCode::kNotFound          ? http::status::not_found
-                              : error.code() == StatusCode::kFailedPrecondition ? http::status::conflict
-                              : error.code() == StatusCode::kResourceExhausted ? http::status::insufficient_storage
-                                                                               : http::status::service_unavailable;
-  return ErrorReply(request, status, error.message());
+  http::status status = http::status::service_unavailable;
+  switch (error.code()) {
+    case StatusCode::kInvalidArgument:
+      status = http::status::bad_request;
+      break;
+    case StatusCode::kNotFound:
+      status = http::status::not_found;
+      break;
+    case StatusCode::kAlreadyExists:
+    case StatusCode::kFailedPrecondition:
+      status = http::status::conflict;
+      break;
+    case StatusCode::kResourceExhausted:
+      status = http::status::insufficient_storage;
+      break;
+    case StatusCode::kUnauthenticated:
+      status = http::status::unauthorized;
+      break;
+    case StatusCode::kPermissionDenied:
+      status = http::status::forbidden;
+      break;
+    default:
+      break;
+  }
+  Response response = ErrorReply(request, status, error.message());
+  // RFC 6750: a 401 names the scheme the client should use.
+  if (status == http::status::unauthorized) response.set(http::field::www_authenticate, "Bearer realm=\"labtrace\"");
+  return response;
+}
+
+Status TakeActor(const auth::Caller& caller, std::string_view field, std::string& value) {
+  if (!value.empty() && value != caller.user) {
+    return PermissionDenied(fmt::format("{} \"{}\" is not the caller: the daemon records the logged-in user ({}) "
+                                        "as {}; leave it out",
+                                        field, value, caller.user, field));
+  }
+  value = caller.user;
+  return OkStatus();
 }
 
 bool SentProtobuf(const Request& request) {

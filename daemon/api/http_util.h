@@ -17,6 +17,7 @@
 #include <fmt/format.h>
 #include <google/protobuf/message.h>
 
+#include "auth/access_token.h"
 #include "labtrace/status.h"
 
 namespace labtrace::api {
@@ -53,6 +54,11 @@ Response Reply(const Request& request, http::status status, const google::protob
 Response ErrorReply(const Request& request, http::status status, std::string text);
 // An error reply whose HTTP status follows the Status code.
 Response ErrorReply(const Request& request, const Status& error);
+
+// Fills a request's actor field (`actor`, `performed_by`) from the caller's login. The
+// request may leave it out or repeat the caller's own name; naming anyone else is
+// refused, so that no record says a person did what another did.
+Status TakeActor(const auth::Caller& caller, std::string_view field, std::string& value);
 
 // Awaits a store operation that takes a completion callback (run on the store's writer
 // thread) and resumes on the caller's executor with its result:

@@ -30,7 +30,7 @@
 namespace labtrace::api {
 
 inline constexpr uint64_t kDefaultMaxBodyBytes = 1024 * 1024;
-inline constexpr uint64_t kDefaultMaxUploadBytes = 64 * 1024 * 1024;
+inline constexpr uint64_t kDefaultMaxUploadBytes = 8 * 1024 * 1024;
 inline constexpr uint32_t kDefaultMaxConnections = 256;
 inline constexpr uint32_t kMostConnections = 512;
 inline constexpr uint32_t kMaxHeaderBytes = 16 * 1024;

@@ -53,9 +53,10 @@ Status CheckWrite(const config::Lab& lab, const ModbusWriteRequest& write) {
 
 }  // namespace
 
-asio::awaitable<Response> ApiServer::AnswerModbusWrite(const Request& request) {
+asio::awaitable<Response> ApiServer::AnswerModbusWrite(const Request& request, const auth::Caller& caller) {
   ModbusWriteRequest write;
   if (Status parsed = ParseBody(request, write); !parsed.ok()) co_return ErrorReply(request, parsed);
+  if (Status actor = TakeActor(caller, "actor", *write.mutable_actor()); !actor.ok()) co_return ErrorReply(request, actor);
   if (Status checked = CheckWrite(lab_, write); !checked.ok()) co_return ErrorReply(request, checked);
   if (!modbus_writer_) co_return ErrorReply(request, Unavailable("this daemon does not write to instruments"));
   auto outcome = co_await AsyncStore<std::string>(

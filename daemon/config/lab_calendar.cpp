@@ -91,6 +91,24 @@ Result<int64_t> LabCalendar::EndOfDayNs(std::string_view text) const {
   return FirstInstantOf(zone_, LocalDay(*parsed) + date::days{1});
 }
 
+Result<int64_t> LabCalendar::InstantOf(const CivilDate& date, unsigned hour, unsigned minute, unsigned second,
+                                       uint32_t nanosecond) const {
+  const date::local_time<nanoseconds> local{LocalDay(date).time_since_epoch() + std::chrono::hours{hour} +
+                                            std::chrono::minutes{minute} + std::chrono::seconds{second} +
+                                            nanoseconds{nanosecond}};
+  const auto info = zone_->get_info(local);
+  const std::string shown = fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02}", date.year, date.month, date.day, hour,
+                                        minute, second);
+  if (info.result == date::local_info::nonexistent) {
+    return Error(InvalidArgument(fmt::format("{} did not happen in {}: the clocks skipped it", shown, zone_->name())));
+  }
+  if (info.result == date::local_info::ambiguous) {
+    return Error(InvalidArgument(
+        fmt::format("{} happened twice in {} (the clocks went back); which one is not known", shown, zone_->name())));
+  }
+  return zone_->to_sys(local).time_since_epoch().count();
+}
+
 std::string_view LabCalendar::zone_name() const { return zone_->name(); }
 
 }  // namespace labtrace::config

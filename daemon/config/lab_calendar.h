@@ -46,6 +46,12 @@ class LabCalendar {
   Result<int64_t> StartOfDayNs(std::string_view date) const;
   Result<int64_t> EndOfDayNs(std::string_view date) const;
 
+  // The instant a local civil time of this zone names, ns since the epoch (UTC). A time
+  // the clocks skipped or repeated (daylight saving) is refused: which instant was meant
+  // cannot be known.
+  Result<int64_t> InstantOf(const CivilDate& date, unsigned hour, unsigned minute, unsigned second,
+                            uint32_t nanosecond) const;
+
   std::string_view zone_name() const;
 
  private:

@@ -204,44 +204,53 @@ Status ValidateInstruments(const Lab& lab, const Locator& at) {
       return Invalid(here({{"name"}}), fmt::format("\"{}\" is already the name of instruments[{}]",
                                                    instrument.name(), it->second));
     }
-    const drivers::Driver* driver = drivers::FindDriver(instrument.driver());
+    const drivers::Driver* driver = drivers::FindDriver(DriverOf(instrument));
     if (driver == nullptr) {
       return Invalid(here({{"driver"}}), fmt::format("unknown driver \"{}\"; known drivers: {}",
                                                      instrument.driver(), KnownDrivers()));
     }
-    const Bus* bus = FindBus(lab, instrument.bus());
-    if (bus == nullptr) {
-      return Invalid(here({{"bus"}}), fmt::format("no bus is named \"{}\"", instrument.bus()));
-    }
-    if (!drivers::RunsOn(*driver, *bus)) {
-      return Invalid(here({{"bus"}}), fmt::format("driver \"{}\" cannot run on bus \"{}\" ({})",
-                                                  driver->name, bus->name(),
-                                                  bus->has_serial() ? "a serial line"
-                                                  : bus->has_tcp()  ? "a raw TCP socket"
-                                                                    : "Modbus TCP"));
-    }
-    // One line speaks one protocol, and on a shared line each Modbus unit id is one device.
-    for (int j = 0; j < i; ++j) {
-      const Instrument& other = lab.instruments(j);
-      if (other.bus() != instrument.bus()) continue;
-      if (driver->owns_its_bus || drivers::FindDriver(other.driver())->owns_its_bus) {
-        return Invalid(here({{"bus"}}), fmt::format("bus \"{}\" already carries {} ({}); a {} instrument needs "
-                                                    "a line of its own",
-                                                    bus->name(), other.name(), other.driver(), instrument.driver()));
+    if (drivers::ReadByTheDaemon(*driver)) {
+      if (instrument.has_result_files()) {
+        return Invalid(here({{"result_files"}}),
+                       fmt::format("result files are for instruments the daemon does not read: set driver: \"upload\" "
+                                   "(now \"{}\"), or remove result_files",
+                                   instrument.driver()));
       }
-      if (bus->has_serial() && other.driver() != instrument.driver()) {
-        return Invalid(here({{"driver"}}), fmt::format("bus \"{}\" already carries {} ({}); a serial line speaks "
-                                                       "one protocol",
-                                                       bus->name(), other.driver(), other.name()));
+      const Bus* bus = FindBus(lab, instrument.bus());
+      if (bus == nullptr) {
+        return Invalid(here({{"bus"}}), fmt::format("no bus is named \"{}\"", instrument.bus()));
       }
-      if (instrument.driver() == "modbus" && other.driver() == "modbus" &&
-          other.modbus().unit_id() == instrument.modbus().unit_id()) {
-        return Invalid(here({{"modbus"}, {"unit_id"}}),
-                       fmt::format("unit id {} is already {} on bus \"{}\"", instrument.modbus().unit_id(),
-                                   other.name(), bus->name()));
+      if (!drivers::RunsOn(*driver, *bus)) {
+        return Invalid(here({{"bus"}}), fmt::format("driver \"{}\" cannot run on bus \"{}\" ({})",
+                                                    driver->name, bus->name(),
+                                                    bus->has_serial() ? "a serial line"
+                                                    : bus->has_tcp()  ? "a raw TCP socket"
+                                                                      : "Modbus TCP"));
       }
+      // One line speaks one protocol, and on a shared line each Modbus unit id is one device.
+      for (int j = 0; j < i; ++j) {
+        const Instrument& other = lab.instruments(j);
+        if (other.bus() != instrument.bus()) continue;
+        if (driver->owns_its_bus || drivers::FindDriver(other.driver())->owns_its_bus) {
+          return Invalid(here({{"bus"}}), fmt::format("bus \"{}\" already carries {} ({}); a {} instrument needs "
+                                                      "a line of its own",
+                                                      bus->name(), other.name(), other.driver(), instrument.driver()));
+        }
+        if (bus->has_serial() && other.driver() != instrument.driver()) {
+          return Invalid(here({{"driver"}}), fmt::format("bus \"{}\" already carries {} ({}); a serial line speaks "
+                                                         "one protocol",
+                                                         bus->name(), other.driver(), other.name()));
+        }
+        if (instrument.driver() == "modbus" && other.driver() == "modbus" &&
+            other.modbus().unit_id() == instrument.modbus().unit_id()) {
+          return Invalid(here({{"modbus"}, {"unit_id"}}),
+                         fmt::format("unit id {} is already {} on bus \"{}\"", instrument.modbus().unit_id(),
+                                     other.name(), bus->name()));
+        }
+      }
+    } else if (Status upload = ValidateUploadInstrument(lab, instrument, here); !upload.ok()) {
+      return upload;
     }
-
     if (instrument.period_ms() != 0 && instrument.period_ms() < 10) {
       return Invalid(here({{"period_ms"}}), "period below 10 ms; no instrument here answers that fast");
     }
@@ -292,12 +301,14 @@ void FillDefaults(Lab& lab) {
     }
   }
   for (Instrument& instrument : *lab.mutable_instruments()) {
+    instrument.set_driver(DriverOf(instrument));
     if (instrument.period_ms() == 0) instrument.set_period_ms(kDefaultPeriodMs);
     if (instrument.timeout_ms() == 0) instrument.set_timeout_ms(kDefaultTimeoutMs);
     if (instrument.driver() == "modbus" && !instrument.modbus().has_retries()) {
       instrument.mutable_modbus()->set_retries(1);
     }
     FillTextDriverDefaults(instrument);
+    FillResultFileDefaults(lab, instrument);
   }
 }
 

@@ -36,4 +36,11 @@ std::string FileDigest(const std::string& path);
 const Bus* FindBus(const Lab& lab, std::string_view name);
 const Instrument* FindInstrumentConfig(const Lab& lab, std::string_view name);
 
+// The instrument's driver: as written, or "upload" when it has result files and names
+// none (upload_config.cpp). A loaded Lab has it filled in.
+std::string DriverOf(const Instrument& instrument);
+// Whether the daemon does not read `instrument` itself, so that its readings may be
+// uploaded or imported from result files (driver "upload").
+bool IsUploading(const Instrument& instrument);
+
 }  // namespace labtrace::config

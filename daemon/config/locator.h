@@ -94,4 +94,9 @@ using PlaceInInstrument = std::function<std::string(std::initializer_list<Step>)
 Status ValidateTextDriver(const Instrument& instrument, const PlaceInInstrument& here);
 void FillTextDriverDefaults(Instrument& instrument);
 
+// Validation of an instrument the daemon does not read (driver "upload"), with its result
+// file profile, and the profile's defaults (upload_config.cpp).
+Status ValidateUploadInstrument(const Lab& lab, const Instrument& instrument, const PlaceInInstrument& here);
+void FillResultFileDefaults(const Lab& lab, Instrument& instrument);
+
 }  // namespace labtrace::config

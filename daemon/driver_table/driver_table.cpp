@@ -83,7 +83,7 @@ Result<std::shared_ptr<text::TextInstrument>> MakeLine(boost::asio::any_io_execu
   return Build<line::LineInstrument>(executor, bus, instrument, std::move(settings));
 }
 
-constexpr std::array<Driver, 5> kDrivers{{
+constexpr std::array<Driver, 6> kDrivers{{
     // Modbus register maps, TCP or RTU; units share a line, told apart by unit id.
     {"modbus", kModbusTcp | kSerial, false, MakeModbus},
     // Mettler Toledo MT-SICS balance.
@@ -94,6 +94,8 @@ constexpr std::array<Driver, 5> kDrivers{{
     {"scpi", kSerial | kTcp, true, MakeScpi},
     // An instrument that prints lines, read with a pattern (a line printer's port).
     {"line", kSerial | kTcp, true, MakeLine},
+    // Not read by the daemon: its software uploads, or leaves result files.
+    {"upload", 0, false, NotReadByTheDaemon{}},
 }};
 
 }  // namespace
@@ -107,6 +109,17 @@ const Driver* FindDriver(std::string_view name) {
     if (driver.name == name) return &driver;
   }
   return nullptr;
+}
+
+bool ReadByTheDaemon(const Driver& driver) { return !std::holds_alternative<NotReadByTheDaemon>(driver.make); }
+
+bool PrintsByItself(const config::Instrument& instrument) {
+  // As the factories above hand it to each driver.
+  const std::string& driver = instrument.driver();
+  if (driver == "mt-sics") return instrument.mt_sics().mode() == config::PUSHED;
+  if (driver == "sbi") return instrument.sbi().mode() == config::PUSHED;
+  if (driver == "line") return instrument.line().command().empty();
+  return false;
 }
 
 bool RunsOn(const Driver& driver, const config::Bus& bus) {

@@ -37,16 +37,25 @@ using MakeTextInstrument = Result<std::shared_ptr<text::TextInstrument>> (*)(boo
 using MakeModbusDevice = Result<modbus::ModbusDevice> (*)(const config::Instrument& instrument,
                                                           const config::RegisterMap& map);
 
+// The "driver" of an instrument the daemon does not read: its readings come from its own
+// software, by upload or result file (driver: "upload").
+struct NotReadByTheDaemon {};
+
 struct Driver {
   std::string_view name;  // as written in lab-config: driver: "mt-sics"
-  unsigned buses;         // the kinds of bus it runs on (BusKind bits)
+  unsigned buses;         // the kinds of bus it runs on (BusKind bits); none for "upload"
   bool owns_its_bus;      // its protocol carries no address: one instrument to a line
-  std::variant<MakeTextInstrument, MakeModbusDevice> make;
+  std::variant<MakeTextInstrument, MakeModbusDevice, NotReadByTheDaemon> make;
 };
 
 // Every driver, in the order error messages list them.
 std::span<const Driver> Drivers();
 const Driver* FindDriver(std::string_view name);
+// Whether the daemon reads the instruments of `driver` itself (all but "upload").
+bool ReadByTheDaemon(const Driver& driver);
+// Whether `instrument`, read by the daemon, prints by itself and is listened to (a
+// balance's auto-print, a line printer) rather than asked.
+bool PrintsByItself(const config::Instrument& instrument);
 // Whether `driver` runs on a bus such as `bus`.
 bool RunsOn(const Driver& driver, const config::Bus& bus);
 

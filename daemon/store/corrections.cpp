@@ -55,6 +55,11 @@ Status RecordStore::CommitCorrections(Batch& batch, ReadingWriter& readings, std
     version.set_supersedes_sequence(correction.sequence);
     version.set_calibration_certificate((*old)->calibration_certificate());
     version.set_calibration_due_date((*old)->calibration_due_date());
+    version.set_sample_id((*old)->sample_id());
+    // The corrected value is a person's: typed by the corrector, whatever the sender said.
+    version.mutable_provenance()->Clear();
+    version.mutable_provenance()->set_source(Provenance::TYPED);
+    version.mutable_provenance()->set_user(correction.request.actor());
     if (Status s = readings.Add(version); !s.ok()) return s;
     if (Status s = readings.Flush(); !s.ok()) return s;  // `version` goes out of scope
 

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "labtrace/reading.pb.h"
@@ -55,8 +56,13 @@ class ReadingWriter {
   };
   struct QueuedRow {
     int64_t channel_id;
+    int64_t provenance_id;  // 0: none
     const Reading* reading;
   };
+
+  // The id of `reading`'s provenance, found or created in the provenances table; 0 when
+  // it has none. A poll's readings share one, so the last one is remembered.
+  Result<int64_t> ProvenanceId(const Reading& reading);
 
   Database* db_;
   ChannelDirectory* channels_;
@@ -70,6 +76,12 @@ class ReadingWriter {
   // needed in the batch.
   std::array<std::optional<CachedStatement>, kRowsPerInsert + 1> inserts_;
   std::string record_bytes_;  // one buffer for every reading's leaf bytes
+  // Provenances met in this batch, by their bytes. Kept for one batch only: an id the
+  // batch created is gone if it rolls back.
+  std::unordered_map<std::string, int64_t> provenance_ids_;
+  Provenance last_provenance_;
+  int64_t last_provenance_id_ = 0;
+  std::string provenance_bytes_;
 };
 
 }  // namespace labtrace::store

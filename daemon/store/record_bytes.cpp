@@ -80,10 +80,13 @@ class WireWriter {
     bytes_.append(little_endian, 8);
   }
   void BytesField(int field, std::string_view value) {
-    if (value.empty()) return;
+    if (!value.empty()) MessageField(field, value);
+  }
+  // A message field is written whenever it is set, even when its own bytes are none.
+  void MessageField(int field, std::string_view serialised) {
     Tag(field, kLengthDelimited);
-    Varint(value.size());
-    bytes_.append(value);
+    Varint(serialised.size());
+    bytes_.append(serialised);
   }
 
  private:
@@ -113,6 +116,8 @@ void StoredReadingRecordBytes(const StoredReading& row, std::string& bytes) {
   out.BytesField(Reading::kCalibrationCertificateFieldNumber, row.calibration_certificate);
   out.BytesField(Reading::kCalibrationDueDateFieldNumber, row.calibration_due_date);
   out.BytesField(Reading::kTextFieldNumber, row.text);
+  if (row.provenance != nullptr) out.MessageField(Reading::kProvenanceFieldNumber, *row.provenance);
+  out.BytesField(Reading::kSampleIdFieldNumber, row.sample_id);
 }
 
 }  // namespace labtrace::store

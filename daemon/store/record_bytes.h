@@ -43,6 +43,10 @@ struct StoredReading {
   int64_t decimals = 0;
   int64_t supersedes = 0;  // 0 when the column is NULL (an original reading)
   std::string_view calibration_certificate, calibration_due_date, text;
+  // The reading's Provenance as protobuf serialises it, or nullptr when it has none
+  // (stored before schema 7). Present though empty is still a field on the wire.
+  const std::string* provenance = nullptr;
+  std::string_view sample_id;
 };
 
 // Into `bytes` (its capacity reused): exactly ReadingRecordBytes of the canonical Reading

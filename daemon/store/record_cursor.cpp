@@ -12,7 +12,11 @@ namespace labtrace::store {
 namespace {
 
 constexpr const char* kSelectReadings = "SELECT " LABTRACE_READING_ROW_COLUMNS " FROM readings r ORDER BY r.sequence";
+constexpr const char* kSelectReadingsBeforeSchema7 =
+    "SELECT " LABTRACE_READING_ROW_COLUMNS_BEFORE_SCHEMA_7 " FROM readings r ORDER BY r.sequence";
 constexpr const char* kSelectChannels = "SELECT channel_id, instrument, channel FROM channels ORDER BY channel_id";
+constexpr const char* kSelectProvenances = "SELECT provenance_id, record FROM provenances ORDER BY provenance_id";
+constexpr const char* kHasProvenances = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'provenances'";
 constexpr const char* kSelectAuditEvents = "SELECT " LABTRACE_AUDIT_COLUMNS " FROM audit_events ORDER BY event_id";
 constexpr const char* kSelectCalibrations =
     "SELECT record_id, record, certificate_number, unit_under_test, performed_at_ns FROM calibration_records "
@@ -21,7 +25,14 @@ constexpr const char* kSelectCalibrations =
 }  // namespace
 
 Result<RecordCursor> RecordCursor::Open(Database& db, RecordKind kind, std::optional<Database> runs_db) {
-  const char* sql = kind == RecordKind::kReading      ? kSelectReadings
+  bool has_provenances = false;
+  if (kind == RecordKind::kReading) {
+    auto has = db.Prepare(kHasProvenances);
+    if (!has) return Error(has.error());
+    if (auto row = has->Step(); !row) return Error(row.error());
+    has_provenances = has->ColumnInt64(0) != 0;
+  }
+  const char* sql = kind == RecordKind::kReading      ? (has_provenances ? kSelectReadings : kSelectReadingsBeforeSchema7)
                     : kind == RecordKind::kAuditEvent ? kSelectAuditEvents
                                                       : kSelectCalibrations;
   auto statement = db.Prepare(sql);
@@ -29,6 +40,9 @@ Result<RecordCursor> RecordCursor::Open(Database& db, RecordKind kind, std::opti
   RecordCursor cursor(kind, std::move(*statement));
   if (kind == RecordKind::kReading) {
     if (Status s = cursor.LoadChannels(db); !s.ok()) return Error(s);
+    if (has_provenances) {
+      if (Status s = cursor.LoadProvenances(db); !s.ok()) return Error(s);
+    }
     // A store from before schema 4 (an archived copy: verify never migrates) has no runs.
     if (!runs_db) return Error(Internal("the readings' runs need a connection of their own"));
     auto runs = ReadingRunsCheck::Open(db, std::move(*runs_db));
@@ -50,6 +64,23 @@ Status RecordCursor::LoadChannels(Database& db) {
   }
 }
 
+Status RecordCursor::LoadProvenances(Database& db) {
+  auto select = db.Prepare(kSelectProvenances);
+  if (!select) return select.error();
+  for (;;) {
+    auto row = select->Step();
+    if (!row) return row.error();
+    if (!*row) return OkStatus();
+    // A record that does not parse is kept as far as it does: the leaf will not match. Kept
+    // as a Reading's serialisation writes it (parsed, then serialised), once for the many
+    // readings that share it.
+    const std::string_view bytes = select->ColumnBlobView(1);
+    Provenance provenance;
+    (void)provenance.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
+    provenances_[select->ColumnInt64(0)] = provenance.SerializeAsString();
+  }
+}
+
 const char* RecordCursor::noun() const {
   return kind_ == RecordKind::kReading ? "reading" : kind_ == RecordKind::kAuditEvent ? "audit event"
                                                                                       : "calibration record";
@@ -68,6 +99,13 @@ Status RecordCursor::Next() {
   const int64_t channel_id = statement_.ColumnInt64(kReadingRowChannelIdColumn);
   const auto channel = channels_.find(channel_id);
   channel_ = channel == channels_.end() || !whole_channel_id ? nullptr : &channel->second;
+  provenance_missing_ = false;
+  provenance_ = nullptr;
+  if (!statement_.ColumnIsNull(kReadingRowProvenanceIdColumn)) {
+    const auto provenance = provenances_.find(statement_.ColumnInt64(kReadingRowProvenanceIdColumn));
+    provenance_missing_ = provenance == provenances_.end();
+    if (!provenance_missing_) provenance_ = &provenance->second;
+  }
   if (!runs_) return OkStatus();
   return runs_->Advance(id(), channel_ ? std::string_view(channel_->instrument) : std::string_view(), channel_id);
 }
@@ -75,7 +113,8 @@ Status RecordCursor::Next() {
 const std::string& RecordCursor::Bytes() {
   if (kind_ == RecordKind::kReading) {
     // Problem() has been asked first: the channel is known.
-    StoredReadingRecordBytes(StoredReadingFromReadingsRow(statement_, channel_->instrument, channel_->channel), bytes_);
+    StoredReadingRecordBytes(
+        StoredReadingFromReadingsRow(statement_, channel_->instrument, channel_->channel, provenance_), bytes_);
   } else if (kind_ == RecordKind::kAuditEvent) {
     bytes_ = AuditEventRecordBytes(AuditEventFromRow(statement_));
   } else {
@@ -101,6 +140,10 @@ std::string RecordCursor::Description() const {
 std::string RecordCursor::Problem() const {
   if (kind_ == RecordKind::kReading) {
     if (channel_ == nullptr) return "names a channel that is missing: deleted";
+    if (provenance_missing_) {
+      return fmt::format("({}) names provenance {} that is missing: deleted", Description(),
+                         statement_.ColumnInt64(kReadingRowProvenanceIdColumn));
+    }
     if (runs_ && !runs_->finds_current()) return runs_->Problem(Description());
     return "";
   }

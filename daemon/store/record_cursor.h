@@ -46,6 +46,7 @@ class RecordCursor {
 
   RecordCursor(RecordKind kind, Statement statement) : kind_(kind), statement_(std::move(statement)) {}
   Status LoadChannels(Database& db);
+  Status LoadProvenances(Database& db);
 
   RecordKind kind_;
   Statement statement_;
@@ -55,6 +56,12 @@ class RecordCursor {
   // current reading's, or nullptr when its channel row is missing.
   std::unordered_map<int64_t, Channel> channels_;
   const Channel* channel_ = nullptr;
+  // Readings only: every provenance, loaded once (a bus's or a file's readings share one),
+  // serialised, and the current reading's: nullptr when it has none, or when its row is
+  // missing.
+  std::unordered_map<int64_t, std::string> provenances_;
+  const std::string* provenance_ = nullptr;
+  bool provenance_missing_ = false;
   std::optional<ReadingRunsCheck> runs_;  // readings from schema 4 on
   std::string bytes_;  // its capacity reused from record to record
 };

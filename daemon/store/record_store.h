@@ -113,7 +113,10 @@ class RecordStore {
   // queue is full and the store healthy (see kMaxQueuedReadings).
   void Append(std::vector<Reading> readings);
   // Thread-safe. `done` runs on the writer thread once the upload is durable, or failed.
-  void Upload(api::UploadRequest request, UploadDone done);
+  // Every reading is stored with `provenance` (UPLOADED by a token and its user, or
+  // IMPORTED from a file): the sender's own word on where its readings came from is
+  // refused (ValidateUpload).
+  void Upload(api::UploadRequest request, Provenance provenance, UploadDone done);
   // Thread-safe. Stores a new version of reading `sequence`, which stays as it was, and
   // an "amend" audit event with who, when, why, and the old and new values. `done` runs
   // on the writer thread once durable.
@@ -184,6 +187,7 @@ class RecordStore {
  private:
   struct PendingUpload {
     api::UploadRequest request;
+    Provenance provenance;
     UploadDone done;
   };
   struct PendingCorrection {

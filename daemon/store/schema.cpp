@@ -202,6 +202,23 @@ CREATE TABLE token_revocations (
 );
 )sql",
      {"user_accounts", "access_tokens", "token_revocations"}},
+    // 7: where each reading came from (issue 14). A provenance is stored once, as the
+    // Provenance protobuf the reading's leaf covers, and named by its readings: a poll's
+    // readings share their bus's, a file's readings their file's, so a reading costs one
+    // small integer. Readings stored before have none (NULL): their leaves were hashed
+    // without one, and a provenance cannot be added to a hashed record after the fact.
+    // The sample a result file names is kept beside the reading. No foreign key: it would
+    // cost a look-up per inserted reading, and verify names a reading whose provenance row
+    // is missing (and its leaf, which covers the provenance, tells any other change).
+    {R"sql(
+CREATE TABLE provenances (
+  provenance_id INTEGER PRIMARY KEY,
+  record BLOB NOT NULL UNIQUE        -- Provenance, deterministic bytes
+);
+ALTER TABLE readings ADD COLUMN provenance_id INTEGER;  -- provenances.provenance_id; NULL: none
+ALTER TABLE readings ADD COLUMN sample_id TEXT NOT NULL DEFAULT '';
+)sql",
+     {"provenances"}},
 };
 
 }  // namespace

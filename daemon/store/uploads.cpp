@@ -18,7 +18,15 @@ constexpr const char* kSelectUpload =
 constexpr const char* kInsertUpload =
     "INSERT INTO uploads (idempotency_key, first_sequence, last_sequence, count, batch_id, received_at_ns) "
     "VALUES (?, ?, ?, ?, ?, ?)";
-constexpr size_t kMaxReadingsPerUpload = 100000;
+// A day of a logger at one reading a second is nine uploads: senders split, and no one
+// upload holds the writer for long.
+constexpr size_t kMaxReadingsPerUpload = 10000;
+// Names are the lab-config's; units are short. Anything longer is a sender's bug, and
+// would be kept in the ledger for good.
+constexpr size_t kMaxNameBytes = 128;
+constexpr size_t kMaxUnitBytes = 32;
+// Free text a sender may add: a frame as received, a detail, a printed line, a sample id.
+constexpr size_t kMaxTextBytes = 4096;
 }  // namespace
 
 Status ValidateUpload(const api::UploadRequest& request) {
@@ -32,12 +40,25 @@ Status ValidateUpload(const api::UploadRequest& request) {
   for (int i = 0; i < request.readings_size(); ++i) {
     const Reading& r = request.readings(i);
     auto bad = [&](std::string_view what) { return InvalidArgument(fmt::format("readings[{}]: {}", i, what)); };
+    const auto too_long = [&](std::string_view field, size_t size, size_t most) {
+      return bad(fmt::format("{} is {} bytes, more than the {} a reading may carry", field, size, most));
+    };
+    if (r.instrument().size() > kMaxNameBytes) return too_long("instrument", r.instrument().size(), kMaxNameBytes);
+    if (r.channel().size() > kMaxNameBytes) return too_long("channel", r.channel().size(), kMaxNameBytes);
+    if (r.unit().size() > kMaxUnitBytes) return too_long("unit", r.unit().size(), kMaxUnitBytes);
+    if (r.raw_frame().size() > kMaxTextBytes) return too_long("raw_frame", r.raw_frame().size(), kMaxTextBytes);
+    if (r.detail().size() > kMaxTextBytes) return too_long("detail", r.detail().size(), kMaxTextBytes);
+    if (r.text().size() > kMaxTextBytes) return too_long("text", r.text().size(), kMaxTextBytes);
+    if (r.sample_id().size() > kMaxNameBytes) return too_long("sample_id", r.sample_id().size(), kMaxNameBytes);
     if (r.instrument().empty()) return bad("instrument is empty");
     if (r.channel().empty()) return bad("channel is empty");
     if (r.unit().empty()) return bad("unit is empty");
     if (r.quality() == QUALITY_UNSPECIFIED) return bad("quality is not given");
     if (r.requested_at_ns() <= 0) return bad("requested_at_ns is not given");
     if (QualityHasValue(r.quality()) && !std::isfinite(r.value())) return bad("value is not a finite number");
+    if (r.has_provenance()) {
+      return bad("provenance is set by the daemon from who sent the upload, not by the sender; leave it out");
+    }
   }
   return OkStatus();
 }
@@ -57,14 +78,14 @@ Result<std::optional<api::UploadReceipt>> FindUpload(Database& db, const std::st
   return std::optional<api::UploadReceipt>(std::move(receipt));
 }
 
-void RecordStore::Upload(api::UploadRequest request, UploadDone done) {
+void RecordStore::Upload(api::UploadRequest request, Provenance provenance, UploadDone done) {
   if (Status valid = ValidateUpload(request); !valid.ok()) {
     done(Error(valid));
     return;
   }
   {
     std::lock_guard lock(mutex_);
-    pending_uploads_.push_back({std::move(request), std::move(done)});
+    pending_uploads_.push_back({std::move(request), std::move(provenance), std::move(done)});
     ++handed_in_;
   }
   wake_.notify_one();
@@ -93,6 +114,7 @@ Status RecordStore::CommitUploads(Batch& batch, ReadingWriter& readings, int64_t
       continue;
     }
     for (Reading& reading : *upload.request.mutable_readings()) {
+      *reading.mutable_provenance() = upload.provenance;
       if (Status s = readings.Add(reading); !s.ok()) return s;
     }
     api::UploadReceipt receipt;
@@ -111,10 +133,18 @@ Status RecordStore::CommitUploads(Batch& batch, ReadingWriter& readings, int64_t
 
     AuditEvent event;
     event.set_time_ns(NowNs());
-    event.set_actor("upload");  // until the API authenticates senders
+    const Provenance& from = upload.provenance;
+    // An upload's actor is its token's user ("anonymous" until the API authenticates);
+    // a result file is imported by the daemon itself.
+    event.set_actor(from.source() == Provenance::IMPORTED ? "labtraced" : from.user().empty() ? "upload" : from.user());
     event.set_action("create");
     event.set_entity(fmt::format("upload:{}", key));
-    event.set_new_value(fmt::format("readings {}..{}", receipt.first_sequence(), receipt.last_sequence()));
+    event.set_new_value(
+        from.source() == Provenance::IMPORTED
+            ? fmt::format("readings {}..{} from file {} (SHA-256 {})", receipt.first_sequence(),
+                          receipt.last_sequence(), from.file_name(), from.file_sha256())
+            : fmt::format("readings {}..{}{}", receipt.first_sequence(), receipt.last_sequence(),
+                          from.token_id().empty() ? "" : fmt::format(" with token {}", from.token_id())));
     audit.push_back(std::move(event));
     receipts_in_batch[key] = receipt;
     outcome.receipts.push_back(std::move(receipt));

@@ -96,8 +96,40 @@ Result<UnitUnderTest> CompleteUnitUnderTest(const config::Lab& lab, const UnitUn
   return uut;
 }
 
-Result<double> Indication(const api::PointRequest& point, const UnitUnderTest& uut, const CalibrationEvidence& evidence,
-                          std::string_view where) {
+std::string SourceWords(Provenance::Source source) {
+  switch (source) {
+    case Provenance::POLLED: return "polled by the daemon";
+    case Provenance::PUSHED: return "printed by the instrument to the daemon";
+    case Provenance::UPLOADED: return "uploaded";
+    case Provenance::IMPORTED: return "imported from a result file";
+    case Provenance::TYPED: return "typed in";
+    default: return "of unknown provenance (stored before labtrace recorded it)";
+  }
+}
+
+// A point's reading must have come the way its instrument gives readings, so that
+// nobody can type a number off a display and have it pass as read.
+Status CheckProvenance(const config::Lab& lab, const Reading& reading, std::string_view where,
+                       std::string_view source) {
+  const config::Instrument* instrument = config::FindInstrumentConfig(lab, reading.instrument());
+  const auto accepted = AcceptedProvenance(instrument);
+  const Provenance::Source came = reading.provenance().source();
+  if (std::find(accepted.begin(), accepted.end(), came) != accepted.end()) return OkStatus();
+  if (instrument == nullptr) {
+    return FailedPrecondition(fmt::format("{}: {} is of an instrument that is not in the lab-config; its readings "
+                                          "cannot be evidence",
+                                          where, source));
+  }
+  std::string allowed;
+  for (Provenance::Source each : accepted) allowed += (allowed.empty() ? "" : " or ") + SourceWords(each);
+  return FailedPrecondition(fmt::format(
+      "{}: {} was {}, but {} (driver \"{}\") gives readings {}; a point takes only those. Read the point from "
+      "the instrument again",
+      where, source, SourceWords(came), instrument->name(), instrument->driver(), allowed));
+}
+
+Result<double> Indication(const config::Lab& lab, const api::PointRequest& point, const UnitUnderTest& uut,
+                          const CalibrationEvidence& evidence, std::string_view where) {
   if (point.indication_source_case() == api::PointRequest::kIndication) return point.indication();
   if (point.indication_source_case() != api::PointRequest::kReadingSequence) {
     return Error(Bad(where, "has no indication: give reading_sequence (a stored reading) or indication"));
@@ -111,6 +143,7 @@ Result<double> Indication(const api::PointRequest& point, const UnitUnderTest& u
   if (reading.instrument() != uut.id()) {
     return Error(Bad(where, fmt::format("{} is not of the unit under test {}", source, uut.id())));
   }
+  if (Status came = CheckProvenance(lab, reading, where, source); !came.ok()) return Error(came);
   if (reading.quality() == UNSTABLE) {
     return Error(Bad(where, fmt::format("{} is a dynamic weighing, not a stable one; take the reading again "
                                         "once the balance shows it stable", source)));
@@ -170,6 +203,12 @@ metrology::UncertaintyBudget PointBudget(const CalibrationPoint& point, const co
 }
 
 }  // namespace
+
+std::vector<Provenance::Source> AcceptedProvenance(const config::Instrument* instrument) {
+  if (instrument == nullptr) return {};
+  if (config::IsUploading(*instrument)) return {Provenance::UPLOADED, Provenance::IMPORTED};
+  return {Provenance::POLLED, Provenance::PUSHED};
+}
 
 const config::ReferenceStandard* FindStandard(const config::Lab& lab, std::string_view id) {
   for (const auto& standard : lab.reference_standards()) {
@@ -337,12 +376,13 @@ Result<CalibrationRecord> BuildCalibrationRecord(const config::Lab& lab, const a
       if (!value_listed) *used->add_values() = *certified;
     }
 
-    auto indication = Indication(sent, *uut, evidence, where);
+    auto indication = Indication(lab, sent, *uut, evidence, where);
     if (!indication) return Error(indication.error());
     point->set_indication(*indication);
-    point->set_reading_sequence(sent.indication_source_case() == api::PointRequest::kReadingSequence
-                                    ? sent.reading_sequence()
-                                    : 0);
+    if (sent.indication_source_case() == api::PointRequest::kReadingSequence) {
+      point->set_reading_sequence(sent.reading_sequence());
+      *point->mutable_indication_provenance() = evidence.readings.at(sent.reading_sequence()).provenance();
+    }
     point->set_error(CleanDifference(point->indication(), point->reference_value()));
 
     auto budget = metrology::EvaluateBudget(PointBudget(*point, certified, *d, procedure->coverage_probability()));

@@ -49,6 +49,14 @@ Result<CalibrationRecord> BuildCalibrationRecord(const config::Lab& lab, const a
 // day. 2026-11-26 + 12 months → 2027-11-25.
 Result<std::string> LastDayOfValidity(std::string_view performed_on, uint32_t months);
 
+// The provenances a point's stored reading may have, by its instrument (`instrument`;
+// nullptr when the lab-config has none of that name, which accepts none): readings the
+// daemon took (POLLED, PUSHED) for an instrument it reads, UPLOADED or IMPORTED for an
+// "upload" instrument. Never a reading of unknown provenance (stored before schema 7),
+// nor an upload of a polled instrument's name. A typed indication is the request's
+// `indication`, which the record marks as typed (reading_sequence 0).
+std::vector<Provenance::Source> AcceptedProvenance(const config::Instrument* instrument);
+
 const config::ReferenceStandard* FindStandard(const config::Lab& lab, std::string_view id);
 
 }  // namespace labtrace::workflow

@@ -44,9 +44,11 @@ class ApiGuard : public ::testing::Test {
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     const std::string config = (dir_ / "lab.textproto").string();
-    std::ofstream(config) << "name: \"guarded lab\"\napi { max_connections: 3 max_body_bytes: 4096 }\n";
+    std::ofstream(config) << "name: \"guarded lab\"\napi { max_connections: 3 max_body_bytes: 4096 }\n"
+                             "instruments { name: \"lab-pc-7\" driver: \"upload\" }\n";
     auto daemon = testing::StartDaemon(config, (dir_ / "data").string(), kDeadline);
     daemon_ = std::move(daemon.process);
+    uploader_ = "Authorization: Bearer " + daemon.callers.uploader;
     server_ = daemon.server;
     ASSERT_FALSE(server_.empty());
     port_ = server_.substr(server_.rfind(':') + 1);
@@ -75,29 +77,36 @@ class ApiGuard : public ::testing::Test {
   size_t StoredReadings() {
     auto reply = cli::HttpGet(server_, "/v1/readings?instrument=lab-pc-7");
     EXPECT_TRUE(reply && reply->status == 200);
-    return reply ? std::count(reply->body.begin(), reply->body.end(), '{') - 1 : 0;
+    // One "sequence" per reading (a reading's provenance is an object of its own).
+    size_t count = 0;
+    for (size_t at = 0; reply && (at = reply->body.find("\"sequence\"", at)) != std::string::npos; ++at) ++count;
+    return count;
   }
 
   fs::path dir_;
   std::unique_ptr<ChildProcess> daemon_;
   std::string server_, port_;
+  std::string uploader_;  // the header a lab PC's uploader sends
 };
 
 TEST_F(ApiGuard, ACrossSiteFormPostIsRefusedAndNothingIsStored) {
-  // What <form enctype="text/plain" action="http://127.0.0.1:8470/v1/uploads"> sends.
+  // What <form enctype="text/plain" action="http://127.0.0.1:8470/v1/uploads"> sends; even
+  // with a good token (which a form cannot send) it is refused.
   const auto reply = Curl({"-X", "POST", "-H", "Content-Type: text/plain", "-H", "Origin: http://evil.example",
-                           "--data-binary", kUpload},
+                           "-H", uploader_, "--data-binary", kUpload},
                           "/v1/uploads");
   EXPECT_EQ(reply.status, 415) << reply.body;
   EXPECT_NE(reply.body.find("Content-Type \\\"text/plain\\\" is not accepted"), std::string::npos) << reply.body;
   // And urlencoded, a form's default.
-  EXPECT_EQ(Curl({"-X", "POST", "-H", "Origin: http://evil.example", "--data", kUpload}, "/v1/uploads").status, 415);
+  EXPECT_EQ(Curl({"-X", "POST", "-H", "Origin: http://evil.example", "-H", uploader_, "--data", kUpload}, "/v1/uploads")
+                .status,
+            415);
   EXPECT_EQ(StoredReadings(), 0u);
 }
 
 TEST_F(ApiGuard, AForeignOriginMayNotChangeRecordsEvenWithJson) {
   const auto reply = Curl({"-X", "POST", "-H", "Content-Type: application/json", "-H",
-                           "Origin: http://evil.example", "--data-binary", kUpload},
+                           "Origin: http://evil.example", "-H", uploader_, "--data-binary", kUpload},
                           "/v1/uploads");
   EXPECT_EQ(reply.status, 403) << reply.body;
   EXPECT_NE(reply.body.find("http://evil.example"), std::string::npos) << reply.body;
@@ -105,14 +114,14 @@ TEST_F(ApiGuard, AForeignOriginMayNotChangeRecordsEvenWithJson) {
 
   // The daemon's own origin (its console) may, and so may a client that sends no Origin.
   const auto own = Curl({"-X", "POST", "-H", "Content-Type: application/json", "-H",
-                         "Origin: http://127.0.0.1:" + port_, "--data-binary", kUpload},
+                         "Origin: http://127.0.0.1:" + port_, "-H", uploader_, "--data-binary", kUpload},
                         "/v1/uploads");
   EXPECT_EQ(own.status, 200) << own.body;
   EXPECT_EQ(StoredReadings(), 1u);
 }
 
 TEST_F(ApiGuard, AForeignHostIsRefusedSoARebindingPageReadsNothing) {
-  const auto rebound = Curl({"-H", "Host: evil.example:" + port_}, "/v1/readings");
+  const auto rebound = Curl({"-H", "Host: evil.example:" + port_, "-H", uploader_}, "/v1/readings");
   EXPECT_EQ(rebound.status, 421) << rebound.body;
   EXPECT_NE(rebound.body.find("api.host_names"), std::string::npos) << rebound.body;
   EXPECT_EQ(Curl({"-H", "Host: localhost:" + port_}, "/v1/health").status, 200);

@@ -107,7 +107,7 @@ namespace {
 
 TEST(CliJson, ConfigCheckPrintsTheLabAsLoadedOrTheError) {
   const auto lab = testing::ParseJson<config::Lab>(testing::Labtrace({"config", "check", LABTRACE_DEMO_LAB, "--json"}));
-  EXPECT_EQ(lab.instruments_size(), 5);
+  EXPECT_EQ(lab.instruments_size(), 7);
   EXPECT_GE(lab.mpe_tables_size(), 4);  // merged from procedures/mpe-tables.textproto
   EXPECT_EQ(lab.instruments(0).timeout_ms(), 500u);
   const auto error = testing::ParseJson<api::ErrorResponse>(testing::Labtrace(

@@ -31,6 +31,7 @@
 #include "cli/http_client.h"
 #include "labtrace/api.pb.h"
 #include "support/child_process.h"
+#include "support/test_callers.h"
 
 namespace labtrace {
 namespace {
@@ -64,10 +65,11 @@ struct Ledger {
 };
 
 // Posts one upload; true with its receipt, false when the daemon did not answer 200.
-bool Post(const std::string& server, const api::UploadRequest& upload, api::UploadReceipt& receipt) {
+bool Post(const std::string& server, const std::string& token, const api::UploadRequest& upload,
+          api::UploadReceipt& receipt) {
   std::string json;
   if (!google::protobuf::util::MessageToJsonString(upload, &json).ok()) return false;
-  auto reply = cli::HttpPost(server, "/v1/uploads", json);
+  auto reply = cli::HttpPostAs(server, "/v1/uploads", json, token);
   if (!reply || reply->status != 200) return false;
   return google::protobuf::util::JsonStringToMessage(reply->body, &receipt).ok();
 }
@@ -111,8 +113,9 @@ TEST(CrashRecovery, Kill9DuringUploadsLosesNoAcknowledgedUploadAndStoresNoneTwic
   fs::remove_all(dir);
   fs::create_directories(dir);
   const std::string config = (dir / "lab.textproto").string();
-  std::ofstream(config) << "name: \"crash test lab\"\n";
+  std::ofstream(config) << "name: \"crash test lab\"\ninstruments { name: \"lab-pc-crash\" driver: \"upload\" }\n";
   const std::string db_path = (dir / "data" / "labtrace.db").string();
+  const testing::TestCallers callers = testing::EnrolTestCallers((dir / "data").string(), config, {"lab-pc-crash"});
 
   std::mt19937 random(*seed);
   Ledger ledger;
@@ -134,7 +137,7 @@ TEST(CrashRecovery, Kill9DuringUploadsLosesNoAcknowledgedUploadAndStoresNoneTwic
     // What was in flight when the daemon died is sent again, with the same key.
     for (const std::string& key : unanswered) {
       api::UploadReceipt receipt;
-      ASSERT_TRUE(Post(server, MakeUpload(key, ledger.numbers[key]), receipt)) << key;
+      ASSERT_TRUE(Post(server, callers.uploader, MakeUpload(key, ledger.numbers[key]), receipt)) << key;
       std::lock_guard lock(ledger.mutex);
       ledger.acknowledged[key] = receipt;
     }
@@ -156,7 +159,7 @@ TEST(CrashRecovery, Kill9DuringUploadsLosesNoAcknowledgedUploadAndStoresNoneTwic
         }
         in_flight = key;
         api::UploadReceipt receipt;
-        if (!Post(server, MakeUpload(key, number), receipt)) {  // died mid-request, or refused
+        if (!Post(server, callers.uploader, MakeUpload(key, number), receipt)) {  // died mid-request, or refused
           if (!daemon_dead) uploader_failed = true;
           return;
         }
@@ -185,7 +188,7 @@ TEST(CrashRecovery, Kill9DuringUploadsLosesNoAcknowledgedUploadAndStoresNoneTwic
   ASSERT_TRUE(listening);
   for (const std::string& key : unanswered) {
     api::UploadReceipt receipt;
-    ASSERT_TRUE(Post((*listening)[1], MakeUpload(key, ledger.numbers[key]), receipt));
+    ASSERT_TRUE(Post((*listening)[1], callers.uploader, MakeUpload(key, ledger.numbers[key]), receipt));
     ledger.acknowledged[key] = receipt;
   }
   EXPECT_EQ(daemon.Stop(SIGTERM), 0) << daemon.output();

@@ -19,6 +19,7 @@
 #include "labtrace/api.pb.h"
 #include "labtrace/clock.h"
 #include "support/child_process.h"
+#include "support/test_callers.h"
 
 namespace labtrace {
 namespace {
@@ -42,6 +43,7 @@ class DaemonWithSimulators : public ::testing::Test {
     StartModbusSimulator(0);
     StartBalanceSimulator();
     WriteConfig();
+    testing::EnrolTestCallers((dir_ / "data").string(), config_path_);
     daemon_ = std::make_unique<ChildProcess>(std::vector<std::string>{
         LABTRACED_PATH, "--config", config_path_, "--data", (dir_ / "data").string(), "--listen",
         "127.0.0.1:0", "--log-level", "debug"});
@@ -252,8 +254,11 @@ TEST(DaemonRecords, CorrectionsAndConfigurationChangesAreOnTheAuditTrail) {
   fs::remove_all(dir);
   fs::create_directories(dir);
   const std::string config = (dir / "lab.textproto").string();
-  std::ofstream(config) << "name: \"audit lab\"\n";
+  // lab-pc-7 uploads: only an instrument declared as uploading may be named by an upload.
+  std::ofstream(config) << "name: \"audit lab\"\ninstruments { name: \"lab-pc-7\" driver: \"upload\" }\n";
+  testing::TestCallers callers;
   auto start = [&] {
+    callers = testing::EnrolTestCallers((dir / "data").string(), config);
     auto daemon = std::make_unique<ChildProcess>(std::vector<std::string>{
         LABTRACED_PATH, "--config", config, "--data", (dir / "data").string(), "--listen", "127.0.0.1:0"});
     auto listening = daemon->WaitForLine(std::regex(R"(api: listening on (http://[0-9.:]+))"), kEventDeadline);
@@ -273,12 +278,18 @@ TEST(DaemonRecords, CorrectionsAndConfigurationChangesAreOnTheAuditTrail) {
   r->set_requested_at_ns(NowNs());
   std::string json;
   ASSERT_TRUE(google::protobuf::util::MessageToJsonString(upload, &json).ok());
-  auto uploaded = cli::HttpPost(server, "/v1/uploads", json);
+  auto uploaded = cli::HttpPostAs(server, "/v1/uploads", json, callers.uploader);
   ASSERT_TRUE(uploaded && uploaded->status == 200) << (uploaded ? uploaded->body : uploaded.error().message());
   api::UploadReceipt receipt;
   ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(uploaded->body, &receipt).ok());
 
-  const std::string correction = R"({"actor": "nguyen.van.a", "reason": "value typed from the wrong line",
+  // Naming someone else as the one who corrects is refused: the actor is the caller.
+  auto as_another = cli::HttpPost(server, fmt::format("/v1/readings/{}/corrections", receipt.first_sequence()),
+                                  R"({"actor": "nguyen.van.a", "reason": "value typed from the wrong line",
+                                      "corrected": {"value": 100.0231, "unit": "g", "quality": "GOOD"}})");
+  ASSERT_TRUE(as_another);
+  EXPECT_EQ(as_another->status, 403) << as_another->body;
+  const std::string correction = R"({"reason": "value typed from the wrong line",
                                      "corrected": {"value": 100.0231, "unit": "g", "quality": "GOOD"}})";
   auto corrected = cli::HttpPost(server, fmt::format("/v1/readings/{}/corrections", receipt.first_sequence()), correction);
   ASSERT_TRUE(corrected && corrected->status == 200) << (corrected ? corrected->body : corrected.error().message());
@@ -288,7 +299,7 @@ TEST(DaemonRecords, CorrectionsAndConfigurationChangesAreOnTheAuditTrail) {
 
   // Without a reason, or for a reading that does not exist, nothing is stored.
   auto no_reason = cli::HttpPost(server, fmt::format("/v1/readings/{}/corrections", receipt.first_sequence()),
-                                 R"({"actor": "x", "corrected": {"value": 1, "unit": "g", "quality": "GOOD"}})");
+                                 R"({"corrected": {"value": 1, "unit": "g", "quality": "GOOD"}})");
   EXPECT_EQ(no_reason->status, 400) << no_reason->body;
   auto unknown = cli::HttpPost(server, "/v1/readings/999999/corrections", correction);
   EXPECT_EQ(unknown->status, 404) << unknown->body;
@@ -300,13 +311,16 @@ TEST(DaemonRecords, CorrectionsAndConfigurationChangesAreOnTheAuditTrail) {
   EXPECT_EQ(versions.readings(0).value(), 100.0213) << "the original stays as it was";
   EXPECT_EQ(versions.readings(1).value(), 100.0231);
   EXPECT_EQ(versions.readings(1).supersedes_sequence(), receipt.first_sequence());
+  EXPECT_EQ(versions.readings(0).provenance().source(), Provenance::UPLOADED);
+  EXPECT_EQ(versions.readings(1).provenance().source(), Provenance::TYPED) << "a correction is a person's value";
+  EXPECT_EQ(versions.readings(1).provenance().user(), "nguyen.van.a");
 
   auto trail = cli::HttpGet(server, fmt::format("/v1/audit?entity=reading:{}", receipt.first_sequence()));
   api::AuditResponse audit;
   ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(trail->body, &audit).ok()) << trail->body;
   ASSERT_EQ(audit.events_size(), 1);
   EXPECT_EQ(audit.events(0).action(), "amend");
-  EXPECT_EQ(audit.events(0).actor(), "nguyen.van.a");
+  EXPECT_EQ(audit.events(0).actor(), testing::TestCallers::UserOf(ROLE_REVIEWER));
   EXPECT_EQ(audit.events(0).reason(), "value typed from the wrong line");
   EXPECT_NE(audit.events(0).old_value().find("100.0213 g"), std::string::npos);
   EXPECT_NE(audit.events(0).new_value().find("100.0231 g"), std::string::npos);
@@ -316,7 +330,7 @@ TEST(DaemonRecords, CorrectionsAndConfigurationChangesAreOnTheAuditTrail) {
   // Restarted with the same configuration: "start"; with a changed one: "configure".
   std::tie(daemon, server) = start();
   EXPECT_EQ(daemon->Stop(SIGTERM), 0);
-  std::ofstream(config) << "name: \"audit lab, renamed\"\n";
+  std::ofstream(config) << "name: \"audit lab, renamed\"\ninstruments { name: \"lab-pc-7\" driver: \"upload\" }\n";
   std::tie(daemon, server) = start();
   auto config_trail = cli::HttpGet(server, "/v1/audit?entity=lab-config");
   api::AuditResponse configs;
@@ -370,6 +384,7 @@ instruments {{
   calibration {{ certificate: "VMI-2024-00112" issuer: "VMI" due_date: "2025-03-31" {} }}
 }}
 )pb", (dir_ / "balance").string(), override_block);
+    testing::EnrolTestCallers((dir_ / "data").string(), config);
     daemon_ = std::make_unique<ChildProcess>(std::vector<std::string>{
         LABTRACED_PATH, "--config", config, "--data", (dir_ / "data").string(), "--listen", "127.0.0.1:0",
         "--log-level", "debug"});

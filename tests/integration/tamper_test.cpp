@@ -46,6 +46,9 @@ class Tampering : public ::testing::Test {
       r.set_decimals(5);
       r.set_requested_at_ns(1795590001'000'000'000 + i * 1'000'000'000LL);
       r.set_raw_frame(fmt::format("S S {:10.5f} g\r\n", r.value()));
+      r.mutable_provenance()->set_source(Provenance::POLLED);
+      r.mutable_provenance()->set_driver("mt-sics");
+      r.mutable_provenance()->set_bus("balance-rs232");
       polled.push_back(r);
     }
     (*store)->Append(std::vector<Reading>(polled.begin(), polled.begin() + 30));
@@ -58,9 +61,13 @@ class Tampering : public ::testing::Test {
       Reading* r = upload.add_readings();
       *r = polled[i % kPolled];
       r->set_instrument("lab-pc-3");
+      r->clear_provenance();  // the store gives it the upload's
     }
+    Provenance uploaded;
+    uploaded.set_source(Provenance::UPLOADED);
+    uploaded.set_user("anonymous");
     std::promise<bool> done;
-    (*store)->Upload(upload, [&done](Result<api::UploadReceipt> r) { done.set_value(r.has_value()); });
+    (*store)->Upload(upload, uploaded, [&done](Result<api::UploadReceipt> r) { done.set_value(r.has_value()); });
     ASSERT_TRUE(done.get_future().get());
     store->reset();  // closes, with a final signed checkpoint
     auto checkpoint = store::LatestCheckpoint((pristine_ / "labtrace.db").string());
@@ -148,6 +155,34 @@ TEST_F(Tampering, RandomSingleByteEditsAreEachNamed) {
     EXPECT_NE(output.find("does not match its leaf hash: altered after commit"), std::string::npos) << output;
     TearDown();
   }
+}
+
+// Where a reading came from is hashed with it: a polled reading passed off as uploaded
+// (its provenance row rewritten, or the reading pointed at another one, or at none) is
+// found, and so is a provenance row deleted.
+TEST_F(Tampering, AlteredProvenanceIsNamed) {
+  // Provenance 1 is the balance's (polled); X'0803' is {source: UPLOADED}.
+  Sqlite("DROP TRIGGER provenances_append_only_update; UPDATE provenances SET record = X'0803' WHERE provenance_id = 1;");
+  auto [code, output] = Verify();
+  EXPECT_EQ(code, 1) << output;
+  EXPECT_NE(output.find("reading 1 ("), std::string::npos) << output;
+  EXPECT_NE(output.find("does not match its leaf hash: altered after commit"), std::string::npos) << output;
+  for (const char* change : {"provenance_id = 2", "provenance_id = NULL"}) {
+    TearDown();
+    SetUp();
+    Sqlite(fmt::format("DROP TRIGGER readings_append_only_update; UPDATE readings SET {} WHERE sequence = 7;", change));
+    std::tie(code, output) = Verify();
+    EXPECT_EQ(code, 1) << change << ": " << output;
+    EXPECT_NE(output.find("reading 7 ("), std::string::npos) << change << ": " << output;
+  }
+  TearDown();
+  SetUp();
+  Sqlite("DROP TRIGGER provenances_append_only_delete; "
+         "DELETE FROM provenances WHERE provenance_id = 2;");
+  std::tie(code, output) = Verify();
+  EXPECT_EQ(code, 1) << output;
+  EXPECT_NE(output.find(fmt::format("reading {} (", kPolled + 1)), std::string::npos) << output;
+  EXPECT_NE(output.find("names provenance 2 that is missing: deleted"), std::string::npos) << output;
 }
 
 TEST_F(Tampering, DeletedReadingIsNamed) {

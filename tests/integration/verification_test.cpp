@@ -12,16 +12,20 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <memory>
 #include <regex>
 #include <sstream>
 
 #include <fmt/format.h>
 #include <google/protobuf/text_format.h>
+#include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 
 #include "cli/http_client.h"
 #include "labtrace/api.pb.h"
+#include "labtrace/clock.h"
+#include "store/record_store.h"
 #include "support/child_process.h"
 #include "support/daemon_process.h"
 #include "support/labtrace_cli.h"
@@ -80,10 +84,10 @@ class PlatformScaleVerification : public ::testing::Test {
     text << demo.rdbuf();
     std::string config = Replace(text.str(), "port: 15020", "port: " + (*port)[1]);
     config = Replace(config, "/tmp/labtrace-demo/", dir_.string() + "/");
-    const std::string config_path = (dir_ / "lab.textproto").string();
-    std::ofstream(config_path) << config;
+    config_path_ = (dir_ / "lab.textproto").string();
+    std::ofstream(config_path_) << config;
 
-    auto daemon = testing::StartDaemon(config_path, (dir_ / "data").string(), kEventDeadline);
+    auto daemon = testing::StartDaemon(config_path_, (dir_ / "data").string(), kEventDeadline);
     daemon_ = std::move(daemon.process);
     server_ = daemon.server;
     ASSERT_FALSE(server_.empty());
@@ -126,7 +130,6 @@ class PlatformScaleVerification : public ::testing::Test {
     request.set_idempotency_key(key);
     request.set_procedure("KD-CAN-III");
     request.set_mode(PERIODIC);
-    request.set_performed_by("Nguyễn Văn An");
     UnitUnderTest* uut = request.mutable_unit_under_test();
     uut->set_id("platform-scale");
     uut->set_owner("Công ty TNHH Thực phẩm Sao Mai");
@@ -155,7 +158,7 @@ class PlatformScaleVerification : public ::testing::Test {
   }
 
   fs::path dir_;
-  std::string server_;
+  std::string config_path_, server_;
   std::unique_ptr<ChildProcess> climate_, balance_, scale_, daemon_;
 };
 
@@ -197,6 +200,9 @@ TEST_F(PlatformScaleVerification, ClassIIIScaleFromWeighingsToStampedCertificate
   const double errors[] = {-0.002, 0.00095, 0.0018, 0.00275};  // the 200 g point is in g
   const double mpes[] = {5, 0.005, 0.010, 0.015};
   for (int i = 0; i < 4; ++i) {
+    // Read by the daemon, and the record says so: the demo's scale is asked with "S".
+    EXPECT_EQ(record.points(i).indication_provenance().source(), Provenance::POLLED) << i;
+    EXPECT_EQ(record.points(i).indication_provenance().driver(), "mt-sics") << i;
     EXPECT_NEAR(record.points(i).error(), errors[i], 1e-12) << i;
     EXPECT_NEAR(record.points(i).mpe(), mpes[i], 1e-12) << i;
     EXPECT_EQ(record.points(i).decision().statement(), metrology::PASS) << i;
@@ -262,11 +268,65 @@ TEST_F(PlatformScaleVerification, ClassIIIScaleFromWeighingsToStampedCertificate
   ASSERT_TRUE(audit);
   const auto events = ParseJson<api::AuditResponse>(audit->body);
   ASSERT_EQ(events.events_size(), 1);
-  EXPECT_EQ(events.events(0).actor(), "Nguyễn Văn An");
+  // The performer is the caller, whose token the CLI sent: the reviewer's (test_callers.h).
+  EXPECT_EQ(events.events(0).actor(), testing::TestCallers::UserOf(ROLE_REVIEWER));
   daemon_->Stop(SIGTERM);
   const std::string verified =
       Labtrace({"verify", "--db", (dir_ / "data" / "labtrace.db").string(), "--no-progress"});
   EXPECT_NE(verified.find("intact"), std::string::npos) << verified;
+}
+
+// An upload under the polled scale's name is refused at the API now
+// (provenance_test.cpp); one that reached the store before the rule, or while the scale
+// was declared "upload", is still there, and a verification must not be built on it.
+TEST_F(PlatformScaleVerification, AVerificationBuiltOnAnUploadedPointOfThePolledScaleIsRefused) {
+  const uint64_t polled = LoadAndRead(5.00005, 5.001);
+  ASSERT_FALSE(HasFailure());
+  daemon_.reset();  // the store is the daemon's while it runs
+  uint64_t uploaded = 0;
+  {
+    auto store = store::RecordStore::Open((dir_ / "data").string());
+    ASSERT_TRUE(store.has_value()) << store.error().message();
+    api::UploadRequest upload;
+    upload.set_idempotency_key("pc-before-the-rule");
+    Reading* reading = upload.add_readings();
+    reading->set_instrument("platform-scale");
+    reading->set_channel("mass");
+    reading->set_value(20.002);
+    reading->set_unit("kg");
+    reading->set_quality(GOOD);
+    reading->set_requested_at_ns(NowNs());
+    Provenance from;
+    from.set_source(Provenance::UPLOADED);
+    from.set_user("anonymous");
+    std::promise<Result<api::UploadReceipt>> stored;
+    (*store)->Upload(upload, from, [&stored](Result<api::UploadReceipt> r) { stored.set_value(std::move(r)); });
+    auto receipt = stored.get_future().get();
+    ASSERT_TRUE(receipt.has_value()) << receipt.error().message();
+    uploaded = receipt->first_sequence();
+  }
+  auto daemon = testing::StartDaemon(config_path_, (dir_ / "data").string(), kEventDeadline);
+  daemon_ = std::move(daemon.process);
+  server_ = daemon.server;
+  ASSERT_FALSE(server_.empty());
+
+  api::CalibrationRequest request = Request("bench-1/uploaded-point");
+  AddPoint(request, 5, "kg", polled);
+  AddPoint(request, 20, "kg", uploaded);
+  request.set_stamp_number("TĐC-2026-0458");
+  std::string json;
+  ASSERT_TRUE(google::protobuf::util::MessageToJsonString(request, &json).ok());
+  for (const char* target : {"/v1/calibrations?preview=true", "/v1/calibrations"}) {
+    auto refused = cli::HttpPost(server_, target, json);
+    ASSERT_TRUE(refused) << refused.error().message();
+    EXPECT_EQ(refused->status, 409) << target << ": " << refused->body;
+    EXPECT_NE(refused->body.find(fmt::format("points[1]: reading {} (platform-scale/mass) was uploaded", uploaded)),
+              std::string::npos)
+        << refused->body;
+  }
+  auto trail = cli::HttpGet(server_, "/v1/audit");
+  ASSERT_TRUE(trail && trail->status == 200);
+  EXPECT_EQ(trail->body.find("calibration:"), std::string::npos) << "no record was stored: " << trail->body;
 }
 
 }  // namespace

@@ -30,6 +30,10 @@ Reading ScaleReading(uint64_t sequence, double kg, Quality quality = GOOD, std::
   r.set_unit("kg");
   r.set_quality(quality);
   r.set_requested_at_ns(read_at_ns);
+  // As the daemon stamps what it reads from the scale (demo lab: MT-SICS on bench-rs232).
+  r.mutable_provenance()->set_source(Provenance::POLLED);
+  r.mutable_provenance()->set_driver("mt-sics");
+  r.mutable_provenance()->set_bus("bench-rs232");
   return r;
 }
 
@@ -86,6 +90,61 @@ class VerificationRecord : public ::testing::Test {
   api::CalibrationRequest request_;
   CalibrationEvidence evidence_;
 };
+
+// "Nobody types a number off a display": the scale is read by the daemon, so a reading of
+// it that came any other way (an upload under its name, stored before uploads were
+// checked, or one from before provenance was recorded) cannot be a point.
+TEST_F(VerificationRecord, AnUploadedReadingOfAPolledInstrumentIsRefusedAsAPoint) {
+  AddPoint(5, 5.001);
+  AddPoint(20, 20.006);
+  Reading& uploaded = evidence_.readings.at(1001);
+  uploaded.mutable_provenance()->Clear();
+  uploaded.mutable_provenance()->set_source(Provenance::UPLOADED);
+  uploaded.mutable_provenance()->set_user("anonymous");
+  request_.set_stamp_number("TĐC-2026-0457");
+  for (bool preview : {true, false}) {
+    auto record = Build(preview);
+    ASSERT_FALSE(record) << "preview " << preview;
+    EXPECT_EQ(record.error().code(), StatusCode::kFailedPrecondition);
+    const std::string& message = record.error().message();
+    EXPECT_NE(message.find("points[1]"), std::string::npos) << message;
+    EXPECT_NE(message.find("reading 1001 (platform-scale/mass) was uploaded"), std::string::npos) << message;
+    EXPECT_NE(message.find("polled by the daemon or printed by the instrument to the daemon"), std::string::npos)
+        << message;
+    EXPECT_NE(message.find("Read the point from the instrument again"), std::string::npos) << message;
+  }
+  uploaded.clear_provenance();  // stored before schema 7: nobody can say how it came
+  auto unknown = Build();
+  ASSERT_FALSE(unknown);
+  EXPECT_NE(unknown.error().message().find("of unknown provenance"), std::string::npos) << unknown.error().message();
+}
+
+TEST_F(VerificationRecord, EachPointKeepsTheProvenanceOfItsReading) {
+  AddPoint(5, 5.001);
+  api::PointRequest* typed = request_.add_points();  // typed in: no reading, no provenance
+  typed->set_nominal(20);
+  typed->set_unit("kg");
+  typed->set_standard("M1-SET-01");
+  typed->set_indication(20.006);
+  request_.set_stamp_number("TĐC-2026-0457");
+  auto record = Build();
+  ASSERT_TRUE(record) << record.error().message();
+  EXPECT_EQ(record->points(0).indication_provenance().source(), Provenance::POLLED);
+  EXPECT_EQ(record->points(0).indication_provenance().bus(), "bench-rs232");
+  EXPECT_FALSE(record->points(1).has_indication_provenance());
+  EXPECT_EQ(record->points(1).reading_sequence(), 0u);
+}
+
+TEST(PointProvenance, AnInstrumentGivesReadingsTheWayItsDriverSays) {
+  auto lab = config::LoadLab(LABTRACE_DEMO_LAB);
+  ASSERT_TRUE(lab) << lab.error().message();
+  using Sources = std::vector<Provenance::Source>;
+  EXPECT_EQ(AcceptedProvenance(config::FindInstrumentConfig(*lab, "platform-scale")),
+            (Sources{Provenance::POLLED, Provenance::PUSHED}));
+  EXPECT_EQ(AcceptedProvenance(config::FindInstrumentConfig(*lab, "moisture-1")),
+            (Sources{Provenance::UPLOADED, Provenance::IMPORTED}));
+  EXPECT_EQ(AcceptedProvenance(nullptr), Sources{});
+}
 
 TEST_F(VerificationRecord, PassingScaleGetsErrorsMpeUncertaintyStampAndDueDate) {
   // References are nominal + the M1 certificate's corrections: 5.00005, 20.0002, 30.00025 kg.

@@ -41,7 +41,7 @@ TEST(LabConfig, EveryErrorCaseIsRefusedWithItsMessage) {
 TEST(LabConfig, DemoLabIsValidAndGetsDefaults) {
   auto lab = LoadLab(LABTRACE_DEMO_LAB);
   ASSERT_TRUE(lab.has_value()) << lab.error().message();
-  EXPECT_EQ(lab->instruments_size(), 5);
+  EXPECT_EQ(lab->instruments_size(), 7);
   // The MPE tables file joined the lab, so its procedures can name them.
   EXPECT_GE(lab->mpe_tables_size(), 4);
   EXPECT_EQ(lab->procedures(0).mpe_table(), "oiml-r76-class-III");
@@ -49,6 +49,31 @@ TEST(LabConfig, DemoLabIsValidAndGetsDefaults) {
     EXPECT_GT(instrument.period_ms(), 0u);
     EXPECT_GT(instrument.timeout_ms(), 0u);
   }
+}
+
+// An instrument with result files and no driver is an "upload" one; its profile gets
+// the file defaults and the lab's time zone.
+TEST(LabConfig, AResultFileInstrumentIsAnUploadingOneWithItsProfileCompleted) {
+  auto lab = ParseLab(R"pb(
+    time_zone: "Asia/Ho_Chi_Minh"
+    instruments {
+      name: "moisture-1"
+      result_files { folder: "results/m" timestamp_column: "t" values { column: "m" channel: "m" unit: "%" } }
+    }
+    instruments { name: "lab-pc-3" driver: "upload" }
+  )pb", "inline");
+  ASSERT_TRUE(lab.has_value()) << lab.error().message();
+  EXPECT_EQ(lab->instruments(0).driver(), "upload");
+  EXPECT_TRUE(IsUploading(lab->instruments(0)));
+  EXPECT_TRUE(IsUploading(lab->instruments(1)));
+  const ResultFileProfile& profile = lab->instruments(0).result_files();
+  EXPECT_EQ(profile.delimiter(), ",");
+  EXPECT_EQ(profile.timestamp_format(), "%Y-%m-%d %H:%M:%S");
+  EXPECT_EQ(profile.time_zone(), "Asia/Ho_Chi_Minh");
+  auto demo = LoadLab(LABTRACE_DEMO_LAB);
+  ASSERT_TRUE(demo.has_value());
+  EXPECT_FALSE(IsUploading(*FindInstrumentConfig(*demo, "platform-scale")));
+  EXPECT_TRUE(IsUploading(*FindInstrumentConfig(*demo, "moisture-1")));
 }
 
 TEST(LabConfig, DefaultsAreFilledWhenAbsent) {

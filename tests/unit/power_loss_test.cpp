@@ -75,7 +75,7 @@ class PowerLoss : public ::testing::Test {
     if (!store) return outcome;  // the cut came while creating the schema
     for (int n = 0; n < kUploads; ++n) {
       std::promise<bool> answered;
-      (*store)->Upload(MakeUpload(n), [&answered](Result<api::UploadReceipt> r) { answered.set_value(r.has_value()); });
+      (*store)->Upload(MakeUpload(n), Provenance(), [&answered](Result<api::UploadReceipt> r) { answered.set_value(r.has_value()); });
       if (!answered.get_future().get()) break;
       outcome.acknowledged.push_back(n);
     }
@@ -150,7 +150,7 @@ TEST_F(PowerLoss, FullDiskStopsAcknowledgingAndRecoversWhenSpaceReturns) {
   ASSERT_TRUE(store.has_value()) << store.error().message();
   auto upload = [&](int n) {
     std::promise<Result<api::UploadReceipt>> answered;
-    (*store)->Upload(MakeUpload(n), [&answered](Result<api::UploadReceipt> r) { answered.set_value(std::move(r)); });
+    (*store)->Upload(MakeUpload(n), Provenance(), [&answered](Result<api::UploadReceipt> r) { answered.set_value(std::move(r)); });
     return answered.get_future().get();
   };
   ASSERT_TRUE(upload(0).has_value());
@@ -190,7 +190,7 @@ TEST_F(PowerLoss, AChannelCreatedByARefusedCommitIsNotConfusedWithTheNext) {
     r->set_value(1);
     r->set_requested_at_ns(1000);
     std::promise<Result<api::UploadReceipt>> answered;
-    (*store)->Upload(request, [&answered](Result<api::UploadReceipt> a) { answered.set_value(std::move(a)); });
+    (*store)->Upload(request, Provenance(), [&answered](Result<api::UploadReceipt> a) { answered.set_value(std::move(a)); });
     return answered.get_future().get();
   };
   ASSERT_TRUE(upload("first", "balance-1", "mass-0").has_value());
@@ -240,7 +240,7 @@ TEST_F(PowerLoss, FailedFsyncReopensAndDoesNotStoreTwice) {
     ASSERT_TRUE(store.has_value());
     auto upload = [&](int n) {
       std::promise<Result<api::UploadReceipt>> answered;
-      (*store)->Upload(MakeUpload(n), [&answered](Result<api::UploadReceipt> r) { answered.set_value(std::move(r)); });
+      (*store)->Upload(MakeUpload(n), Provenance(), [&answered](Result<api::UploadReceipt> r) { answered.set_value(std::move(r)); });
       return answered.get_future().get();
     };
     for (int n = 0; n < kUploads; ++n) {

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <map>
 #include <random>
 #include <string>
 #include <vector>
@@ -34,17 +35,41 @@ class ReadingRecordBytesTest : public ::testing::Test {
     ASSERT_TRUE(db_->Execute("INSERT INTO channels (channel_id, instrument, channel) VALUES (1, 'balance-xs205', "
                              "'mass')")
                     .ok());
+    // Provenances as the writer keeps them (id 1..3), and one that is present but empty.
+    Provenance polled, uploaded, imported;
+    polled.set_source(Provenance::POLLED);
+    polled.set_driver("mt-sics");
+    polled.set_bus("balance-rs232");
+    uploaded.set_source(Provenance::UPLOADED);
+    uploaded.set_token_id("tok-7");
+    uploaded.set_user("Nguyễn Văn An");
+    imported.set_source(Provenance::IMPORTED);
+    imported.set_file_sha256(std::string(64, 'a'));
+    imported.set_file_name("moisture 2031-06-01.csv");
+    for (const Provenance& p : {polled, uploaded, imported, Provenance()}) {
+      const int64_t id = static_cast<int64_t>(provenances_.size()) + 1;
+      auto insert = db_->Prepare("INSERT INTO provenances (provenance_id, record) VALUES (?, ?)");
+      ASSERT_TRUE(insert.has_value());
+      const std::string record = p.SerializeAsString();
+      insert->BindInt64(1, id);
+      insert->BindBlob(2, {reinterpret_cast<const uint8_t*>(record.data()), record.size()});
+      ASSERT_TRUE(insert->Run().ok());
+      provenances_.emplace(id, p);
+      serialised_.emplace(id, record);
+    }
   }
 
-  // Stores `reading` as the writer does: canonical, numbered, bound by BindReading.
-  void Store(Reading reading, int64_t sequence) {
+  // Stores `reading` as the writer does: canonical, numbered, bound by BindReading, with
+  // provenance `provenance_id` (0: none).
+  void Store(Reading reading, int64_t sequence, int64_t provenance_id = 0) {
     reading.set_sequence(static_cast<uint64_t>(sequence));
     reading.set_instrument(kInstrument);
     reading.set_channel(kChannel);
+    if (provenance_id != 0) *reading.mutable_provenance() = provenances_.at(provenance_id);
     Canonicalize(reading);
     auto insert = db_->Prepare(ReadingInsertSql(1).c_str());
     ASSERT_TRUE(insert.has_value());
-    BindReading(*insert, 0, 1, reading);
+    BindReading(*insert, 0, 1, provenance_id, reading);
     ASSERT_TRUE(insert->Run().ok()) << reading.DebugString();
     written_.push_back(ReadingRecordBytes(reading));
   }
@@ -61,8 +86,13 @@ class ReadingRecordBytesTest : public ::testing::Test {
       auto stepped = rows->Step();
       ASSERT_TRUE(stepped.has_value()) << stepped.error().message();
       if (!*stepped) break;
-      StoredReadingRecordBytes(StoredReadingFromReadingsRow(*rows, kInstrument, kChannel), direct);
-      ReadingFromReadingsRow(*rows, kInstrument, kChannel, decoded);
+      const bool has_provenance = !rows->ColumnIsNull(kReadingRowProvenanceIdColumn);
+      const int64_t provenance_id = rows->ColumnInt64(kReadingRowProvenanceIdColumn);
+      StoredReadingRecordBytes(StoredReadingFromReadingsRow(*rows, kInstrument, kChannel,
+                                                            has_provenance ? &serialised_.at(provenance_id) : nullptr),
+                               direct);
+      ReadingFromReadingsRow(*rows, kInstrument, kChannel, has_provenance ? &provenances_.at(provenance_id) : nullptr,
+                             decoded);
       Canonicalize(decoded);
       EXPECT_EQ(direct, ReadingRecordBytes(decoded)) << "row " << row << ": " << decoded.DebugString();
       if (row < written_.size()) {
@@ -75,6 +105,8 @@ class ReadingRecordBytesTest : public ::testing::Test {
 
   std::optional<Database> db_;
   std::vector<std::string> written_;
+  std::map<int64_t, Provenance> provenances_;
+  std::map<int64_t, std::string> serialised_;
 };
 
 Reading Polled(double value, Quality quality = GOOD) {
@@ -126,8 +158,12 @@ TEST_F(ReadingRecordBytesTest, ReadingsOfEveryShapeGiveTheWritersBytes) {
   Reading early = Polled(1.0);
   early.set_requested_at_ns(-1);  // before 1970: a ten-byte varint
   readings.push_back(early);
+  Reading sampled = Polled(0.5312);
+  sampled.set_sample_id("S-2031-0612/3");
+  readings.push_back(sampled);
   int64_t sequence = 1;
   for (const Reading& r : readings) Store(r, sequence++);
+  for (int64_t provenance = 1; provenance <= 4; ++provenance) Store(Polled(7.5), sequence++, provenance);
   Store(Polled(2.0), int64_t{1} << 53);  // a sequence of eight varint bytes
   ExpectBothPathsAgree();
 }
@@ -159,7 +195,8 @@ TEST_F(ReadingRecordBytesTest, RandomReadingsGiveTheWritersBytes) {
       r.set_calibration_due_date("2031-12-31");
     }
     if (chance(8)) r.set_text(some_text(30));
-    Store(r, sequence);
+    if (chance(4)) r.set_sample_id(some_text(12));
+    Store(r, sequence, static_cast<int64_t>(random() % 5));
     sequence += 1 + static_cast<int64_t>(random() % 1000);
   }
   ExpectBothPathsAgree();
@@ -171,14 +208,15 @@ TEST_F(ReadingRecordBytesTest, RandomReadingsGiveTheWritersBytes) {
 TEST_F(ReadingRecordBytesTest, RowsOnlyAnAlteredStoreHoldsReadAsTheOldPathReadThem) {
   ASSERT_TRUE(db_->Execute(R"sql(
     INSERT INTO readings (sequence, channel_id, value, unit, quality, requested_at_ns, raw_frame, detail,
-                          decimals, supersedes, calibration_certificate, calibration_due_date, text) VALUES
-      (1, 1, NULL, 'g', 1, 5, x'00', '', 5, NULL, '', '', ''),
-      (2, 1, '12.5', 'g', 1, 5, 'a frame as text', '', 5, NULL, '', '', ''),
-      (3, 1, 'not a number', 'g', 8, 5, x'', '', 5, NULL, '', '', ''),
-      (4, 1, 1.0, 42, 4294967297, 5, x'01', 3.25, 4294967295, -3, '', '', ''),
-      (5, 1, 2.0, 'g', -7, -5, x'02', '', -2147483649, 12.75, x'4142', '2031-01-01', ''),
-      (6, 1, 3.0, x'6700', 1, 5, 7, '', 5, 9223372036854775807, '', '', 0),
-      (7, 1, 4.0, 'g', '1', '5', x'03', '', '5', '2', '', '', '')
+                          decimals, supersedes, calibration_certificate, calibration_due_date, text, sample_id,
+                          provenance_id) VALUES
+      (1, 1, NULL, 'g', 1, 5, x'00', '', 5, NULL, '', '', '', '', NULL),
+      (2, 1, '12.5', 'g', 1, 5, 'a frame as text', '', 5, NULL, '', '', '', x'53', 1),
+      (3, 1, 'not a number', 'g', 8, 5, x'', '', 5, NULL, '', '', '', 12, 2),
+      (4, 1, 1.0, 42, 4294967297, 5, x'01', 3.25, 4294967295, -3, '', '', '', '', 4),
+      (5, 1, 2.0, 'g', -7, -5, x'02', '', -2147483649, 12.75, x'4142', '2031-01-01', '', '', NULL),
+      (6, 1, 3.0, x'6700', 1, 5, 7, '', 5, 9223372036854775807, '', '', 0, '', 3),
+      (7, 1, 4.0, 'g', '1', '5', x'03', '', '5', '2', '', '', '', '', NULL)
   )sql")
                   .ok());
   ExpectBothPathsAgree();

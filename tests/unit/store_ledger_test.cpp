@@ -51,7 +51,7 @@ TEST_F(LedgerTest, ACorrectionFindsAReadingOfItsOwnBatch) {
   auto store = RecordStore::Open(dir_.string(), {}, hooks);
   ASSERT_TRUE(store.has_value()) << store.error().message();
   std::promise<Result<api::UploadReceipt>> uploaded;
-  (*store)->Upload(MakeUpload("pc3-2026-12-02-002", 5, 10),
+  (*store)->Upload(MakeUpload("pc3-2026-12-02-002", 5, 10), UploadedBy("anonymous"),
                    [&](Result<api::UploadReceipt> r) { uploaded.set_value(std::move(r)); });
   api::CorrectionRequest correction;
   correction.set_actor("technician");

@@ -12,8 +12,15 @@
 
 namespace labtrace::store {
 namespace {
-// The tables of schema 6 (users and tokens), which a store written before it lacks.
-#define LABTRACE_BEFORE_SCHEMA_6 "DROP TABLE token_revocations; DROP TABLE access_tokens; DROP TABLE user_accounts; "
+// What schema 7 added (provenances, and each reading's provenance and sample), which a
+// store written before it lacks.
+#define LABTRACE_BEFORE_SCHEMA_7                                                                   \
+  "DROP TABLE provenances; ALTER TABLE readings DROP COLUMN provenance_id; "                        \
+  "ALTER TABLE readings DROP COLUMN sample_id; "
+// The tables of schema 6 (users and tokens) and what came after, which a store written
+// before it lacks.
+#define LABTRACE_BEFORE_SCHEMA_6 \
+  LABTRACE_BEFORE_SCHEMA_7 "DROP TABLE token_revocations; DROP TABLE access_tokens; DROP TABLE user_accounts; "
 
 // Schema 4 finds readings through runs (reading_runs) instead of an index by channel, and
 // schema 5 finds the runs by their channel set. A store written before both is migrated
@@ -127,6 +134,67 @@ TEST_F(RecordStoreTest, AStoreFromSchema4IsGivenTheChannelSetsOfItsRuns) {
   EXPECT_FALSE(report->intact);
   EXPECT_NE(report->problem.find("after the last reading: added outside labtrace"), std::string::npos)
       << report->problem;
+}
+
+}  // namespace
+}  // namespace labtrace::store
+
+namespace labtrace::store {
+namespace {
+
+// Schema 7 records where each reading came from, hashed with it. A store from before has
+// no provenance: its readings keep the bytes their leaves were hashed from and read as
+// unspecified (docs/DECISIONS.md, "Provenance"); verify passes on the archive as it is and
+// on the store after the upgrade, whose new readings carry their provenance.
+TEST_F(RecordStoreTest, AStoreFromBeforeProvenanceVerifiesAndItsNewReadingsCarryTheirs) {
+  {
+    auto store = RecordStore::Open(dir_.string());
+    ASSERT_TRUE(store.has_value());
+    (*store)->Append({Make("climate", "temperature", 20, 1000), Make("climate", "humidity", 50, 1000)});
+  }
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_ / "labtrace.db").c_str(), &raw), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(raw,
+                         LABTRACE_BEFORE_SCHEMA_7 "PRAGMA user_version = 6;",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK)
+      << sqlite3_errmsg(raw);
+  sqlite3_close(raw);
+  auto archive = VerifyStore(db(), {});
+  ASSERT_TRUE(archive.has_value()) << archive.error().message();
+  EXPECT_TRUE(archive->intact) << archive->problem;
+
+  auto store = RecordStore::Open(dir_.string());
+  ASSERT_TRUE(store.has_value()) << store.error().message();
+  Reading polled = Make("climate", "temperature", 21, 2000);
+  polled.mutable_provenance()->set_source(Provenance::POLLED);
+  polled.mutable_provenance()->set_driver("modbus");
+  polled.mutable_provenance()->set_bus("mass-room-ethernet");
+  Reading again = Make("climate", "humidity", 51, 2000);
+  *again.mutable_provenance() = polled.provenance();
+  (*store)->Append({polled, again});
+  ASSERT_TRUE(UploadAndWait(**store, MakeUpload("pc-3-1", 2, 7), UploadedBy("nguyen.van.a", "tok-17")).has_value());
+  (*store)->Flush();
+
+  auto answer = (*store)->Query({});
+  ASSERT_TRUE(answer.has_value()) << answer.error().message();
+  std::map<double, Provenance> by_value;
+  for (const Reading& r : answer->readings()) by_value[r.value()] = r.provenance();
+  ASSERT_EQ(by_value.size(), 6u);
+  EXPECT_EQ(by_value[20].source(), Provenance::SOURCE_UNSPECIFIED) << "stored before schema 7";
+  EXPECT_EQ(by_value[50].source(), Provenance::SOURCE_UNSPECIFIED);
+  EXPECT_EQ(by_value[21].source(), Provenance::POLLED);
+  EXPECT_EQ(by_value[51].bus(), "mass-room-ethernet");
+  EXPECT_EQ(by_value[8].source(), Provenance::UPLOADED);
+  EXPECT_EQ(by_value[8].user(), "nguyen.van.a");
+  EXPECT_EQ(by_value[8].token_id(), "tok-17");
+  EXPECT_EQ(CountIn("SELECT COUNT(*) FROM provenances"), 2) << "a poll's readings share one provenance row";
+  EXPECT_EQ(CountIn("SELECT COUNT(*) FROM readings WHERE provenance_id IS NULL"), 2);
+  store->reset();
+  auto report = VerifyStore(db(), {});
+  ASSERT_TRUE(report.has_value()) << report.error().message();
+  EXPECT_TRUE(report->intact) << report->problem;
+  EXPECT_EQ(report->records, 2u + 2u + 2u + 1u) << "old readings, new readings, the upload's, its audit event";
 }
 
 }  // namespace

@@ -75,7 +75,7 @@ TEST_F(RecordStoreTest, ReadingsInsertedManyToAStatementKeepTheirPlaces) {
   upload.set_idempotency_key("between-the-polls");
   for (Reading& reading : poll("uploader", 5)) *upload.add_readings() = std::move(reading);
   std::promise<Result<api::UploadReceipt>> receipt;
-  (*store)->Upload(upload, [&](Result<api::UploadReceipt> r) { receipt.set_value(std::move(r)); });
+  (*store)->Upload(upload, UploadedBy("anonymous"), [&](Result<api::UploadReceipt> r) { receipt.set_value(std::move(r)); });
   (*store)->Append(poll("many", 2 * kRowsPerInsert + 5));
   (*store)->Flush();
   auto uploaded = receipt.get_future().get();

@@ -94,10 +94,21 @@ inline api::UploadRequest MakeUpload(const std::string& key, int count, double f
   return upload;
 }
 
+// What the API gives an upload by `user` with token `token_id`.
+inline Provenance UploadedBy(const std::string& user, const std::string& token_id = "") {
+  Provenance provenance;
+  provenance.set_source(Provenance::UPLOADED);
+  provenance.set_user(user);
+  provenance.set_token_id(token_id);
+  return provenance;
+}
+
 // Uploads synchronously: waits for the store's answer.
-inline Result<api::UploadReceipt> UploadAndWait(RecordStore& store, api::UploadRequest upload) {
+inline Result<api::UploadReceipt> UploadAndWait(RecordStore& store, api::UploadRequest upload,
+                                                Provenance provenance = UploadedBy("anonymous")) {
   std::promise<Result<api::UploadReceipt>> answer;
-  store.Upload(std::move(upload), [&answer](Result<api::UploadReceipt> r) { answer.set_value(std::move(r)); });
+  store.Upload(std::move(upload), std::move(provenance),
+               [&answer](Result<api::UploadReceipt> r) { answer.set_value(std::move(r)); });
   return answer.get_future().get();
 }
 

@@ -13,6 +13,9 @@
 //   labtrace-bench search [--readings N] [--dir D] [--json]
 //       the last readings of a channel: one polled all along, one dropped early, through
 //       the store's channel sets, against the two designs before them on the same file
+//   labtrace-bench api [--clients 1000] [--interval-ms 1000] [--seconds 15] [--json]
+//       authenticated clients on loopback while the daemon polls Modbus TCP devices: 503s
+//       beyond api.max_connections, latency percentiles, poll rate loaded against idle
 //   labtrace-bench hash [--records N] [--json]
 //       RFC 6962 leaf hashes of 80-byte records: OpenSSL's SHA256_* (what the store uses)
 //       against OpenSSL's EVP and libsodium (the other candidates)
@@ -32,6 +35,7 @@
 #include <sodium.h>
 #include <sqlite3.h>
 
+#include "bench/api_bench.h"
 #include "bench/modbus_tcp_bench.h"
 #include "bench/rtu_bench.h"
 #include "store/reading_row.h"
@@ -523,7 +527,16 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   tcp_cmd->add_option("--dir", tcp.dir, "scratch directory for the daemon's store");
   tcp_cmd->add_flag("--json", tcp.json, "one JSON object");
+  ApiBenchOptions api;
+  auto* api_cmd = app.add_subcommand("api", "authenticated API clients while Modbus polling runs");
+  api_cmd->add_option("--clients", api.clients, "concurrent clients")->check(CLI::Range(1, 5000))->capture_default_str();
+  api_cmd->add_option("--interval-ms", api.interval_ms, "each client's time between calls")->capture_default_str();
+  api_cmd->add_option("--seconds", api.seconds, "length of the idle and of the loaded window")->capture_default_str();
+  api_cmd->add_option("--devices", api.devices, "Modbus TCP devices polled meanwhile")->capture_default_str();
+  api_cmd->add_option("--dir", api.dir, "scratch directory for the daemon's store");
+  api_cmd->add_flag("--json", api.json, "one JSON object");
   CLI11_PARSE(app, argc, argv);
+  if (api_cmd->parsed()) return ApiBench(api);
   if (rtu_cmd->parsed()) return RtuBench(rtu);
   if (tcp_cmd->parsed()) return ModbusTcpBench(tcp);
   if (ingest->parsed()) return Ingest(readings, dir, json);

@@ -1,7 +1,6 @@
 #include "cli/account_commands.h"
 
 #include <pwd.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -14,6 +13,7 @@
 
 #include "auth/access_token.h"
 #include "auth/user_account.h"
+#include "cli/terminal.h"
 #include "labtrace/clock.h"
 #include "store/record_store.h"
 
@@ -33,30 +33,6 @@ std::optional<Role> RoleNamed(const std::string& name) {
   if (name == "auditor") return ROLE_AUDITOR;
   if (name == "admin") return ROLE_ADMIN;
   return std::nullopt;
-}
-
-// One line from stdin, without its line end; nullopt at end of input.
-std::optional<std::string> ReadLine() {
-  std::string line;
-  if (!std::getline(std::cin, line)) return std::nullopt;
-  if (!line.empty() && line.back() == '\r') line.pop_back();
-  return line;
-}
-
-// Asks on the terminal with echo off, so the password is neither shown nor left in the
-// scrollback; echo comes back whatever happens.
-std::optional<std::string> AskWithoutEcho(const std::string& prompt) {
-  termios before{};
-  if (::tcgetattr(STDIN_FILENO, &before) != 0) return std::nullopt;
-  termios silent = before;
-  silent.c_lflag &= ~static_cast<tcflag_t>(ECHO);
-  silent.c_lflag |= ECHONL;
-  std::fputs(prompt.c_str(), stderr);
-  std::fflush(stderr);
-  if (::tcsetattr(STDIN_FILENO, TCSAFLUSH, &silent) != 0) return std::nullopt;
-  std::optional<std::string> line = ReadLine();
-  ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &before);
-  return line;
 }
 
 // The new user's password, or the exit code after saying why there is none.

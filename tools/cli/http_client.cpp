@@ -10,6 +10,8 @@
 
 #include <cctype>
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
 
 #include "labtrace/api.pb.h"
 
@@ -22,7 +24,7 @@ namespace http = beast::http;
 namespace {
 
 Result<HttpReply> Exchange(const std::string& server, http::verb method, const std::string& target,
-                           const std::string& body, const std::string& content_type) {
+                           const std::string& body, const std::string& content_type, const std::string& token) {
   constexpr std::string_view kScheme = "http://";
   if (server.rfind(kScheme, 0) != 0) {
     return Error(InvalidArgument(fmt::format("server \"{}\" must start with http://", server)));
@@ -47,7 +49,8 @@ Result<HttpReply> Exchange(const std::string& server, http::verb method, const s
   http::request<http::string_body> request(method, target, 11);
   request.set(http::field::host, authority);  // host:port, as the daemon checks it
   request.set(http::field::accept, "application/json");
-  if (method == http::verb::post) {
+  if (!token.empty()) request.set(http::field::authorization, "Bearer " + token);
+  if (method != http::verb::get) {
     request.set(http::field::content_type, content_type);
     request.body() = body;
     request.prepare_payload();
@@ -64,18 +67,51 @@ Result<HttpReply> Exchange(const std::string& server, http::verb method, const s
 
 }  // namespace
 
+std::string TokenFilePath() {
+  const char* config = std::getenv("XDG_CONFIG_HOME");
+  if (config != nullptr && *config != '\0') return fmt::format("{}/labtrace/token", config);
+  const char* home = std::getenv("HOME");
+  return fmt::format("{}/.config/labtrace/token", home != nullptr ? home : ".");
+}
+
+std::string SavedToken() {
+  if (const char* token = std::getenv("LABTRACE_TOKEN"); token != nullptr && *token != '\0') return token;
+  std::ifstream file(TokenFilePath());
+  std::string token;
+  std::getline(file, token);
+  return token;
+}
+
 Result<HttpReply> HttpGet(const std::string& server, const std::string& target) {
-  return Exchange(server, http::verb::get, target, "", "");
+  return Exchange(server, http::verb::get, target, "", "", SavedToken());
+}
+
+Result<HttpReply> HttpGet(const std::string& server, const std::string& target, const std::string& token) {
+  return Exchange(server, http::verb::get, target, "", "", token);
 }
 
 Result<HttpReply> HttpPost(const std::string& server, const std::string& target, const std::string& body,
                            const std::string& content_type) {
-  return Exchange(server, http::verb::post, target, body, content_type);
+  return Exchange(server, http::verb::post, target, body, content_type, SavedToken());
+}
+
+Result<HttpReply> HttpPostAs(const std::string& server, const std::string& target, const std::string& body,
+                             const std::string& token, const std::string& content_type) {
+  return Exchange(server, http::verb::post, target, body, content_type, token);
+}
+
+Result<HttpReply> HttpDelete(const std::string& server, const std::string& target, const std::string& token) {
+  // The daemon takes a change only with a JSON or protobuf Content-Type, body or none.
+  return Exchange(server, http::verb::delete_, target, "", "application/json", token);
 }
 
 int CallApi(const std::string& server, const std::string& target, const std::string* post_body,
             google::protobuf::Message& answer, std::string* json) {
-  auto reply = post_body ? HttpPost(server, target, *post_body) : HttpGet(server, target);
+  return ReadAnswer(server, post_body ? HttpPost(server, target, *post_body) : HttpGet(server, target), answer, json);
+}
+
+int ReadAnswer(const std::string& server, const Result<HttpReply>& reply, google::protobuf::Message& answer,
+               std::string* json) {
   if (!reply) {
     std::fprintf(stderr, "labtrace: %s\n", reply.error().message().c_str());
     return 1;
@@ -87,13 +123,14 @@ int CallApi(const std::string& server, const std::string& target, const std::str
     } else {
       std::fprintf(stderr, "labtrace: HTTP %d from %s\n", reply->status, server.c_str());
     }
+    if (reply->status == 401 || reply->status == 403) return kNotAllowed;
     return reply->status == 400 || reply->status == 404 || reply->status == 409 ? 2 : 1;
   }
   if (!google::protobuf::util::JsonStringToMessage(reply->body, &answer).ok()) {
     std::fprintf(stderr, "labtrace: the daemon's answer is not a %s\n", answer.GetDescriptor()->name().c_str());
     return 1;
   }
-  if (json != nullptr) *json = std::move(reply->body);
+  if (json != nullptr) *json = reply->body;
   return 0;
 }
 

@@ -20,7 +20,7 @@
 //   labtrace trace reverse ID [--certificate C] [--since YYYY-MM-DD] [--json]
 //   labtrace user add NAME --full-name "…" --role R --data DIR [--password-stdin]
 //   labtrace token add --uploader NAME --instrument I [--instrument J …] --data DIR [--days N]
-//   labtrace modbus write --bus B --unit U --address A --value V [--value …] --actor WHO --reason WHY
+//   labtrace modbus write --bus B --unit U --address A --value V [--value …] --reason WHY
 //
 // Exit codes: 0 done, 1 the daemon or the request failed, 2 the input is wrong, 3 (user add)
 // the user exists.
@@ -37,6 +37,7 @@
 #include <google/protobuf/util/json_util.h>
 
 #include "cli/account_commands.h"
+#include "cli/session_commands.h"
 #include "cli/calibration_commands.h"
 #include "cli/http_client.h"
 #include "cli/ledger_commands.h"
@@ -77,6 +78,8 @@ int ConfigCheck(const std::string& path, bool json) {
   for (const auto& instrument : lab->instruments()) {
     if (instrument.driver() == "modbus") {
       channels += config::FindRegisterMap(*lab, instrument.modbus().register_map())->registers_size();
+    } else if (config::IsUploading(instrument)) {
+      channels += instrument.result_files().values_size();  // an upload's channels are its sender's
     } else {
       channels += 1;
     }
@@ -97,6 +100,18 @@ std::string QualityWord(Quality quality) {
   std::string name = Quality_Name(quality);
   for (char& c : name) c = static_cast<char>(c == '_' ? ' ' : std::tolower(static_cast<unsigned char>(c)));
   return name;
+}
+
+// How a reading came, in a word, for the FROM column; `--json` has the whole provenance.
+std::string_view FromWord(const Provenance& provenance) {
+  switch (provenance.source()) {
+    case Provenance::POLLED: return "polled";
+    case Provenance::PUSHED: return "pushed";
+    case Provenance::UPLOADED: return "uploaded";
+    case Provenance::IMPORTED: return "file";
+    case Provenance::TYPED: return "typed";
+    default: return "-";  // stored before labtrace recorded provenance
+  }
 }
 
 struct ReadingsOptions {
@@ -128,13 +143,13 @@ int Readings(const ReadingsOptions& options) {
     std::fputs(json.c_str(), stdout);
     return 0;
   }
-  std::printf("%-24s  %-16s  %-20s  %14s  %-5s  %-12s  %s\n", "TIME (UTC)", "INSTRUMENT", "CHANNEL",
-              "VALUE", "UNIT", "QUALITY", "SEQUENCE");
+  std::printf("%-24s  %-16s  %-20s  %14s  %-5s  %-12s  %-8s  %s\n", "TIME (UTC)", "INSTRUMENT", "CHANNEL",
+              "VALUE", "UNIT", "QUALITY", "FROM", "SEQUENCE");
   for (const Reading& reading : response.readings()) {
-    std::string line = fmt::format("{:<24}  {:<16}  {:<20}  {:>14}  {:<5}  {:<12}  {}",
+    std::string line = fmt::format("{:<24}  {:<16}  {:<20}  {:>14}  {:<5}  {:<12}  {:<8}  {}",
                                    cli::FormatUtc(reading.requested_at_ns()), reading.instrument(),
                                    reading.channel(), FormatValue(reading), reading.unit(),
-                                   QualityWord(reading.quality()), reading.sequence());
+                                   QualityWord(reading.quality()), FromWord(reading.provenance()), reading.sequence());
     if (!reading.detail().empty() && reading.quality() != GOOD) line += "  " + reading.detail();
     std::puts(line.c_str());
   }
@@ -335,12 +350,12 @@ int main(int argc, char** argv) {
   write_cmd->add_option("--unit", write_unit, "unit id 1..247; 0 broadcasts on a serial line")->required();
   write_cmd->add_option("--address", write_address, "first holding register, 0-based as on the wire")->required();
   write_cmd->add_option("--value", write_values, "register contents 0..65535; repeat for several")->required();
-  write_cmd->add_option("--actor", write_actor, "who writes (audit trail)")->required();
+  write_cmd->add_option("--actor", write_actor, "who writes; default and only allowed value: the logged-in user");
   write_cmd->add_option("--reason", write_reason, "why (audit trail)")->required();
   write_cmd->add_option("--timeout-ms", write_timeout, "reply timeout; for a broadcast the turnaround delay");
   write_cmd->add_flag("--json", write_json, "print the API's JSON answer");
 
-  auto* user_cmd = app.add_subcommand("user", "people who may log in (on the host, with the daemon stopped)");
+  auto* user_cmd = app.add_subcommand("user", "people who may log in: add on the host (daemon stopped); list, unlock through the daemon");
   user_cmd->require_subcommand(1);
   cli::UserAddOptions user_add;
   auto* user_add_cmd = user_cmd->add_subcommand("add", "enrol a user: password hash and signing key");
@@ -360,11 +375,30 @@ int main(int argc, char** argv) {
   token_add_cmd->add_option("--data", token_add.data_dir, "the daemon's data directory")->required();
   token_add_cmd->add_option("--days", token_add.days, "valid for N days (default 365)");
 
-  for (CLI::App* command : {health, submit, report, chain_cmd, reverse, write_cmd}) add_server(command);
+  std::string login_user;
+  bool login_password_stdin = false, users_json = false;
+  auto* login_cmd = app.add_subcommand("login", "log in; later commands send the session token");
+  login_cmd->add_option("USER", login_user, "login name")->required();
+  login_cmd->add_flag("--password-stdin", login_password_stdin,
+                      "read the password from stdin, one line (otherwise asked on the terminal)");
+  auto* logout_cmd = app.add_subcommand("logout", "end the session: the token is revoked and deleted");
+  auto* user_list_cmd = user_cmd->add_subcommand("list", "users, roles and lockouts (admin, auditor)");
+  user_list_cmd->add_flag("--json", users_json, "print the API's JSON answer");
+  auto* user_unlock_cmd = user_cmd->add_subcommand("unlock", "end a user's lockout (admin)");
+  user_unlock_cmd->add_option("NAME", login_user, "login name")->required();
+
+  for (CLI::App* command : {health, submit, report, chain_cmd, reverse, write_cmd, login_cmd, logout_cmd,
+                            user_list_cmd, user_unlock_cmd}) {
+    add_server(command);
+  }
 
   CLI11_PARSE(app, argc, argv);
   if (health->parsed()) return Health(server, health_json);
   if (user_add_cmd->parsed()) return cli::UserAddCommand(user_add);
+  if (login_cmd->parsed()) return cli::LoginCommand(server, login_user, login_password_stdin);
+  if (logout_cmd->parsed()) return cli::LogoutCommand(server);
+  if (user_list_cmd->parsed()) return cli::UserListCommand(server, users_json);
+  if (user_unlock_cmd->parsed()) return cli::UserUnlockCommand(server, login_user);
   if (token_add_cmd->parsed()) return cli::TokenAddCommand(token_add);
   if (write_cmd->parsed()) {
     write.set_bus(write_bus);
