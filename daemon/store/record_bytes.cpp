@@ -48,7 +48,8 @@ namespace {
 
 // Protobuf's wire format (protobuf.dev/programming-guides/encoding), as its deterministic
 // serialisation writes a proto3 message: fields in number order, a field at its default
-// (0, empty) left out, every tag of Reading one byte (field numbers below 16).
+// (0, empty) left out, a tag being the varint of field number × 8 + wire type (two bytes
+// from field 16 on).
 enum WireType : uint8_t { kVarint = 0, kFixed64 = 1, kLengthDelimited = 2 };
 
 class WireWriter {
@@ -62,7 +63,7 @@ class WireWriter {
     }
     bytes_.push_back(static_cast<char>(value));
   }
-  void Tag(int field, WireType type) { bytes_.push_back(static_cast<char>(field << 3 | type)); }
+  void Tag(int field, WireType type) { Varint(static_cast<uint64_t>(field) << 3 | type); }
 
   void UInt64Field(int field, uint64_t value) {
     if (value == 0) return;
