@@ -333,7 +333,7 @@ asio::awaitable<Response> ApiServer::AnswerUpload(const Request& request, const 
     }
   }
   auto receipt = co_await AsyncStore<UploadReceipt>(
-      [this, &upload](auto done) {
+      [this, &upload, &caller](auto done) {
         store_.Upload(std::move(upload), UploadedBy(caller.user, caller.token_id), std::move(done));
       },
       asio::use_awaitable);
