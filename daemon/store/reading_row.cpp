@@ -7,29 +7,53 @@ namespace labtrace::store {
 namespace {
 
 // The columns from value to sample_id, the same in both column lists, from column `first`.
-void ReadingValuesFromRow(const Statement& row, int first, Reading& reading) {
-  if (!row.ColumnIsNull(first)) reading.set_value(row.ColumnDouble(first));
-  reading.mutable_unit()->assign(row.ColumnTextView(first + 1));
-  reading.set_quality(static_cast<Quality>(row.ColumnInt64(first + 2)));
-  reading.set_requested_at_ns(row.ColumnInt64(first + 3));
-  reading.mutable_raw_frame()->assign(row.ColumnBlobView(first + 4));
-  reading.mutable_detail()->assign(row.ColumnTextView(first + 5));
-  reading.set_decimals(static_cast<int32_t>(row.ColumnInt64(first + 6)));
-  reading.set_supersedes_sequence(static_cast<uint64_t>(row.ColumnInt64(first + 7)));
-  reading.mutable_calibration_certificate()->assign(row.ColumnTextView(first + 8));
-  reading.mutable_calibration_due_date()->assign(row.ColumnTextView(first + 9));
-  reading.mutable_text()->assign(row.ColumnTextView(first + 10));
-  reading.mutable_sample_id()->assign(row.ColumnTextView(first + 11));
+void StoredValuesFromRow(const Statement& row, int first, StoredReading& stored) {
+  stored.has_value = !row.ColumnIsNull(first);
+  stored.value = stored.has_value ? row.ColumnDouble(first) : 0;
+  stored.unit = row.ColumnTextView(first + 1);
+  stored.quality = row.ColumnInt64(first + 2);
+  stored.requested_at_ns = row.ColumnInt64(first + 3);
+  stored.raw_frame = row.ColumnBlobView(first + 4);
+  stored.detail = row.ColumnTextView(first + 5);
+  stored.decimals = row.ColumnInt64(first + 6);
+  stored.supersedes = row.ColumnInt64(first + 7);
+  stored.calibration_certificate = row.ColumnTextView(first + 8);
+  stored.calibration_due_date = row.ColumnTextView(first + 9);
+  stored.text = row.ColumnTextView(first + 10);
+  stored.sample_id = row.ColumnTextView(first + 11);
+}
+
+// Into `reading`, whose strings' capacity is reused; Clear() keeps their buffers. The
+// provenance is the caller's to set.
+void ReadingFromStored(const StoredReading& stored, Reading& reading) {
+  reading.Clear();
+  reading.set_sequence(static_cast<uint64_t>(stored.sequence));
+  reading.mutable_instrument()->assign(stored.instrument);
+  reading.mutable_channel()->assign(stored.channel);
+  if (stored.has_value) reading.set_value(stored.value);
+  reading.mutable_unit()->assign(stored.unit);
+  reading.set_quality(static_cast<Quality>(stored.quality));
+  reading.set_requested_at_ns(stored.requested_at_ns);
+  reading.mutable_raw_frame()->assign(stored.raw_frame);
+  reading.mutable_detail()->assign(stored.detail);
+  reading.set_decimals(static_cast<int32_t>(stored.decimals));
+  reading.set_supersedes_sequence(static_cast<uint64_t>(stored.supersedes));
+  reading.mutable_calibration_certificate()->assign(stored.calibration_certificate);
+  reading.mutable_calibration_due_date()->assign(stored.calibration_due_date);
+  reading.mutable_text()->assign(stored.text);
+  reading.mutable_sample_id()->assign(stored.sample_id);
 }
 
 }  // namespace
 
 Reading ReadingFromRow(const Statement& row, int first) {
+  StoredReading stored;
+  stored.sequence = row.ColumnInt64(first + 0);
+  stored.instrument = row.ColumnTextView(first + 1);
+  stored.channel = row.ColumnTextView(first + 2);
+  StoredValuesFromRow(row, first + 3, stored);
   Reading reading;
-  reading.set_sequence(static_cast<uint64_t>(row.ColumnInt64(first + 0)));
-  reading.set_instrument(row.ColumnText(first + 1));
-  reading.set_channel(row.ColumnText(first + 2));
-  ReadingValuesFromRow(row, first + 3, reading);
+  ReadingFromStored(stored, reading);
   // The verifier compares the leaf, so a provenance record that does not parse is found
   // there; a query shows what it can.
   if (const int provenance = first + kReadingColumnCount - 1; !row.ColumnIsNull(provenance)) {
@@ -39,14 +63,20 @@ Reading ReadingFromRow(const Statement& row, int first) {
   return reading;
 }
 
+StoredReading StoredReadingFromReadingsRow(const Statement& row, std::string_view instrument,
+                                           std::string_view channel, const std::string* provenance) {
+  StoredReading stored;
+  stored.sequence = row.ColumnInt64(0);
+  stored.instrument = instrument;
+  stored.channel = channel;
+  StoredValuesFromRow(row, 2, stored);
+  stored.provenance = provenance;
+  return stored;
+}
+
 void ReadingFromReadingsRow(const Statement& row, std::string_view instrument, std::string_view channel,
                             const Provenance* provenance, Reading& reading) {
-  // Clear() keeps the strings' buffers: only the fields set below are left afterwards.
-  reading.Clear();
-  reading.set_sequence(static_cast<uint64_t>(row.ColumnInt64(0)));
-  reading.mutable_instrument()->assign(instrument);
-  reading.mutable_channel()->assign(channel);
-  ReadingValuesFromRow(row, 2, reading);
+  ReadingFromStored(StoredReadingFromReadingsRow(row, instrument, channel, nullptr), reading);
   if (provenance != nullptr) *reading.mutable_provenance() = *provenance;
 }
 

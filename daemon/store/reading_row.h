@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "labtrace/reading.pb.h"
+#include "store/record_bytes.h"
 #include "store/sqlite.h"
 
 namespace labtrace::store {
@@ -42,6 +43,11 @@ inline constexpr int kReadingRowColumnCount = 15;
 // the channel being `instrument`/`channel` and the provenance `provenance` (nullptr: none).
 void ReadingFromReadingsRow(const Statement& row, std::string_view instrument, std::string_view channel,
                             const Provenance* provenance, Reading& reading);
+// The same without a Reading: the row's values, its strings viewed in place (valid until
+// the row's next Step()), for StoredReadingRecordBytes. `provenance` is the reading's
+// provenance serialised (Provenance::SerializeAsString), or nullptr when it has none.
+StoredReading StoredReadingFromReadingsRow(const Statement& row, std::string_view instrument,
+                                           std::string_view channel, const std::string* provenance);
 
 // The INSERT of `rows` readings with one statement; each row binds, in order: sequence,
 // channel_id, value, unit, quality, requested_at_ns, raw_frame, detail, decimals,

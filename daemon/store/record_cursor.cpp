@@ -11,15 +11,9 @@ namespace labtrace::store {
 
 namespace {
 
-// The reading's columns, then whether its channel id is a whole number: one stored as text
-// or a fraction reads here as a number yet joins no channel in a query, so it counts as
-// missing.
-constexpr const char* kSelectReadings =
-    "SELECT " LABTRACE_READING_ROW_COLUMNS ", typeof(r.channel_id) = 'integer' FROM readings r ORDER BY r.sequence";
+constexpr const char* kSelectReadings = "SELECT " LABTRACE_READING_ROW_COLUMNS " FROM readings r ORDER BY r.sequence";
 constexpr const char* kSelectReadingsBeforeSchema7 =
-    "SELECT " LABTRACE_READING_ROW_COLUMNS_BEFORE_SCHEMA_7
-    ", typeof(r.channel_id) = 'integer' FROM readings r ORDER BY r.sequence";
-constexpr int kChannelIdIsIntegerColumn = kReadingRowColumnCount;
+    "SELECT " LABTRACE_READING_ROW_COLUMNS_BEFORE_SCHEMA_7 " FROM readings r ORDER BY r.sequence";
 constexpr const char* kSelectChannels = "SELECT channel_id, instrument, channel FROM channels ORDER BY channel_id";
 constexpr const char* kSelectProvenances = "SELECT provenance_id, record FROM provenances ORDER BY provenance_id";
 constexpr const char* kHasProvenances = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'provenances'";
@@ -30,7 +24,7 @@ constexpr const char* kSelectCalibrations =
 
 }  // namespace
 
-Result<RecordCursor> RecordCursor::Open(Database& db, RecordKind kind) {
+Result<RecordCursor> RecordCursor::Open(Database& db, RecordKind kind, std::optional<Database> runs_db) {
   bool has_provenances = false;
   if (kind == RecordKind::kReading) {
     auto has = db.Prepare(kHasProvenances);
@@ -50,7 +44,8 @@ Result<RecordCursor> RecordCursor::Open(Database& db, RecordKind kind) {
       if (Status s = cursor.LoadProvenances(db); !s.ok()) return Error(s);
     }
     // A store from before schema 4 (an archived copy: verify never migrates) has no runs.
-    auto runs = ReadingRunsCheck::Open(db);
+    if (!runs_db) return Error(Internal("the readings' runs need a connection of their own"));
+    auto runs = ReadingRunsCheck::Open(db, std::move(*runs_db));
     if (!runs) return Error(runs.error());
     if (*runs) cursor.runs_.emplace(std::move(**runs));
   }
@@ -76,9 +71,13 @@ Status RecordCursor::LoadProvenances(Database& db) {
     auto row = select->Step();
     if (!row) return row.error();
     if (!*row) return OkStatus();
-    // A record that does not parse is kept as far as it does: the leaf will not match.
+    // A record that does not parse is kept as far as it does: the leaf will not match. Kept
+    // as a Reading's serialisation writes it (parsed, then serialised), once for the many
+    // readings that share it.
     const std::string_view bytes = select->ColumnBlobView(1);
-    (void)provenances_[select->ColumnInt64(0)].ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
+    Provenance provenance;
+    (void)provenance.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
+    provenances_[select->ColumnInt64(0)] = provenance.SerializeAsString();
   }
 }
 
@@ -91,12 +90,15 @@ Status RecordCursor::Next() {
   auto row = statement_.Step();
   if (!row) return row.error();
   has_row_ = *row;
+  id_ = has_row_ ? statement_.ColumnInt64(0) : 0;
   if (!has_row_ || kind_ != RecordKind::kReading) return OkStatus();
+  // A channel id stored as text or a fraction reads here as a number yet joins no channel
+  // in a query, so its channel counts as missing. (Asked before the column is read as a
+  // number, which may convert it.)
+  const bool whole_channel_id = statement_.ColumnIsInteger(kReadingRowChannelIdColumn);
   const int64_t channel_id = statement_.ColumnInt64(kReadingRowChannelIdColumn);
   const auto channel = channels_.find(channel_id);
-  channel_ = channel == channels_.end() || statement_.ColumnInt64(kChannelIdIsIntegerColumn) == 0
-                 ? nullptr
-                 : &channel->second;
+  channel_ = channel == channels_.end() || !whole_channel_id ? nullptr : &channel->second;
   provenance_missing_ = false;
   provenance_ = nullptr;
   if (!statement_.ColumnIsNull(kReadingRowProvenanceIdColumn)) {
@@ -111,9 +113,8 @@ Status RecordCursor::Next() {
 const std::string& RecordCursor::Bytes() {
   if (kind_ == RecordKind::kReading) {
     // Problem() has been asked first: the channel is known.
-    ReadingFromReadingsRow(statement_, channel_->instrument, channel_->channel, provenance_, reading_);
-    Canonicalize(reading_);
-    ReadingRecordBytes(reading_, bytes_);
+    StoredReadingRecordBytes(
+        StoredReadingFromReadingsRow(statement_, channel_->instrument, channel_->channel, provenance_), bytes_);
   } else if (kind_ == RecordKind::kAuditEvent) {
     bytes_ = AuditEventRecordBytes(AuditEventFromRow(statement_));
   } else {

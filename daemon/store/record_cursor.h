@@ -9,7 +9,6 @@
 #include <unordered_map>
 #include <string>
 
-#include "labtrace/reading.pb.h"
 #include "labtrace/status.h"
 #include "store/reading_runs_check.h"
 #include "store/record_bytes.h"
@@ -19,13 +18,15 @@ namespace labtrace::store {
 
 class RecordCursor {
  public:
-  static Result<RecordCursor> Open(Database& db, RecordKind kind);
+  // Readings have their runs read on `runs_db`, a second connection that reads the same
+  // snapshot as `db` (ReadingRunsCheck); the other kinds need none.
+  static Result<RecordCursor> Open(Database& db, RecordKind kind, std::optional<Database> runs_db = std::nullopt);
 
   const char* noun() const;
   bool has_row() const { return has_row_; }
   // Readings only: what is wrong with the channel sets as a whole, or "".
   std::string sets_problem() const { return runs_ ? runs_->sets_problem() : std::string(); }
-  int64_t id() const { return statement_.ColumnInt64(0); }
+  int64_t id() const { return id_; }
   Status Next();
 
   // The bytes the current record's leaf hash covers; valid until the next call.
@@ -50,19 +51,19 @@ class RecordCursor {
   RecordKind kind_;
   Statement statement_;
   bool has_row_ = false;
+  int64_t id_ = 0;  // the current row's, read once: the walk asks for it several times
   // Readings only: every channel, loaded once (channels are few, readings many), and the
   // current reading's, or nullptr when its channel row is missing.
   std::unordered_map<int64_t, Channel> channels_;
   const Channel* channel_ = nullptr;
   // Readings only: every provenance, loaded once (a bus's or a file's readings share one),
-  // and the current reading's: nullptr when it has none, or when its row is missing.
-  std::unordered_map<int64_t, Provenance> provenances_;
-  const Provenance* provenance_ = nullptr;
+  // serialised, and the current reading's: nullptr when it has none, or when its row is
+  // missing.
+  std::unordered_map<int64_t, std::string> provenances_;
+  const std::string* provenance_ = nullptr;
   bool provenance_missing_ = false;
   std::optional<ReadingRunsCheck> runs_;  // readings from schema 4 on
-  // Reused from record to record: the verifier decodes every reading.
-  Reading reading_;
-  std::string bytes_;
+  std::string bytes_;  // its capacity reused from record to record
 };
 
 }  // namespace labtrace::store

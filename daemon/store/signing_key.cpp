@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <cstring>
 #include <filesystem>
 #include <sstream>
@@ -141,6 +142,17 @@ std::string FormatCheckpointFile(const Checkpoint& c) {
                                          Hex(c.signature().data(), c.signature().size()));
 }
 
+namespace {
+// A checkpoint file holds each number exactly as CheckpointText writes it, and nothing else
+// does: the file is evidence, and "+5", " 7", "007" or "-1" (read by std::stoull as
+// 18446744073709551615) are not what the lab signed.
+template <typename Number>
+bool CanonicalDecimal(const std::string& text, Number& number) {
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), number);
+  return error == std::errc() && end == text.data() + text.size() && fmt::format("{}", number) == text;
+}
+}  // namespace
+
 Result<Checkpoint> ParseCheckpointFile(std::string_view text) {
   std::vector<std::string> lines;
   std::istringstream in{std::string(text)};
@@ -148,12 +160,20 @@ Result<Checkpoint> ParseCheckpointFile(std::string_view text) {
   auto bad = [](std::string why) { return Error(InvalidArgument("checkpoint file: " + why)); };
   if (lines.size() < 6 || lines[0] != "labtrace checkpoint v1") return bad("not a labtrace checkpoint v1");
   Checkpoint c;
-  try {
-    c.set_tree_size(std::stoull(lines[1]));
-    c.set_time_ns(std::stoll(lines[3]));
-  } catch (...) {
-    return bad("tree size or time is not a number");
+  uint64_t tree_size = 0;
+  int64_t time_ns = 0;
+  if (!CanonicalDecimal(lines[1], tree_size)) {
+    return bad(fmt::format("line 2, the tree size \"{}\", is not a whole number written as labtrace writes it "
+                           "(digits only, no sign, space or leading zero)",
+                           lines[1]));
   }
+  if (!CanonicalDecimal(lines[3], time_ns)) {
+    return bad(fmt::format("line 4, the time \"{}\", is not a whole number of nanoseconds written as labtrace "
+                           "writes it (digits, a minus sign only before a negative one, no space or leading zero)",
+                           lines[3]));
+  }
+  c.set_tree_size(tree_size);
+  c.set_time_ns(time_ns);
   std::string root(32, '\0'), key(32, '\0'), signature(64, '\0');
   if (!Unhex(lines[2], root.data(), root.size())) return bad("root is not 64 hex digits");
   if (lines[4].rfind("public_key ", 0) != 0 || !Unhex(lines[4].substr(11), key.data(), key.size())) {

@@ -194,6 +194,9 @@ std::string_view Statement::ColumnBlobView(int column) const {
 bool Statement::ColumnIsNull(int column) const {
   return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
 }
+bool Statement::ColumnIsInteger(int column) const {
+  return sqlite3_column_type(stmt_, column) == SQLITE_INTEGER;
+}
 
 Transaction::~Transaction() {
   if (open_) (void)db_.Execute("ROLLBACK");

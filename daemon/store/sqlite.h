@@ -103,6 +103,9 @@ class Statement {
   std::string_view ColumnTextView(int column) const;
   std::string_view ColumnBlobView(int column) const;
   bool ColumnIsNull(int column) const;
+  // Whether the column's value is stored as an integer (SQL's typeof() = 'integer'). Only
+  // meaningful before the column is read as another type, which may convert it.
+  bool ColumnIsInteger(int column) const;
 
  private:
   friend class Database;

@@ -287,40 +287,59 @@ TEST_F(VerificationRecord, ReadingsThatCannotBeUsedAreRefusedWithTheReason) {
   EXPECT_NE(missing.error().message().find("no reading has sequence 1000"), std::string::npos);
 }
 
+// The demo lab with every calibration date five years later (M1-SET-01 valid until
+// 2032-06-14 instead of 2027-06-14), for a test at a fixed instant years from when it was
+// written: the demo lab's own dates are kept valid for the demo, not for a test's calendar.
+config::Lab CalibrationsFiveYearsLater(config::Lab lab) {
+  auto later = [](std::string& date) {
+    if (date.size() >= 4) date.replace(0, 4, std::to_string(std::stoi(date.substr(0, 4)) + 5));
+  };
+  for (auto& standard : *lab.mutable_reference_standards()) {
+    later(*standard.mutable_calibration()->mutable_calibrated_on());
+    later(*standard.mutable_calibration()->mutable_valid_until());
+  }
+  for (auto& instrument : *lab.mutable_instruments()) {
+    if (instrument.has_calibration()) later(*instrument.mutable_calibration()->mutable_due_date());
+  }
+  return lab;
+}
+
 TEST_F(VerificationRecord, ExpiredStandardIsRefusedUnlessOverriddenAndTheOverrideIsKept) {
+  const config::Lab lab = CalibrationsFiveYearsLater(lab_);
   AddPoint(20, 20.006);
-  request_.set_stamp_number("TĐC-2027-0001");
-  const int64_t later = kNow + 217 * 86400 * kS;  // 2027-07-01: M1-SET-01 was valid until 2027-06-14
+  request_.set_stamp_number("TĐC-2032-0001");
+  constexpr int64_t later = 1972267200 * kS;  // 2032-07-01T04:00:00Z: M1-SET-01 was valid until 2032-06-14
   for (Reading& r : evidence_.environment) r.set_requested_at_ns(later - 5 * kS);
   evidence_.readings[1000].set_requested_at_ns(later - 60 * kS);
-  auto refused = BuildCalibrationRecord(lab_, request_, evidence_, later);
+  auto refused = BuildCalibrationRecord(lab, request_, evidence_, later);
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().code(), StatusCode::kFailedPrecondition);
   EXPECT_NE(refused.error().message().find("M1-SET-01"), std::string::npos) << refused.error().message();
-  EXPECT_NE(refused.error().message().find("2027-06-14"), std::string::npos);
+  EXPECT_NE(refused.error().message().find("2032-06-14"), std::string::npos);
 
   request_.mutable_override_expired()->set_approved_by("Trần Thị Bình (quality manager)");
-  request_.mutable_override_expired()->set_reason("recalibration booked for 2027-07-03; intermediate check passed");
-  auto record = BuildCalibrationRecord(lab_, request_, evidence_, later);
+  request_.mutable_override_expired()->set_reason("recalibration booked for 2032-07-03; intermediate check passed");
+  auto record = BuildCalibrationRecord(lab, request_, evidence_, later);
   ASSERT_TRUE(record) << record.error().message();
   EXPECT_EQ(record->standards(0).override_approved_by(), "Trần Thị Bình (quality manager)");
   EXPECT_FALSE(record->standards(0).override_reason().empty());
 }
 
 // The demo lab is in Asia/Ho_Chi_Minh (UTC+7 all year, no daylight saving since 1975), so
-// 2026-12-31T23:30:00Z is 06:30 on 1 January 2027 at the bench.
-constexpr int64_t kNewYearMorning = 1798759800 * kS;  // 2026-12-31T23:30:00Z
+// 2031-12-31T23:30:00Z is 06:30 on 1 January 2032 at the bench.
+constexpr int64_t kNewYearMorning = 1956526200 * kS;  // 2031-12-31T23:30:00Z
 
 TEST_F(VerificationRecord, MadeAt0630OnNewYearsDayIsDatedAndNumberedInTheNewYear) {
   ASSERT_EQ(lab_.time_zone(), "Asia/Ho_Chi_Minh");
+  const config::Lab lab = CalibrationsFiveYearsLater(lab_);
   AddPoint(20, 20.006);
   evidence_.readings[1000].set_requested_at_ns(kNewYearMorning - 60 * kS);
   for (Reading& r : evidence_.environment) r.set_requested_at_ns(kNewYearMorning - 5 * kS);
-  request_.set_stamp_number("TĐC-2027-0001");
-  auto record = BuildCalibrationRecord(lab_, request_, evidence_, kNewYearMorning);
+  request_.set_stamp_number("TĐC-2032-0001");
+  auto record = BuildCalibrationRecord(lab, request_, evidence_, kNewYearMorning);
   ASSERT_TRUE(record) << record.error().message();
-  EXPECT_EQ(record->performed_on(), "2027-01-01");
-  EXPECT_EQ(record->next_due_date(), "2027-12-31");  // 12 months from 1 January, less one day
+  EXPECT_EQ(record->performed_on(), "2032-01-01");
+  EXPECT_EQ(record->next_due_date(), "2032-12-31");  // 12 months from 1 January, less one day
 
   // The store numbers it in the year of the lab's date, not of the UTC instant.
   const std::string dir = ::testing::TempDir() + "labtrace-new-year-" + std::to_string(getpid());
@@ -331,24 +350,25 @@ TEST_F(VerificationRecord, MadeAt0630OnNewYearsDayIsDatedAndNumberedInTheNewYear
   (*store)->RecordCalibration(*record, [&](Result<api::CalibrationReceipt> r) { done.set_value(std::move(r)); });
   auto receipt = done.get_future().get();
   ASSERT_TRUE(receipt) << receipt.error().message();
-  EXPECT_EQ(receipt->certificate_number(), "KD-2027-00001");
+  EXPECT_EQ(receipt->certificate_number(), "KD-2032-00001");
   store->reset();
   std::filesystem::remove_all(dir);
 }
 
 TEST_F(VerificationRecord, StandardIsValidThroughItsLastDayInTheLabsTimeZone) {
+  const config::Lab lab = CalibrationsFiveYearsLater(lab_);
   AddPoint(20, 20.006);
-  request_.set_stamp_number("TĐC-2027-0002");
-  // M1-SET-01 is valid until 2027-06-14: through 23:59:59 local (16:59:59Z), not at 00:00
-  // local on the 15th (2027-06-14T17:00:00Z), although that is still the 14th in UTC.
-  constexpr int64_t kMidnightLocal = 1812992400 * kS;  // 2027-06-14T17:00:00Z
+  request_.set_stamp_number("TĐC-2032-0002");
+  // M1-SET-01 is valid until 2032-06-14: through 23:59:59 local (16:59:59Z), not at 00:00
+  // local on the 15th (2032-06-14T17:00:00Z), although that is still the 14th in UTC.
+  constexpr int64_t kMidnightLocal = 1970845200 * kS;  // 2032-06-14T17:00:00Z
   for (const auto& [at, usable] : {std::pair{kMidnightLocal - kS, true}, std::pair{kMidnightLocal, false}}) {
     evidence_.readings[1000].set_requested_at_ns(at - 60 * kS);
     for (Reading& r : evidence_.environment) r.set_requested_at_ns(at - 5 * kS);
-    auto record = BuildCalibrationRecord(lab_, request_, evidence_, at);
+    auto record = BuildCalibrationRecord(lab, request_, evidence_, at);
     ASSERT_EQ(record.has_value(), usable) << (record ? "accepted" : record.error().message()) << " at " << at / kS;
     if (!usable) {
-      EXPECT_NE(record.error().message().find("valid until 2027-06-14"), std::string::npos);
+      EXPECT_NE(record.error().message().find("valid until 2032-06-14"), std::string::npos);
     }
   }
 }
@@ -395,8 +415,8 @@ TEST_F(VerificationRecord, RequestMistakesAreNamed) {
 }
 
 TEST(LastDayOfValidity, SameDayLaterLessOneDayClampedToTheMonth) {
-  EXPECT_EQ(*LastDayOfValidity("2026-11-26", 12), "2027-11-25");
-  EXPECT_EQ(*LastDayOfValidity("2026-12-01", 12), "2027-11-30");
+  EXPECT_EQ(*LastDayOfValidity("2031-11-26", 12), "2032-11-25");
+  EXPECT_EQ(*LastDayOfValidity("2031-12-01", 12), "2032-11-30");
   EXPECT_EQ(*LastDayOfValidity("2026-01-31", 1), "2026-02-27");  // Feb 28 is the same day, less one
   EXPECT_EQ(*LastDayOfValidity("2024-02-29", 12), "2025-02-27");
   EXPECT_EQ(*LastDayOfValidity("2026-03-01", 24), "2028-02-29");

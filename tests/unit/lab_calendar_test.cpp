@@ -1,6 +1,8 @@
 // The lab's calendar (daemon/config/lab_calendar.h): dates people read are dates in the
-// lab's zone. Instants below are worked with GNU date (`date -u -d 2027-05-31T17:00:00Z
+// lab's zone. Instants below are worked with GNU date (`date -u -d 2032-05-31T17:00:00Z
 // +%s`), not with the code under test; Asia/Ho_Chi_Minh is UTC+7 with no daylight saving.
+// The dates are years away from when the tests were written, so that no test reads as one
+// about "now".
 #include "config/lab_calendar.h"
 
 #include <gtest/gtest.h>
@@ -19,21 +21,21 @@ LabCalendar Vietnam() {
 }
 
 TEST(LabCalendar, AtHalfPastSixOnNewYearsMorningTheLabIsInTheNewYear) {
-  constexpr int64_t kAt = 1798759800 * kS;  // 2026-12-31T23:30:00Z = 2027-01-01 06:30 +07
-  EXPECT_EQ(Vietnam().DateOf(kAt), "2027-01-01");
-  EXPECT_EQ(Vietnam().YearOf(kAt), 2027);
-  EXPECT_EQ(LabCalendar::InZone("UTC")->DateOf(kAt), "2026-12-31");
+  constexpr int64_t kAt = 1956526200 * kS;  // 2031-12-31T23:30:00Z = 2032-01-01 06:30 +07
+  EXPECT_EQ(Vietnam().DateOf(kAt), "2032-01-01");
+  EXPECT_EQ(Vietnam().YearOf(kAt), 2032);
+  EXPECT_EQ(LabCalendar::InZone("UTC")->DateOf(kAt), "2031-12-31");
 }
 
 TEST(LabCalendar, SomethingDueTodayIsInvalidAtMidnightLocalTomorrow) {
-  constexpr int64_t kMidnight = 1811782800 * kS;  // 2027-05-31T17:00:00Z = 2027-06-01 00:00 +07
-  auto ends = Vietnam().EndOfDayNs("2027-05-31");
+  constexpr int64_t kMidnight = 1969635600 * kS;  // 2032-05-31T17:00:00Z = 2032-06-01 00:00 +07
+  auto ends = Vietnam().EndOfDayNs("2032-05-31");
   ASSERT_TRUE(ends) << ends.error().message();
   EXPECT_EQ(*ends, kMidnight);
   // Valid while now < end: at 23:59:59.999999999 local still, at 00:00 not.
   EXPECT_LT(kMidnight - 1, *ends);
   EXPECT_FALSE(kMidnight < *ends);
-  auto starts = Vietnam().StartOfDayNs("2027-05-31");
+  auto starts = Vietnam().StartOfDayNs("2032-05-31");
   ASSERT_TRUE(starts);
   EXPECT_EQ(*starts, kMidnight - 86400 * kS);
 }
@@ -58,8 +60,8 @@ TEST(LabCalendar, AnUnknownZoneIsRefusedWithTheNameToUse) {
 }
 
 TEST(LabCalendar, OnlyRealDatesParse) {
-  EXPECT_TRUE(ParseDate("2028-02-29"));
-  for (const char* bad : {"2027-02-29", "2027-13-01", "31/03/2027", "2027-3-31", "2027-03-31x", ""}) {
+  EXPECT_TRUE(ParseDate("2032-02-29"));
+  for (const char* bad : {"2031-02-29", "2031-13-01", "31/03/2031", "2031-3-31", "2031-03-31x", ""}) {
     EXPECT_FALSE(ParseDate(bad)) << bad;
   }
 }

@@ -213,6 +213,45 @@ TEST(Checkpoint, SignedTextRoundTripsThroughItsFile) {
   EXPECT_FALSE(VerifyCheckpointSignature(*parsed));
 }
 
+TEST(Checkpoint, FileWithNumbersNotWrittenAsLabtraceWritesThemIsRefused) {
+  Checkpoint c;
+  c.set_tree_size(8);
+  c.set_root_hash(std::string(reinterpret_cast<const char*>(H(kRoots[7]).data()), 32));
+  c.set_time_ns(-5);  // before 1970, but written canonically: accepted
+  c.set_public_key(std::string(32, '\x11'));
+  c.set_signature(std::string(64, '\x22'));
+  const std::string file = FormatCheckpointFile(c);
+  ASSERT_TRUE(ParseCheckpointFile(file).has_value());
+  // Line `line` (0-based) of the file replaced by `text`.
+  auto with_line = [&file](int line, const std::string& text) {
+    std::vector<std::string> lines;
+    for (size_t at = 0, next; at < file.size(); at = next + 1) {
+      next = file.find('\n', at);
+      lines.push_back(file.substr(at, next - at));
+    }
+    lines[line] = text;
+    std::string joined;
+    for (const std::string& l : lines) joined += l + "\n";
+    return joined;
+  };
+  for (const char* size : {"-1", "+8", " 8", "8 ", "08", "0x8", "8.0", "", "18446744073709551616"}) {
+    auto parsed = ParseCheckpointFile(with_line(1, size));
+    EXPECT_FALSE(parsed.has_value()) << "tree size \"" << size << "\" was read as " << parsed->tree_size();
+    if (!parsed) {
+      EXPECT_NE(parsed.error().message().find("line 2, the tree size"), std::string::npos);
+    }
+  }
+  for (const char* time : {"+5", "--5", "-05", "-0", " -5", "-5\t", "", "9223372036854775808"}) {
+    auto parsed = ParseCheckpointFile(with_line(3, time));
+    EXPECT_FALSE(parsed.has_value()) << "time \"" << time << "\" was read as " << parsed->time_ns();
+    if (!parsed) {
+      EXPECT_NE(parsed.error().message().find("line 4, the time"), std::string::npos);
+    }
+  }
+  EXPECT_EQ(ParseCheckpointFile(with_line(1, "0"))->tree_size(), 0u);
+  EXPECT_EQ(ParseCheckpointFile(with_line(3, "0"))->time_ns(), 0);
+}
+
 }  // namespace
 }  // namespace labtrace::store
 

@@ -33,8 +33,8 @@ std::vector<Reading> UsedReadings(size_t count) {
     r.set_detail("an earlier detail");
     r.set_decimals(4);
     r.set_supersedes_sequence(7);
-    r.set_calibration_certificate("KD-2026-00001");
-    r.set_calibration_due_date("2027-01-01");
+    r.set_calibration_certificate("KD-2031-00001");
+    r.set_calibration_due_date("2032-01-01");
     r.set_text("an earlier text");
   }
   return used;

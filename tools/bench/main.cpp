@@ -27,6 +27,7 @@
 #include <filesystem>
 #include <future>
 #include <string>
+#include <thread>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -202,6 +203,40 @@ int Ingest(int64_t n, const fs::path& dir, bool json) {
 
 double OpenSslLeavesPerSecond(int64_t n);
 
+// CPU seconds SQLite alone takes to step through `sql` on `db_path` and hand over every
+// column of every row (as verify opens it: read-only, the file mapped), nothing done with
+// them: the floor under verify's reading of the same rows.
+double BareScanCpuSeconds(const std::string& db_path, const char* sql) {
+  sqlite3* db = nullptr;
+  sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
+  sqlite3_exec(db, "PRAGMA mmap_size = 2147418112", nullptr, nullptr, nullptr);
+  sqlite3_stmt* statement = nullptr;
+  if (sqlite3_prepare_v2(db, sql, -1, &statement, nullptr) != SQLITE_OK) {
+    std::fprintf(stderr, "labtrace-bench: %s\n", sqlite3_errmsg(db));
+    std::exit(1);
+  }
+  const double cpu_start = CpuSeconds();
+  uint64_t touched = 0;  // so that no column read can be left out
+  while (sqlite3_step(statement) == SQLITE_ROW) {
+    for (int c = 0, columns = sqlite3_column_count(statement); c < columns; ++c) {
+      switch (sqlite3_column_type(statement, c)) {
+        case SQLITE_INTEGER: touched += static_cast<uint64_t>(sqlite3_column_int64(statement, c)); break;
+        case SQLITE_FLOAT: touched += static_cast<uint64_t>(sqlite3_column_double(statement, c)); break;
+        case SQLITE_NULL: break;
+        default:
+          touched += reinterpret_cast<uintptr_t>(sqlite3_column_blob(statement, c)) +
+                     static_cast<uint64_t>(sqlite3_column_bytes(statement, c));
+      }
+    }
+  }
+  const double cpu_seconds = CpuSeconds() - cpu_start;
+  sqlite3_finalize(statement);
+  sqlite3_close(db);
+  static volatile uint64_t kept;
+  kept = touched;
+  return cpu_seconds;
+}
+
 // The store's verification, beside the rate at which this machine hashes leaves (one
 // SHA-256 of an 80-byte record), measured in the same run: verify cannot be faster than
 // that, which says how much of its time goes to reading the records.
@@ -219,16 +254,30 @@ int Verify(int64_t n, const fs::path& dir, bool json, bool keep) {
     return 1;
   }
   const double leaves = OpenSslLeavesPerSecond(std::min<int64_t>(n, 5'000'000));
+  // What verify reads of each reading, its run and the run's place in the index.
+  const std::string db_path = (dir / store::RecordStore::kFileName).string();
+  const double readings_cpu = BareScanCpuSeconds(db_path, "SELECT " LABTRACE_READING_ROW_COLUMNS
+                                                          " FROM readings r ORDER BY r.sequence");
+  const double runs_cpu =
+      BareScanCpuSeconds(db_path, "SELECT first_sequence, count, instrument, channel_set FROM reading_runs "
+                                  "ORDER BY first_sequence") +
+      BareScanCpuSeconds(db_path, "SELECT first_sequence FROM reading_runs INDEXED BY reading_runs_by_channel_set "
+                                  "WHERE channel_set IS NOT NULL ORDER BY channel_set, first_sequence");
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   if (json) {
     std::printf("{\"records\":%llu,\"store_bytes\":%llu,\"verify_s\":%.2f,\"verify_records_per_s\":%.0f,"
-                "\"verify_cpu_s\":%.2f,\"leaf_hashes_per_s\":%.0f,\"ingest_per_s\":%.0f}\n",
+                "\"verify_cpu_s\":%.2f,\"leaf_hashes_per_s\":%.0f,\"sqlite_readings_cpu_s\":%.2f,"
+                "\"sqlite_runs_cpu_s\":%.2f,\"cores\":%u,\"ingest_per_s\":%.0f}\n",
                 static_cast<unsigned long long>(report->records), static_cast<unsigned long long>(store_bytes), seconds,
-                static_cast<double>(n) / seconds, cpu_seconds, leaves, ingest);
+                static_cast<double>(n) / seconds, cpu_seconds, leaves, readings_cpu, runs_cpu, cores, ingest);
   } else {
     std::printf("verified %llu records (%.0f MB) in %.2f s (%.0f records/s; %.2f CPU-s, %.0f records per CPU-s); "
                 "leaf hashing %.0f records/s; built at %.0f readings/s\n",
                 static_cast<unsigned long long>(report->records), static_cast<double>(store_bytes) / 1e6, seconds,
                 static_cast<double>(n) / seconds, cpu_seconds, static_cast<double>(n) / cpu_seconds, leaves, ingest);
+    std::printf("SQLite alone, reading the same rows: readings %.2f CPU-s, runs and their index %.2f CPU-s; "
+                "on %u cores at most %.0f records/s before any hashing\n",
+                readings_cpu, runs_cpu, cores, static_cast<double>(n) * cores / (readings_cpu + runs_cpu));
   }
   if (!keep) fs::remove_all(dir);
   return 0;
