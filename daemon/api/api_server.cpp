@@ -2,6 +2,8 @@
 
 #include <array>
 #include <charconv>
+#include <cstdint>
+#include <limits>
 #include <map>
 #include <tuple>
 
@@ -105,6 +107,10 @@ asio::awaitable<void> ApiServer::Serve(tcp::socket socket) {
   for (;;) {
     http::request_parser<http::string_body> parser;
     parser.header_limit(kMaxHeaderBytes);
+    // The body's limit depends on the target, set once the header is read. Until then none:
+    // Beast's default (1 MiB) refused every larger upload as the header arrived, and the
+    // connection was closed without an answer.
+    parser.body_limit(std::numeric_limits<std::uint64_t>::max());
     stream.expires_after(std::chrono::seconds(30));
     auto [header_error, header_bytes] =
         co_await http::async_read_header(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
