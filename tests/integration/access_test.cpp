@@ -239,7 +239,8 @@ TEST_F(Access, EveryRoleOnEveryEndpointInEveryRecordStateGetsWhatTheTableSays) {
          return std::vector<Probe>{{{"GET", fmt::format("/v1/trace/chain?reading={}", reading), ""}, 200}};
        }},
       {"GET /v1/trace/reverse",
-       [](const Caller&, size_t) { return std::vector<Probe>{{{"GET", "/v1/trace/reverse?id=lab-pc-7", ""}, 200}}; }},
+       // lab-pc-7 has no calibration to trace from: the question is wrong, not the caller.
+       [](const Caller&, size_t) { return std::vector<Probe>{{{"GET", "/v1/trace/reverse?id=lab-pc-7", ""}, 400}}; }},
       {"GET /v1/audit", [](const Caller&, size_t) { return std::vector<Probe>{{{"GET", "/v1/audit", ""}, 200}}; }},
       {"GET /v1/uploads", [](const Caller&, size_t) { return std::vector<Probe>{{{"GET", "/v1/uploads", ""}, 200}}; }},
       {"GET /v1/calibrations",

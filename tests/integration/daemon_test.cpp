@@ -351,7 +351,7 @@ TEST(DaemonRecords, CorrectionsAndConfigurationChangesAreOnTheAuditTrail) {
   EXPECT_EQ(versions.readings(1).supersedes_sequence(), receipt.first_sequence());
   EXPECT_EQ(versions.readings(0).provenance().source(), Provenance::UPLOADED);
   EXPECT_EQ(versions.readings(1).provenance().source(), Provenance::TYPED) << "a correction is a person's value";
-  EXPECT_EQ(versions.readings(1).provenance().user(), "nguyen.van.a");
+  EXPECT_EQ(versions.readings(1).provenance().user(), testing::TestCallers::UserOf(ROLE_REVIEWER));
 
   auto trail = cli::HttpGet(server, fmt::format("/v1/audit?entity=reading:{}", receipt.first_sequence()));
   api::AuditResponse audit;
