@@ -1,4 +1,5 @@
 #include "cli/event_stream.h"
+#include "cli/http_client.h"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -50,6 +51,7 @@ Result<EventStream> EventStream::Open(const std::string& server, const std::stri
   http::request<http::empty_body> request(http::verb::get, target, 11);
   request.set(http::field::host, authority);
   request.set(http::field::accept, "text/event-stream");
+  if (const std::string token = SavedToken(); !token.empty()) request.set(http::field::authorization, "Bearer " + token);
   http::write(connection->socket, request, ec);
   beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
