@@ -153,18 +153,7 @@ int ApiBench(const ApiBenchOptions& o) {
 
   const pid_t sim = Spawn({(self / "labtrace-sim").string(), "modbus-tcp", "--port", "0"}, dir / "sim.log");
   const std::string port = WaitFor(dir / "sim.log", std::regex(R"(listening on 127\.0\.0\.1:(\d+))"));
-  std::string config = "register_maps { name: \"bench\" numbering: ZERO_BASED\n";
-  for (int r = 0; r < kRegisters; ++r) {
-    config += fmt::format("  registers {{ name: \"r{}\" table: HOLDING address: {} type: UINT16 unit: \"1\" }}\n", r, r);
-  }
-  config += "}\n";
-  for (int d = 0; d < o.devices; ++d) {
-    config += fmt::format(
-        "buses {{ name: \"b{0}\" modbus_tcp {{ host: \"127.0.0.1\" port: {1} }} }}\n"
-        "instruments {{ name: \"device-{0}\" driver: \"modbus\" bus: \"b{0}\" period_ms: {2} "
-        "modbus {{ unit_id: 1 register_map: \"bench\" }} }}\n",
-        d, port, o.period_ms);
-  }
+  const std::string config = SimulatedModbusLab(o.devices, kRegisters, port, o.period_ms);
   std::ofstream(dir / "bench-lab.textproto") << config;
   const std::string token = MakeToken(dir / "data");
   const pid_t daemon = Spawn({(build / "daemon" / "labtraced").string(), "--config", (dir / "bench-lab.textproto").string(),

@@ -91,3 +91,19 @@ long long LastSequence(const fs::path& db_path) {
   return last;
 }
 
+
+std::string SimulatedModbusLab(int devices, int registers, const std::string& port, int period_ms) {
+  std::string config = "register_maps { name: \"bench\" numbering: ZERO_BASED\n";
+  for (int r = 0; r < registers; ++r) {
+    config += fmt::format("  registers {{ name: \"r{}\" table: HOLDING address: {} type: UINT16 unit: \"1\" }}\n", r, r);
+  }
+  config += "}\n";
+  for (int d = 0; d < devices; ++d) {
+    config += fmt::format(
+        "buses {{ name: \"b{0}\" modbus_tcp {{ host: \"127.0.0.1\" port: {1} }} }}\n"
+        "instruments {{ name: \"device-{0}\" driver: \"modbus\" bus: \"b{0}\" period_ms: {2} timeout_ms: 1000 "
+        "modbus {{ unit_id: 1 register_map: \"bench\" }} }}\n",
+        d, port, period_ms);
+  }
+  return config;
+}

@@ -25,3 +25,7 @@ double ProcessCpuSeconds(pid_t pid);
 std::pair<long long, long long> GoodReadingsAfter(const std::filesystem::path& db_path, long long after);
 
 long long LastSequence(const std::filesystem::path& db_path);
+
+// A lab-config of `devices` simulated Modbus TCP devices at 127.0.0.1:`port`, each its own
+// bus, each read as `registers` UINT16 holding registers every `period_ms`.
+std::string SimulatedModbusLab(int devices, int registers, const std::string& port, int period_ms);

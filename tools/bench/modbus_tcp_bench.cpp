@@ -93,18 +93,7 @@ Placement PlacementFor(const std::string& name) {
 }
 
 Measured Daemon(const fs::path& build, const ModbusTcpBenchOptions& o, int port, const fs::path& dir) {
-  std::string config = fmt::format("register_maps {{ name: \"bench\" numbering: ZERO_BASED\n");
-  for (int r = 0; r < o.registers; ++r) {
-    config += fmt::format("  registers {{ name: \"r{}\" table: HOLDING address: {} type: UINT16 unit: \"1\" }}\n", r, r);
-  }
-  config += "}\n";
-  for (int d = 0; d < o.devices; ++d) {
-    config += fmt::format(
-        "buses {{ name: \"b{0}\" modbus_tcp {{ host: \"127.0.0.1\" port: {1} }} }}\n"
-        "instruments {{ name: \"device-{0}\" driver: \"modbus\" bus: \"b{0}\" period_ms: {2} timeout_ms: 1000 "
-        "modbus {{ unit_id: 1 register_map: \"bench\" }} }}\n",
-        d, port, o.period_ms);
-  }
+  const std::string config = SimulatedModbusLab(o.devices, o.registers, std::to_string(port), o.period_ms);
   const fs::path config_path = dir / "bench-lab.textproto";
   std::ofstream(config_path) << config;
   const fs::path log = dir / "labtraced.log";
