@@ -46,7 +46,11 @@ class CliRecords : public ::testing::Test {
                                                    ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
-    std::ofstream(dir_ / "lab.textproto") << "name: \"records lab\"\n";
+    // The instrument PCs that upload here, one with a name that tests JSON escaping.
+    std::ofstream(dir_ / "lab.textproto") << "name: \"records lab\"\n"
+                                             "instruments { name: \"lab-pc-7\" driver: \"upload\" }\n"
+                                             "instruments { name: \"pc-9\" driver: \"upload\" }\n"
+                                             "instruments { name: \"pc \\\"7\\\" \\\\ bench\" driver: \"upload\" }\n";
     daemon_ = testing::StartDaemon((dir_ / "lab.textproto").string(), (dir_ / "data").string(), kEventDeadline);
     ASSERT_FALSE(daemon_.server.empty());
   }
@@ -58,7 +62,7 @@ class CliRecords : public ::testing::Test {
   api::UploadReceipt Upload(const api::UploadRequest& upload) {
     std::string json;
     EXPECT_TRUE(google::protobuf::util::MessageToJsonString(upload, &json).ok());
-    auto reply = cli::HttpPost(daemon_.server, "/v1/uploads", json);
+    auto reply = cli::HttpPostAs(daemon_.server, "/v1/uploads", json, daemon_.callers.uploader);
     EXPECT_TRUE(reply && reply->status == 200) << (reply ? reply->body : reply.error().message());
     return reply ? ParseJson<api::UploadReceipt>(reply->body) : api::UploadReceipt();
   }
@@ -99,8 +103,8 @@ TEST_F(CliRecords, ReadingsByTimeAndSequenceCorrectedAndAsCsv) {
 
   // The first is corrected: by default only its new version is shown, in its place in
   // sequence order (after the others); --all-versions shows both.
-  const std::string corrected = Cli({"correct", std::to_string(first), "--value", "100.0231", "--actor",
-                                     "nguyen.van.a", "--reason", "value typed from the wrong line"});
+  const std::string corrected = Cli({"correct", std::to_string(first), "--value", "100.0231", "--reason",
+                                     "value typed from the wrong line"});
   EXPECT_NE(corrected.find(fmt::format("reading {} corrected", first)), std::string::npos) << corrected;
   const auto current = ParseJson<api::ReadingsResponse>(Cli({"readings", "--instrument", "lab-pc-7", "--json"}));
   ASSERT_EQ(current.readings_size(), 3);
@@ -139,8 +143,8 @@ TEST_F(CliRecords, ReadingsByTimeAndSequenceCorrectedAndAsCsv) {
   EXPECT_TRUE(lines[3].starts_with(fmt::format("{},", first + 3))) << lines[3];
   EXPECT_TRUE(lines[3].find(fmt::format(",100.0231,g,good,4,{},", first)) != std::string::npos) << lines[3];
 
-  // The audit trail, as an auditor narrows it: by actor, by kind, by entity prefix.
-  const auto by_actor = ParseJson<api::AuditResponse>(Cli({"audit", "--actor", "nguyen.van.a", "--json"}));
+  // The audit trail, as an auditor narrows it: by actor (the reviewer whose token the CLI sent), by kind, by entity prefix.
+  const auto by_actor = ParseJson<api::AuditResponse>(Cli({"audit", "--actor", "test.reviewer", "--json"}));
   ASSERT_EQ(by_actor.events_size(), 1);
   EXPECT_EQ(by_actor.events(0).action(), "amend");
   EXPECT_EQ(by_actor.events(0).entity(), fmt::format("reading:{}", first));
@@ -152,7 +156,7 @@ TEST_F(CliRecords, ReadingsByTimeAndSequenceCorrectedAndAsCsv) {
   EXPECT_EQ(ParseJson<api::AuditResponse>(Cli({"audit", "--entity", "lab-config", "--json"})).events_size(), 1);
   EXPECT_EQ(ParseJson<api::AuditResponse>(Cli({"audit", "--until", "1h", "--json"})).events_size(), 0)
       << "nothing was done an hour ago";
-  const std::string trail = Cli({"audit", "--actor", "nguyen.van.a"});
+  const std::string trail = Cli({"audit", "--actor", "test.reviewer"});
   EXPECT_NE(trail.find("why: value typed from the wrong line"), std::string::npos) << trail;
   EXPECT_NE(trail.find("100.021 g (GOOD) → 100.0231 g (GOOD)"), std::string::npos) << trail;
 
@@ -181,13 +185,18 @@ TEST_F(CliRecords, ReadingsByTimeAndSequenceCorrectedAndAsCsv) {
 TEST_F(CliRecords, ReadingsPastOnePage) {
   const int64_t start = NowNs() - 3600 * kSecond;
   constexpr int kPerChannel = 12'500;  // two channels: 25 000, two and a half pages
+  // Sent as an instrument PC must: at most 10 000 readings an upload.
+  uint32_t stored = 0;
   api::UploadRequest upload;
-  upload.set_idempotency_key("pc-9/long-run");
   for (int i = 0; i < kPerChannel; ++i) {
     for (const char* channel : {"a", "b"}) *upload.add_readings() = Weighing("pc-9", channel, i, start + i * kSecond / 10);
+    if (upload.readings_size() == 10'000 || i + 1 == kPerChannel) {
+      upload.set_idempotency_key(fmt::format("pc-9/long-run/{}", i));
+      stored += Upload(upload).count();
+      upload.Clear();
+    }
   }
-  const api::UploadReceipt receipt = Upload(upload);
-  ASSERT_EQ(receipt.count(), 2u * kPerChannel);
+  ASSERT_EQ(stored, 2u * kPerChannel);
 
   auto page = cli::HttpGet(daemon_.server, "/v1/readings?instrument=pc-9");
   ASSERT_TRUE(page && page->status == 200);

@@ -197,7 +197,7 @@ TEST_F(DaemonWithSimulators, StreamsCommittedReadingsAsTheyAreStored) {
   EXPECT_NE(typo.error().message().find("unknown query parameter"), std::string::npos) << typo.error().message();
 
   ChildProcess follow({LABTRACE_CLI_PATH, "readings", "--follow", "--instrument", "balance", "--server", server_});
-  EXPECT_TRUE(follow.WaitForLine(std::regex(R"(balance\s+mass\s+\d+\.\d{5}\s+g\s+good\s+\d+)"), kEventDeadline))
+  EXPECT_TRUE(follow.WaitForLine(std::regex(R"(balance\s+mass\s+\d+\.\d{5}\s+g\s+good\s+polled\s+\d+)"), kEventDeadline))
       << follow.output();
   EXPECT_EQ(follow.output().find("climate-1"), std::string::npos) << follow.output();
   EXPECT_EQ(follow.Stop(SIGTERM), 128 + SIGTERM);

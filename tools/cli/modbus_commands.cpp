@@ -21,7 +21,7 @@ CLI::App* AddModbusWriteCommand(CLI::App& modbus, ModbusWriteOptions& options) {
   command->add_option("--unit", options.unit, "the value's unit, checked against the register's");
   command->add_flag("--broadcast", options.broadcast,
                     "write the register of every device on the serial bus INSTRUMENT names (Modbus unit 0)");
-  command->add_option("--actor", options.actor, "who writes (audit trail)")->required();
+  command->add_option("--actor", options.actor, "who writes; default and only allowed value: the logged-in user");
   command->add_option("--reason", options.reason, "why (audit trail)")->required();
   command->add_option("--timeout-ms", options.timeout_ms, "reply timeout; for a broadcast the turnaround delay");
   command->add_option("--server", options.server, "daemon API URL (env LABTRACE_SERVER)")->capture_default_str();

@@ -257,7 +257,7 @@ CLI::App* AddCorrectCommand(CLI::App& app, CorrectOptions& options) {
   command->add_option("--unit", options.unit, "its unit (default: the reading's own)");
   command->add_option("--quality", options.quality, "GOOD, UNSTABLE …")->capture_default_str();
   command->add_option("--detail", options.detail, "a note kept with the new version");
-  command->add_option("--actor", options.actor, "who corrects (audit trail)")->required();
+  command->add_option("--actor", options.actor, "who corrects; default and only allowed value: the logged-in user");
   command->add_option("--reason", options.reason, "why (audit trail)")->required();
   command->add_option("--server", options.server, "daemon API URL (env LABTRACE_SERVER)")->capture_default_str();
   command->add_flag("--json", options.json, "print the API's JSON answer (CorrectionReceipt)");
