@@ -46,7 +46,7 @@ Result<CivilDate> ParseDate(std::string_view text) {
   if (s.size() != 10 || std::sscanf(s.c_str(), "%4d-%2u-%2u%n", &year, &month, &day, &consumed) != 3 ||
       consumed != 10 || s[4] != '-' || s[7] != '-' ||
       !(date::year{year} / date::month{month} / date::day{day}).ok()) {
-    return Error(InvalidArgument(fmt::format("\"{}\" is not a date like 2027-03-31", text)));
+    return Error(InvalidArgument(fmt::format("\"{}\" is not a date like 2031-03-31", text)));
   }
   return CivilDate{year, month, day};
 }

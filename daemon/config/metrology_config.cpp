@@ -50,7 +50,7 @@ Status ValidateStandards(const Lab& lab, const Locator& at) {
     }
     if (!IsDate(calibration.valid_until())) {
       return Invalid(here({{"calibration"}, {"valid_until"}}),
-                     fmt::format("\"{}\" is not a date like 2027-03-31", calibration.valid_until()));
+                     fmt::format("\"{}\" is not a date like 2031-03-31", calibration.valid_until()));
     }
     if (calibration.valid_until() < calibration.calibrated_on()) {
       return Invalid(here({{"calibration"}, {"valid_until"}}), "is before calibrated_on");
