@@ -62,7 +62,9 @@ void LogCheck::GrowTree() {
 
 std::string LogCheck::Check(const Batch& batch) {
   batch_leaves_.resize(batch.leaves);
-  std::memcpy(batch_leaves_.data(), batch.leaf_hashes.data(), 32 * batch.leaves);
+  // A batch the walk found altered can arrive with no leaves; memcpy of nothing
+  // from a null pointer is still undefined behaviour.
+  if (batch.leaves > 0) std::memcpy(batch_leaves_.data(), batch.leaf_hashes.data(), 32 * batch.leaves);
   const uint64_t first_leaf = tree_.size();
   for (const Hash& leaf : batch_leaves_) {
     tree_.Append(leaf);
