@@ -246,6 +246,13 @@ asio::awaitable<Response> ApiServer::Route(const Request& request, const auth::C
       route == "GET /v1/trace/reverse") {
     co_return co_await asio::co_spawn(queries_, AnswerTraceQuery(request), asio::use_awaitable);
   }
+  if (route.find(" /v1/enterprises") != std::string::npos || route.find(" /v1/products") != std::string::npos ||
+      route.find(" /v1/samples") != std::string::npos) {
+    co_return co_await AnswerReferenceData(request, caller, route, RouteParameter(endpoint.route, target, "code"));
+  }
+  if (route.find(" /v1/runs") != std::string::npos) {
+    co_return co_await AnswerRuns(request, caller, route, RouteParameter(endpoint.route, target, "id"));
+  }
   // The table lists a route served today that no branch above answers: a bug, caught by
   // the test that calls every endpoint.
   co_return ErrorReply(request, Internal(fmt::format("{} is in the endpoint table but has no route", route)));

@@ -9,6 +9,7 @@
 // audit event. Routes take the caller's name as the actor of what they record.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -131,6 +132,27 @@ class ApiServer {
   // GET /v1/calibrations/{number}, /v1/trace/chain, /v1/trace/reverse; on the query worker.
   boost::asio::awaitable<boost::beast::http::response<boost::beast::http::string_body>> AnswerTraceQuery(
       boost::beast::http::request<boost::beast::http::string_body> request);
+
+  // sample_routes.cpp: enterprises, products, samples (reference data of conformity tests).
+  boost::asio::awaitable<Response> AnswerReferenceData(const Request& request, const auth::Caller& caller,
+                                                       std::string_view route, std::string code);
+  // run_routes.cpp: test runs, from start to signatures.
+  boost::asio::awaitable<Response> AnswerRuns(const Request& request, const auth::Caller& caller,
+                                              std::string_view route, std::string id);
+  // The next GOOD reading of a channel requested after the call, or DeadlineExceeded.
+  boost::asio::awaitable<Result<Reading>> NextStableReading(std::string instrument, std::string channel,
+                                                            std::chrono::seconds wait);
+  // The latest version of a run; refused when `based_on` is given and is not it.
+  boost::asio::awaitable<Result<TestRun>> LatestRun(const std::string& id, uint64_t based_on);
+  boost::asio::awaitable<Response> StoreRun(const Request& request, const auth::Caller& caller, TestRun run,
+                                            uint64_t based_on, std::string change_key, std::string action,
+                                            std::string what);
+  // A conformity record's next version stored with its audit events (the lab's year
+  // filled in for a new record's number); the latest version of one, found on the worker.
+  boost::asio::awaitable<Result<ConformityRecord>> SaveRecord(store::ConformityChange change);
+  boost::asio::awaitable<Result<ConformityRecord>> LatestRecord(std::string kind, std::string key);
+  // The client's change key, or a fresh one when it sent none.
+  static std::string ChangeKeyOr(const std::string& sent);
 
   boost::asio::io_context& io_;
   boost::asio::ip::tcp::acceptor acceptor_;

@@ -36,6 +36,8 @@ std::string AuditEventRecordBytes(const AuditEvent& event) { return Serialize(ev
 
 std::string CalibrationRecordBytes(const CalibrationRecord& record) { return Serialize(record); }
 
+std::string ConformityRecordBytes(const ConformityRecord& record) { return Serialize(record); }
+
 std::string AccountRecordBytes(const UserAccount& account) { return Serialize(account); }
 
 std::string TokenRecordBytes(const AccessToken& token) { return Serialize(token); }

@@ -9,13 +9,14 @@
 
 #include "labtrace/auth.pb.h"
 #include "labtrace/calibration.pb.h"
+#include "labtrace/conformity.pb.h"
 #include "labtrace/ledger.pb.h"
 #include "labtrace/reading.pb.h"
 
 namespace labtrace::store {
 
 // Record kinds in the ledger.
-enum class RecordKind : int { kReading = 1, kAuditEvent = 2, kCalibration = 3 };
+enum class RecordKind : int { kReading = 1, kAuditEvent = 2, kCalibration = 3, kConformity = 4 };
 
 // A reading as the store keeps it: no value unless the quality carries one, and +0.0
 // for zero (SQLite stores -0.0 as 0).
@@ -61,6 +62,10 @@ std::string AuditEventRecordBytes(const AuditEvent& event);
 // Protobuf serialisation of a calibration record, its id and number included. These bytes
 // are what the store keeps: the verifier hashes the stored blob itself.
 std::string CalibrationRecordBytes(const CalibrationRecord& record);
+
+// Protobuf serialisation of a conformity record version, as the store keeps it and its
+// leaf covers.
+std::string ConformityRecordBytes(const ConformityRecord& record);
 
 // Protobuf serialisation of a user account or an access token, as the store keeps them.
 std::string AccountRecordBytes(const UserAccount& account);

@@ -4,6 +4,7 @@
 
 #include "labtrace/calibration.pb.h"
 #include "store/audit_row.h"
+#include "store/conformity_keys.h"
 #include "store/reading_row.h"
 #include "store/utc_time.h"
 
@@ -21,6 +22,13 @@ constexpr const char* kSelectAuditEvents = "SELECT " LABTRACE_AUDIT_COLUMNS " FR
 constexpr const char* kSelectCalibrations =
     "SELECT record_id, record, certificate_number, unit_under_test, performed_at_ns FROM calibration_records "
     "ORDER BY record_id";
+constexpr const char* kSelectConformity =
+    "SELECT record_id, record, kind, key, version, parent, state FROM conformity_records ORDER BY record_id";
+constexpr const char* kHasConformity =
+    "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'conformity_records'";
+// A store from before schema 9 has no conformity records: a query that gives no rows.
+constexpr const char* kSelectNoConformity =
+    "SELECT 0, x'', '', '', 0, '', '' WHERE 0";
 
 }  // namespace
 
@@ -32,8 +40,16 @@ Result<RecordCursor> RecordCursor::Open(Database& db, RecordKind kind, std::opti
     if (auto row = has->Step(); !row) return Error(row.error());
     has_provenances = has->ColumnInt64(0) != 0;
   }
+  bool has_conformity = false;
+  if (kind == RecordKind::kConformity) {
+    auto has = db.Prepare(kHasConformity);
+    if (!has) return Error(has.error());
+    if (auto row = has->Step(); !row) return Error(row.error());
+    has_conformity = has->ColumnInt64(0) != 0;
+  }
   const char* sql = kind == RecordKind::kReading      ? (has_provenances ? kSelectReadings : kSelectReadingsBeforeSchema7)
                     : kind == RecordKind::kAuditEvent ? kSelectAuditEvents
+                    : kind == RecordKind::kConformity ? (has_conformity ? kSelectConformity : kSelectNoConformity)
                                                       : kSelectCalibrations;
   auto statement = db.Prepare(sql);
   if (!statement) return Error(statement.error());
@@ -82,8 +98,13 @@ Status RecordCursor::LoadProvenances(Database& db) {
 }
 
 const char* RecordCursor::noun() const {
-  return kind_ == RecordKind::kReading ? "reading" : kind_ == RecordKind::kAuditEvent ? "audit event"
-                                                                                      : "calibration record";
+  switch (kind_) {
+    case RecordKind::kReading: return "reading";
+    case RecordKind::kAuditEvent: return "audit event";
+    case RecordKind::kCalibration: return "calibration record";
+    case RecordKind::kConformity: return "conformity record";
+  }
+  return "record";
 }
 
 Status RecordCursor::Next() {
@@ -134,6 +155,10 @@ std::string RecordCursor::Description() const {
     const AuditEvent event = AuditEventFromRow(statement_);
     return fmt::format("{} {} by {}", event.action(), event.entity(), event.actor());
   }
+  if (kind_ == RecordKind::kConformity) {
+    return fmt::format("{} {} version {}", statement_.ColumnText(2), statement_.ColumnText(3),
+                       statement_.ColumnInt64(4));
+  }
   return fmt::format("{}, unit under test {}", statement_.ColumnText(2), statement_.ColumnText(3));
 }
 
@@ -154,6 +179,15 @@ std::string RecordCursor::Problem() const {
         parsed.certificate_number() != statement_.ColumnText(2) ||
         parsed.unit_under_test().id() != statement_.ColumnText(3) ||
         parsed.performed_at_ns() != statement_.ColumnInt64(4)) {
+      return fmt::format("({}) has lookup columns that do not match the record: altered", Description());
+    }
+  }
+  if (kind_ == RecordKind::kConformity) {
+    ConformityRecord parsed;
+    if (!parsed.ParseFromString(statement_.ColumnBlob(1)) || KindOf(parsed) != statement_.ColumnText(2) ||
+        KeyOf(parsed) != statement_.ColumnText(3) ||
+        static_cast<int64_t>(VersionOf(parsed)) != statement_.ColumnInt64(4) ||
+        ParentOf(parsed) != statement_.ColumnText(5) || StateOf(parsed) != statement_.ColumnText(6)) {
       return fmt::format("({}) has lookup columns that do not match the record: altered", Description());
     }
   }

@@ -17,7 +17,8 @@
 // The parts, a file each: record_store.cpp (handing in), writer_loop.cpp (batches and
 // their commit), ledger_writer.cpp (batch rows, chain, checkpoints), reading_writer.cpp
 // (readings and runs), uploads.cpp (uploads and idempotency), corrections.cpp,
-// calibration_rows.cpp, accounts.cpp (users and tokens), reading_queries.cpp and
+// calibration_rows.cpp, accounts.cpp (users and tokens), conformity_rows.cpp (samples,
+// runs, reports, dossiers, certificates), reading_queries.cpp and
 // record_queries.cpp (what the API and CLI ask).
 #pragma once
 
@@ -38,6 +39,7 @@
 #include "labtrace/api.pb.h"
 #include "labtrace/auth.pb.h"
 #include "labtrace/calibration.pb.h"
+#include "labtrace/conformity.pb.h"
 #include "labtrace/ledger.pb.h"
 #include "labtrace/reading.pb.h"
 #include "labtrace/reading_buffers.h"
@@ -104,6 +106,23 @@ using CorrectionDone = std::function<void(Result<api::CorrectionReceipt>)>;
 using CalibrationDone = std::function<void(Result<api::CalibrationReceipt>)>;
 using AccountDone = std::function<void(Status)>;
 
+// A new version of a conformity record (conformity_rows.cpp).
+struct ConformityChange {
+  // With an empty key, a new record: the store numbers it (NumberFor, in `year`) and
+  // gives it version 1. Otherwise the next version of that record.
+  ConformityRecord record;
+  // The version the change was made from (0 for a new record). When another change came
+  // first, this one is refused (kFailedPrecondition) rather than silently overwriting it.
+  uint64_t based_on = 0;
+  std::string year;        // the lab's year, for a new record's number: "2026"
+  // Unique per change, 1..200 characters: a retry with the same key gets the version the
+  // first one stored (nothing is stored twice), and so does recovery after an I/O error.
+  std::string change_key;
+  // Committed with the record; an event with no entity gets "<kind>:<key>".
+  std::vector<AuditEvent> events;
+};
+using ConformityDone = std::function<void(Result<ConformityRecord>)>;
+
 class RecordStore {
  public:
   static constexpr const char* kFileName = "labtrace.db";
@@ -143,6 +162,10 @@ class RecordStore {
   // answers Ok.
   void RevokeToken(std::string token_id, std::string revoked_by, int64_t revoked_at_ns,
                    std::vector<AuditEvent> events, AccountDone done);
+  // Thread-safe; conformity_rows.cpp. Stores a new version of a conformity record with its
+  // audit events; `done` runs on the writer thread once durable, with the record as
+  // stored (key and version filled in).
+  void SaveConformity(ConformityChange change, ConformityDone done);
   // Thread-safe. Adds an event to the audit trail at the next commit (sequence and, when
   // zero, time are filled in).
   void RecordAudit(AuditEvent event);
@@ -183,6 +206,17 @@ class RecordStore {
   // The readings with these sequence numbers; absent ones are left out.
   Result<std::map<uint64_t, Reading>> ReadingsBySequence(const std::vector<uint64_t>& sequences) const;
 
+  // conformity_rows.cpp. A conformity record of `kind` ("test_run") by key: `version`, or
+  // the latest when 0; nullopt when there is none.
+  Result<std::optional<ConformityRecord>> FindConformity(std::string_view kind, const std::string& key,
+                                                         uint64_t version = 0) const;
+  // The latest version of each record of `kind`, those of `parent` when it is not empty,
+  // in `state` when that is not empty, by key, at most kMaxQueryRows.
+  Result<std::vector<ConformityRecord>> ListConformity(std::string_view kind, const std::string& parent,
+                                                       const std::string& state) const;
+  // Every version of one record, oldest first.
+  Result<std::vector<ConformityRecord>> ConformityVersions(std::string_view kind, const std::string& key) const;
+
   // accounts.cpp. The latest version of an account, by login name.
   Result<std::optional<UserAccount>> FindAccount(const std::string& name) const;
   // The latest version of every account, by name.
@@ -211,6 +245,10 @@ class RecordStore {
     CalibrationRecord record;
     CalibrationDone done;
   };
+  struct PendingConformity {
+    ConformityChange change;
+    ConformityDone done;
+  };
   struct TokenRevocation {
     std::string token_id, revoked_by;
     int64_t revoked_at_ns;
@@ -226,9 +264,12 @@ class RecordStore {
     std::vector<PendingCorrection> corrections;
     std::vector<PendingCalibration> calibrations;
     std::vector<PendingAccountChange> account_changes;
+    std::vector<PendingConformity> conformity;
     std::vector<AuditEvent> audit_events;
     // Those somebody waits for, and is told about whether or not the batch commits.
-    size_t awaited() const { return uploads.size() + corrections.size() + calibrations.size() + account_changes.size(); }
+    size_t awaited() const {
+      return uploads.size() + corrections.size() + calibrations.size() + account_changes.size() + conformity.size();
+    }
     size_t items() const { return readings.size() + awaited() + audit_events.size(); }
     bool empty() const { return items() == 0; }
   };
@@ -240,6 +281,9 @@ class RecordStore {
     std::vector<api::CalibrationReceipt> calibrations;  // one per calibration, in order
     // One per account change: a change the store refuses gets why, without failing the batch.
     std::vector<Status> account_changes;
+    // One per conformity change: the version stored, or why it was refused (a stale
+    // version, an unknown record) without failing the batch.
+    std::vector<Result<ConformityRecord>> conformity;
     // The versions the corrections stored, for on_readings_committed.
     std::vector<Reading> corrected_versions;
   };
@@ -289,6 +333,13 @@ class RecordStore {
   Status CommitCalibrations(Batch& batch, LedgerWriter& ledger, CompactTree& tree, std::vector<AuditEvent>& audit,
                             Outcome& outcome);
 
+  // conformity_rows.cpp: stores the batch's conformity changes, appends their leaves to the
+  // log and their batch row, and adds their audit events.
+  Status CommitConformity(Batch& batch, LedgerWriter& ledger, CompactTree& tree, std::vector<AuditEvent>& audit,
+                          Outcome& outcome);
+  // After an I/O error, a batch that did land: each change read back by its key.
+  Status RecoverConformity(const Batch& batch, Outcome& outcome);
+
   // accounts.cpp: stores the batch's account changes and adds each one's audit events.
   Status CommitAccountChanges(Batch& batch, std::vector<AuditEvent>& audit, Outcome& outcome);
   // After an I/O error, a batch that did land: whether each change is in the store.
@@ -318,6 +369,7 @@ class RecordStore {
   std::deque<PendingCorrection> pending_corrections_;
   std::deque<PendingCalibration> pending_calibrations_;
   std::deque<PendingAccountChange> pending_account_changes_;
+  std::deque<PendingConformity> pending_conformity_;
   std::deque<AuditEvent> pending_audit_;
   uint64_t handed_in_ = 0, done_ = 0;
   int flushes_waiting_ = 0;    // in Flush()

@@ -226,6 +226,27 @@ ALTER TABLE readings ADD COLUMN sample_id TEXT NOT NULL DEFAULT '';
 CREATE INDEX readings_superseded ON readings (supersedes) WHERE supersedes IS NOT NULL;
 )sql",
      {}},
+    // 9: conformity records (issue 15): enterprises, products, samples, test runs, test
+    // reports, dossiers, certificates. Each version is its ConformityRecord, whole, a leaf
+    // of the log; a change is a new version, never an update. The other columns are for
+    // lookups, and verify checks them against the record. `change_key` is unique per
+    // change: a retried request, or a batch that landed before an I/O error, is found by it.
+    {R"sql(
+CREATE TABLE conformity_records (
+  record_id INTEGER PRIMARY KEY,
+  kind TEXT NOT NULL,
+  key TEXT NOT NULL,
+  version INTEGER NOT NULL CHECK (version > 0),
+  parent TEXT NOT NULL,
+  state TEXT NOT NULL,
+  change_key TEXT NOT NULL UNIQUE,
+  saved_at_ns INTEGER NOT NULL,
+  record BLOB NOT NULL,
+  UNIQUE (kind, key, version)
+);
+CREATE INDEX conformity_records_by_parent ON conformity_records (kind, parent, key);
+)sql",
+     {"conformity_records"}},
 };
 
 }  // namespace

@@ -283,7 +283,8 @@ Result<VerifyReport> VerifyStore(const std::string& db_path, const VerifyOptions
   auto total = CountLeaves(*db, db_path);
   if (!total) return Error(total.error());
   std::map<int64_t, RecordCursor> cursors;
-  for (RecordKind kind : {RecordKind::kReading, RecordKind::kAuditEvent, RecordKind::kCalibration}) {
+  for (RecordKind kind :
+       {RecordKind::kReading, RecordKind::kAuditEvent, RecordKind::kCalibration, RecordKind::kConformity}) {
     auto cursor = kind == RecordKind::kReading ? RecordCursor::Open(*db, kind, std::move(*runs_db))
                                                : RecordCursor::Open(*db, kind);
     if (!cursor) return Error(cursor.error().Annotate(fmt::format("{} is not a labtrace store", db_path)));

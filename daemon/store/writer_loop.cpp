@@ -75,7 +75,7 @@ size_t RecordStore::TakeBatch(std::unique_lock<std::mutex>& lock, Batch& batch, 
   wake_.wait(lock, [&] {
     return stopping_ || checkpoint_requested_ || !pending_readings_.empty() || !pending_uploads_.empty() ||
            !pending_corrections_.empty() || !pending_calibrations_.empty() || !pending_account_changes_.empty() ||
-           !pending_audit_.empty();
+           !pending_conformity_.empty() || !pending_audit_.empty();
   });
   // Group commit. Polled readings and audit events, which nobody waits for, gather for
   // the poll window; what somebody waits for (an upload, a correction, a calibration, a
@@ -85,7 +85,7 @@ size_t RecordStore::TakeBatch(std::unique_lock<std::mutex>& lock, Batch& batch, 
   auto full = [&] { return stopping_ || pending_readings_.size() >= kMaxBatch; };
   auto awaited = [&] {
     return !pending_uploads_.empty() || !pending_corrections_.empty() || !pending_calibrations_.empty() ||
-           !pending_account_changes_.empty() || flushes_waiting_ > 0 || producers_waiting_ > 0 || checkpoint_requested_;
+           !pending_account_changes_.empty() || !pending_conformity_.empty() || flushes_waiting_ > 0 || producers_waiting_ > 0 || checkpoint_requested_;
   };
   wake_.wait_until(lock, poll_window_ends, [&] { return full() || awaited(); });
   if (!full() && awaited()) {
@@ -112,6 +112,10 @@ size_t RecordStore::TakeBatch(std::unique_lock<std::mutex>& lock, Batch& batch, 
   for (; !pending_account_changes_.empty(); pending_account_changes_.pop_front()) {
     leaves += pending_account_changes_.front().events.size();
     batch.account_changes.push_back(std::move(pending_account_changes_.front()));
+  }
+  for (; !pending_conformity_.empty(); pending_conformity_.pop_front()) {
+    leaves += 1 + pending_conformity_.front().change.events.size();
+    batch.conformity.push_back(std::move(pending_conformity_.front()));
   }
   for (; !pending_audit_.empty(); pending_audit_.pop_front(), ++leaves) {
     batch.audit_events.push_back(std::move(pending_audit_.front()));
@@ -153,6 +157,7 @@ void RecordStore::Answer(Batch& batch, const Status& committed, Outcome& outcome
     for (size_t i = 0; i < batch.corrections.size(); ++i) batch.corrections[i].done(outcome.corrections[i]);
     for (size_t i = 0; i < batch.calibrations.size(); ++i) batch.calibrations[i].done(outcome.calibrations[i]);
     for (size_t i = 0; i < batch.account_changes.size(); ++i) batch.account_changes[i].done(outcome.account_changes[i]);
+    for (size_t i = 0; i < batch.conformity.size(); ++i) batch.conformity[i].done(std::move(outcome.conformity[i]));
     if (on_commit_ && !batch.empty()) on_commit_(leaves, ledger_.tree.size());
     if (options_.on_readings_committed) PublishCommitted(batch, outcome);
     if (checkpoint) last_checkpoint_ = std::chrono::steady_clock::now();
@@ -173,6 +178,9 @@ void RecordStore::Answer(Batch& batch, const Status& committed, Outcome& outcome
   for (PendingCalibration& calibration : batch.calibrations) calibration.done(Error(refusal));
   for (PendingAccountChange& change : batch.account_changes) {
     change.done(Status(code, fmt::format("not stored: {}; nothing was changed, try again", committed.message())));
+  }
+  for (PendingConformity& change : batch.conformity) {
+    change.done(Error(Status(code, fmt::format("not stored: {}; nothing was changed, try again", committed.message()))));
   }
 }
 
@@ -221,6 +229,7 @@ Status RecordStore::CommitBatch(Batch& batch, const std::string& batch_uuid, boo
   }
   if (Status s = CommitCalibrations(batch, *ledger, next.tree, audit, outcome); !s.ok()) return s;
   if (Status s = CommitAccountChanges(batch, audit, outcome); !s.ok()) return s;
+  if (Status s = CommitConformity(batch, *ledger, next.tree, audit, outcome); !s.ok()) return s;
   if (Status s = ledger->AddAuditEvents(audit); !s.ok()) return s;
   for (const CorrectionEvent& made : correction_events) {
     outcome.corrections[made.correction]->set_audit_sequence(audit[made.event].sequence());
@@ -251,6 +260,7 @@ Status RecordStore::RecoverReceipts(const Batch& batch, Outcome& outcome) {
     outcome.calibrations.push_back(ReceiptOf(**stored, false));
   }
   if (Status s = RecoverAccountChanges(batch, outcome); !s.ok()) return s;
+  if (Status s = RecoverConformity(batch, outcome); !s.ok()) return s;
   // A correction has no key to look up: say it landed, without its sequence.
   outcome.corrections.assign(batch.corrections.size(),
                              Error(Status(StatusCode::kUnavailable,

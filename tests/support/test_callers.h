@@ -27,6 +27,8 @@ inline constexpr const char* kTestPassword = "correct-horse-battery-staple";
 struct TestCallers {
   // Bearer token texts.
   std::string technician, reviewer, auditor, admin, uploader;
+  // A second reviewer ("test.approver"), for the second signature a run needs (W5).
+  std::string approver;
   // The technician's, issued nine hours ago for eight: expired.
   std::string expired;
   // Login names, for actor checks: "test.technician", …
@@ -43,12 +45,15 @@ void SaveDurably(Save save) {
   ASSERT_TRUE(status.ok()) << status.message();
 }
 
-inline std::string SessionFor(store::RecordStore& store, Role role, int64_t issued_at_ns = NowNs()) {
-  const std::string user = TestCallers::UserOf(role);
+inline std::string SessionFor(store::RecordStore& store, Role role, int64_t issued_at_ns = NowNs(),
+                              std::string user = "") {
+  if (user.empty()) user = TestCallers::UserOf(role);
   auto existing = store.FindAccount(user);
   EXPECT_TRUE(existing.has_value());
   if (existing && !*existing) {
-    auto account = auth::Enrol({user, "Test " + std::string(auth::RoleName(role)), role, kTestPassword},
+    const std::string full_name = "Test " + (user == TestCallers::UserOf(role) ? std::string(auth::RoleName(role))
+                                                                               : user.substr(user.find('.') + 1));
+    auto account = auth::Enrol({user, full_name, role, kTestPassword},
                                NowNs(), auth::kTestOnlyCost);
     EXPECT_TRUE(account.has_value()) << account.error().message();
     if (!account) return "";
@@ -76,6 +81,7 @@ inline TestCallers EnrolTestCallers(const std::string& data_dir, const std::stri
   callers.reviewer = callers_detail::SessionFor(**store, ROLE_REVIEWER);
   callers.auditor = callers_detail::SessionFor(**store, ROLE_AUDITOR);
   callers.admin = callers_detail::SessionFor(**store, ROLE_ADMIN);
+  callers.approver = callers_detail::SessionFor(**store, ROLE_REVIEWER, NowNs(), "test.approver");
   callers.expired = callers_detail::SessionFor(**store, ROLE_TECHNICIAN, NowNs() - 9 * 3600 * 1'000'000'000LL);
   std::vector<std::string> instruments = std::move(also_uploading);
   if (auto lab = config::LoadLab(config_path)) {

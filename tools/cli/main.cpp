@@ -44,6 +44,7 @@
 #include "cli/account_commands.h"
 #include "cli/session_commands.h"
 #include "cli/calibration_commands.h"
+#include "cli/conformity_commands.h"
 #include "cli/http_client.h"
 #include "cli/ledger_commands.h"
 #include "cli/metrology_commands.h"
@@ -327,7 +328,10 @@ int main(int argc, char** argv) {
     add_server(command);
   }
 
+  const auto run_conformity_command = cli::AddConformityCommands(app);
+
   CLI11_PARSE(app, argc, argv);
+  if (auto code = run_conformity_command()) return *code;
   if (health->parsed()) return Health(server, health_json);
   if (user_add_cmd->parsed()) return cli::UserAddCommand(user_add);
   if (login_cmd->parsed()) return cli::LoginCommand(server, login_user, login_password_stdin);
