@@ -264,7 +264,7 @@ std::function<std::optional<int>()> AddConformityCommands(CLI::App& app) {
   auto* run = app.add_subcommand("run", "conformity test runs: start, capture, submit, review");
   run->require_subcommand(1);
   auto* start = common(run->add_subcommand("start", "start a run of a method on a sample; prints its id"));
-  start->add_option("--sample", o->sample.mutable_code(), "the sample's code (M-…)")->required();
+  start->add_option("--sample", *o->sample.mutable_code(), "the sample's code (M-…)")->required();
   start->add_option("--method", o->method, "the test method's id in lab-config")->required();
   start->add_option("--method-version", o->method_version, "a version of the method (default: the newest)");
   start->add_option("--instrument", o->instruments, "KIND=INSTRUMENT for each kind the method needs")->required();
@@ -311,7 +311,7 @@ std::function<std::optional<int>()> AddConformityCommands(CLI::App& app) {
   show->add_option("RUN", o->id, "the run's id")->required();
   commands.emplace_back(show, [o] { return RunCommand(*o, "show"); });
   auto* list = common(run->add_subcommand("list", "runs, the latest version of each"));
-  list->add_option("--sample", o->sample.mutable_code(), "of this sample");
+  list->add_option("--sample", *o->sample.mutable_code(), "of this sample");
   list->add_option("--state", o->state, "RUN_STATE_DRAFT, _SUBMITTED, _REVIEWED, _APPROVED");
   commands.emplace_back(list, [o] {
     std::string path = "/v1/runs?sample=" + PercentEncode(o->sample.code()) + "&state=" + PercentEncode(o->state);

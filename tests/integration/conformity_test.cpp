@@ -1,0 +1,262 @@
+// A conformity test from sample to approval, as the lab runs it on the demo lab: an
+// enterprise brings rice; the sample is received; a technician runs the demo's moisture
+// method (PP-DA-GAO, oven drying) on the simulated analytical balance, each weighing
+// captured by the daemon from the balance, never typed; the run is submitted, reviewed by
+// one reviewer and approved by another, each re-entering a password; the signatures
+// verify against the run, and the store verifies intact.
+//
+// Expected moisture worked by hand from ISO 712's formula w = (m_wet − m_dry) /
+// (m_wet − m_dish) × 100, with the masses put on the simulated pan (d = 0.01 mg):
+//   determination 1: (30.13010 − 29.45620) / (30.13010 − 25.12340) = 0.67390 / 5.00670
+//                    = 13.45996 %
+//   determination 2: (29.88120 − 29.20750) / (29.88120 − 24.87650) = 0.67370 / 5.00470
+//                    = 13.46135 %
+//   mean 13.46065 %; the two differ by 0.0014 %, inside r = 0.15 %; at most 14.0 % → pass.
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <regex>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <google/protobuf/util/json_util.h>
+#include <gtest/gtest.h>
+
+#include "cli/http_client.h"
+#include "labtrace/api.pb.h"
+#include "store/verifier.h"
+#include "support/child_process.h"
+#include "support/daemon_process.h"
+#include "support/labtrace_cli.h"
+#include "workflow/test_runs.h"
+
+namespace labtrace {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::ChildProcess;
+using testing::ParseJson;
+using namespace std::chrono_literals;
+
+constexpr auto kEventDeadline = 15s;
+
+std::string Replace(std::string text, const std::string& from, const std::string& to) {
+  for (size_t at = 0; (at = text.find(from, at)) != std::string::npos; at += to.size()) text.replace(at, from.size(), to);
+  return text;
+}
+
+std::string Json(const google::protobuf::Message& message) {
+  std::string json;
+  (void)google::protobuf::util::MessageToJsonString(message, &json);
+  return json;
+}
+
+class ConformityRun : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / fmt::format("labtrace-conformity-{}", getpid());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    climate_ = std::make_unique<ChildProcess>(std::vector<std::string>{LABTRACE_SIM_PATH, "modbus-tcp", "--port", "0"});
+    auto port = climate_->WaitForLine(std::regex(R"(listening on 127\.0\.0\.1:(\d+))"), kEventDeadline);
+    ASSERT_TRUE(port) << climate_->output();
+    balance_ = std::make_unique<ChildProcess>(
+        std::vector<std::string>{LABTRACE_SIM_PATH, "mt-sics", "--link", (dir_ / "balance-xs205").string()});
+    ASSERT_TRUE(balance_->WaitForLine(std::regex("linked at"), kEventDeadline)) << balance_->output();
+
+    // The demo lab, dated today as the demo runs it, pointed at this test's simulators.
+    const std::string dated = (dir_ / "demo-lab-today.textproto").string();
+    ChildProcess as_of_today({LABTRACE_SIM_PATH, "lab", "--config", LABTRACE_DEMO_LAB, "--out", dated});
+    ASSERT_EQ(as_of_today.WaitForExit(kEventDeadline), 0) << as_of_today.output();
+    std::ifstream demo(dated);
+    std::stringstream text;
+    text << demo.rdbuf();
+    std::string config = Replace(text.str(), "port: 15020", "port: " + (*port)[1]);
+    config = Replace(config, "/tmp/labtrace-demo/", dir_.string() + "/");
+    config_path_ = (dir_ / "lab.textproto").string();
+    std::ofstream(config_path_) << config;
+
+    auto daemon = testing::StartDaemon(config_path_, (dir_ / "data").string(), kEventDeadline);
+    daemon_ = std::move(daemon.process);
+    server_ = daemon.server;
+    callers_ = daemon.callers;
+    ASSERT_FALSE(server_.empty());
+    ASSERT_TRUE(daemon_->WaitForLine(std::regex("instrument balance-xs205 is now GOOD"), kEventDeadline))
+        << daemon_->output();
+  }
+
+  void TearDown() override {
+    daemon_.reset();
+    climate_.reset();
+    balance_.reset();
+    fs::remove_all(dir_);
+  }
+
+  // POSTs `body` as the holder of `token`; the reply's status and JSON.
+  cli::HttpReply Post(const std::string& path, const google::protobuf::Message& body, const std::string& token) {
+    auto reply = cli::HttpPostAs(server_, path, Json(body), token);
+    EXPECT_TRUE(reply.has_value()) << reply.error().message();
+    return reply ? *reply : cli::HttpReply{};
+  }
+
+  // Puts `grams` on the balance's pan, then asks the daemon to capture the next stable
+  // weighing for `step` of determination `replicate`.
+  TestRun LoadAndCapture(const std::string& run, const std::string& step, uint32_t replicate, double grams) {
+    const size_t mark = balance_->Mark();
+    balance_->Send(fmt::format("load {:.5f} g\n", grams));
+    EXPECT_TRUE(balance_->WaitForLine(std::regex("on the pan"), kEventDeadline, mark)) << balance_->output();
+    api::CaptureRequest capture;
+    capture.set_step(step);
+    capture.set_replicate(replicate);
+    capture.set_wait_s(10);
+    capture.set_change_key(fmt::format("{}-{}-{}", run, step, replicate));
+    const auto reply = Post("/v1/runs/" + run + "/captures", capture, callers_.technician);
+    EXPECT_EQ(reply.status, 200) << reply.body;
+    return ParseJson<TestRun>(reply.body);
+  }
+
+  fs::path dir_;
+  std::string config_path_, server_;
+  testing::TestCallers callers_;
+  std::unique_ptr<ChildProcess> climate_, balance_, daemon_;
+};
+
+TEST_F(ConformityRun, MoistureOfRiceFromReceiptToApprovalWithCapturedWeighings) {
+  api::EnterpriseChange enterprise;
+  enterprise.mutable_enterprise()->set_name("Công ty TNHH Lương thực Minh Phú");
+  enterprise.mutable_enterprise()->set_tax_code("1600123456");
+  enterprise.mutable_enterprise()->set_address("Quốc lộ 91, Châu Phú, An Giang");
+  auto reply = Post("/v1/enterprises", enterprise, callers_.technician);
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  const std::string enterprise_id = ParseJson<ConformityRecord>(reply.body).enterprise().id();
+  EXPECT_TRUE(std::regex_match(enterprise_id, std::regex(R"(DN-20\d\d-0001)"))) << enterprise_id;
+
+  api::ProductChange product;
+  product.mutable_product()->set_enterprise(enterprise_id);
+  product.mutable_product()->set_name("Gạo trắng hạt dài 5 % tấm");
+  reply = Post("/v1/products", product, callers_.technician);
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  const std::string product_id = ParseJson<ConformityRecord>(reply.body).product().id();
+
+  api::SampleChange sample;
+  sample.mutable_sample()->set_enterprise(enterprise_id);
+  sample.mutable_sample()->set_product(product_id);
+  sample.mutable_sample()->set_description("Gạo trắng, túi PE 2 kg, niêm phong");
+  sample.mutable_sample()->set_quantity("2 túi × 2 kg");
+  sample.mutable_sample()->set_condition("nguyên vẹn, niêm phong còn nguyên");
+  reply = Post("/v1/samples", sample, callers_.technician);
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  const Sample received = ParseJson<ConformityRecord>(reply.body).sample();
+  EXPECT_TRUE(std::regex_match(received.code(), std::regex(R"(M-20\d\d-00001)"))) << received.code();
+  EXPECT_EQ(received.received_by(), "test.technician") << "the receiver is the caller";
+
+  api::RunStart start;
+  start.set_sample(received.code());
+  start.set_method("PP-DA-GAO");
+  api::InstrumentChoice& balance = *start.add_instruments();
+  balance.set_instrument_kind("balance");
+  balance.set_instrument("balance-xs205");
+  start.set_change_key("start-1");
+  reply = Post("/v1/runs", start, callers_.technician);
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  TestRun run = ParseJson<TestRun>(reply.body);
+  const std::string id = run.id();
+  EXPECT_EQ(run.state(), RUN_STATE_DRAFT);
+  ASSERT_EQ(run.instruments_size(), 1);
+  EXPECT_EQ(run.instruments(0).calibration_certificate(), "HC-2026-00405");
+
+  // A weighing may not be typed: the method's steps are read from the balance.
+  api::CaptureRequest typed;
+  typed.set_step("dish");
+  typed.set_typed_value(25.1234);
+  reply = Post("/v1/runs/" + id + "/captures", typed, callers_.technician);
+  EXPECT_EQ(reply.status, 403) << reply.body;
+  EXPECT_NE(reply.body.find("does not allow manual entry"), std::string::npos) << reply.body;
+
+  const double masses[2][3] = {{25.12340, 30.13010, 29.45620}, {24.87650, 29.88120, 29.20750}};
+  const char* steps[3] = {"dish", "wet", "dry"};
+  for (uint32_t replicate = 1; replicate <= 2; ++replicate) {
+    for (int step = 0; step < 3; ++step) {
+      run = LoadAndCapture(id, steps[step], replicate, masses[replicate - 1][step]);
+      ASSERT_GT(run.captures_size(), 0);
+      const Capture& made = run.captures(run.captures_size() - 1);
+      EXPECT_EQ(made.step(), steps[step]);
+      EXPECT_NEAR(made.value(), masses[replicate - 1][step], 1e-9) << "the weighing shown after the load";
+      EXPECT_NE(made.reading_sequence(), 0u) << "bound to the stored reading";
+      EXPECT_EQ(made.provenance().source(), Provenance::POLLED);
+    }
+  }
+  ASSERT_EQ(run.captures_size(), 6);
+
+  api::RunSubmission submission;
+  submission.set_change_key("submit-1");
+  reply = Post("/v1/runs/" + id + "/submission", submission, callers_.technician);
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  run = ParseJson<TestRun>(reply.body);
+  EXPECT_EQ(run.state(), RUN_STATE_SUBMITTED);
+  ASSERT_EQ(run.results_size(), 1);
+  const TestResult& moisture = run.results(0);
+  ASSERT_EQ(moisture.determinations_size(), 2);
+  EXPECT_NEAR(moisture.determinations(0), 0.67390 / 5.00670 * 100, 1e-9);
+  EXPECT_NEAR(moisture.determinations(1), 0.67370 / 5.00470 * 100, 1e-9);
+  EXPECT_NEAR(moisture.value(), 13.46065, 5e-6);
+  EXPECT_EQ(moisture.decision().statement(), metrology::PASS);
+  EXPECT_GT(moisture.budget().expanded_uncertainty(), 0);
+
+  // W5 through the API: a technician may not sign; the reviewer's wrong password signs
+  // nothing; the reviewer reviews; the reviewer may not also approve; another approves.
+  api::RunReview review;
+  review.set_password(testing::kTestPassword);
+  reply = Post("/v1/runs/" + id + "/reviews", review, callers_.technician);
+  EXPECT_EQ(reply.status, 403) << reply.body;
+  api::RunReview wrong;
+  wrong.set_password("not-the-password");
+  reply = Post("/v1/runs/" + id + "/reviews", wrong, callers_.reviewer);
+  EXPECT_EQ(reply.status, 403) << reply.body;
+  EXPECT_NE(reply.body.find("nothing was signed"), std::string::npos) << reply.body;
+  review.set_change_key("review-1");
+  reply = Post("/v1/runs/" + id + "/reviews", review, callers_.reviewer);
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  run = ParseJson<TestRun>(reply.body);
+  EXPECT_EQ(run.state(), RUN_STATE_REVIEWED);
+  review.set_change_key("review-2");
+  reply = Post("/v1/runs/" + id + "/reviews", review, callers_.reviewer);
+  EXPECT_EQ(reply.status, 403) << reply.body;
+  review.set_change_key("approve-1");
+  reply = Post("/v1/runs/" + id + "/reviews", review, callers_.approver);
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  run = ParseJson<TestRun>(reply.body);
+  EXPECT_EQ(run.state(), RUN_STATE_APPROVED);
+  ASSERT_EQ(run.signatures_size(), 2);
+  EXPECT_EQ(run.signatures(0).statement().meaning(), SIGNATURE_MEANING_REVIEWED);
+  EXPECT_EQ(run.signatures(0).statement().signer_user(), "test.reviewer");
+  EXPECT_EQ(run.signatures(1).statement().meaning(), SIGNATURE_MEANING_APPROVED);
+  EXPECT_EQ(run.signatures(1).statement().signer_user(), "test.approver");
+  EXPECT_EQ(run.signatures(1).statement().record_version(), run.submitted_version());
+
+  // Both signatures verify against the run as stored, with the keys the store holds.
+  daemon_.reset();
+  auto store = store::RecordStore::Open((dir_ / "data").string());
+  ASSERT_TRUE(store) << store.error().message();
+  auto key_of = [&](const std::string& user) {
+    auto account = (*store)->FindAccount(user);
+    return account && *account ? (*account)->signing_key().public_key() : std::string();
+  };
+  auto stored = (*store)->FindConformity("test_run", id);
+  ASSERT_TRUE(stored && *stored);
+  const Status verified = workflow::VerifyRunSignatures((*stored)->test_run(), key_of);
+  EXPECT_TRUE(verified.ok()) << verified.message();
+  auto versions = (*store)->ConformityVersions("test_run", id);
+  ASSERT_TRUE(versions);
+  EXPECT_EQ(versions->size(), 10u) << "start, six captures, submission, review, approval: each a version";
+  store->reset();
+  auto report = store::VerifyStore((dir_ / "data" / "labtrace.db").string(), {});
+  ASSERT_TRUE(report) << report.error().message();
+  EXPECT_TRUE(report->intact) << report->problem;
+}
+
+}  // namespace
+}  // namespace labtrace
