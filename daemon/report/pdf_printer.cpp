@@ -179,6 +179,11 @@ Result<PrintedPdf> Run(const std::string& html_path, const std::string& pdf_path
   if (pid == 0) {
     // The child: only async-signal-safe calls until exec (the daemon has threads).
     ::setpgid(0, 0);  // its own process group, so a kill reaches every chromium process
+    // The daemon ignores SIGPIPE and its threads may block signals; chromium gets defaults.
+    ::signal(SIGPIPE, SIG_DFL);
+    sigset_t none;
+    ::sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
     const char isolated = ::unshare(CLONE_NEWNET) == 0 ? '1' : '0';
     (void)!::write(pipe_fds[1], &isolated, 1);
     ::dup2(null_fd, STDIN_FILENO);

@@ -6,9 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <fstream>
 #include <optional>
-#include <sstream>
 
 #include "metrology/units.h"
 #include "report/number_text.h"
@@ -22,28 +20,16 @@ using metrology::DecisionRuleKind;
 
 // Keys the code itself prints, beyond those the template names: the template's are
 // checked by rendering a specimen, these by this list.
+// clang-format off
 constexpr std::string_view kCodeLabels[] = {
-    "statement_pass",
-    "statement_conditional_pass",
-    "statement_conditional_fail",
-    "statement_fail",
-    "statement_none",
-    "rule_simple",
-    "rule_guarded",
-    "rule_non_binary",
-    "rule_none",
-    "limits_inclusive",
-    "limits_exclusive",
-    "meaning_reviewed",
-    "meaning_approved",
-    "meaning_other",
-    "limit_at_most",
-    "limit_below",
-    "limit_at_least",
-    "limit_above",
-    "limit_from",
-    "limit_to",
+    "statement_pass", "statement_conditional_pass", "statement_conditional_fail",
+    "statement_fail", "statement_none",
+    "rule_simple", "rule_guarded", "rule_non_binary", "rule_none",
+    "limits_inclusive", "limits_exclusive",
+    "meaning_reviewed", "meaning_approved", "meaning_other",
+    "limit_at_most", "limit_below", "limit_at_least", "limit_above", "limit_from", "limit_to",
 };
+// clang-format on
 
 constexpr std::string_view kNothing =
     "—";  // an empty field, printed so a blank is not mistaken for an omission
@@ -231,12 +217,21 @@ void AddResult(TemplateData& row, const TestResult& result, const config::TestMe
   const metrology::Decision& decision = result.decision();
   const bool guarded = decision.guard_band() > 0 && (lower || upper);
   row.Flag("has_acceptance_limits", guarded);
+  // Printed rounded inwards, never looser than the limit the decision used: a value
+  // printed at the acceptance limit is on the side the statement says.
+  const double scale = std::pow(10.0, digits.value);
+  const auto inwards = [&](double limit, bool is_upper) {
+    return is_upper ? std::floor(limit * scale + 1e-9) / scale
+                    : std::ceil(limit * scale - 1e-9) / scale;
+  };
   SetBoth(row, "acceptance_limits",
           guarded
               ? LimitText(
                     form,
-                    lower ? std::optional<double>(decision.lower_acceptance_limit()) : std::nullopt,
-                    upper ? std::optional<double>(decision.upper_acceptance_limit()) : std::nullopt,
+                    lower ? std::optional<double>(inwards(decision.lower_acceptance_limit(), false))
+                          : std::nullopt,
+                    upper ? std::optional<double>(inwards(decision.upper_acceptance_limit(), true))
+                          : std::nullopt,
                     inclusive, digits.value, /*trimmed=*/false)
               : Bilingual{std::string(kNothing), std::string(kNothing)});
   SetBoth(row, "statement", Label(form, StatementKey(decision.statement())));
@@ -387,49 +382,20 @@ Result<const date::time_zone*> FindZone(std::string_view name) {
   }
 }
 
-Result<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Error(NotFound(fmt::format("{}: cannot be read", path)));
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 }  // namespace
 
-Result<ReportForm> LoadTestReportForm(const std::string& dir) {
-  const std::string template_path = fmt::format("{}/{}", dir, kTestReportTemplateFile);
-  auto text = ReadFile(template_path);
-  if (!text) return Error(text.error());
-  if (!IsUtf8(*text)) return Error(InvalidArgument(fmt::format("{}: is not UTF-8", template_path)));
-  auto page = Template::Parse(*text, template_path);
-  if (!page) return Error(page.error());
-  auto vi = ReportLabels::Load(fmt::format("{}/{}", dir, kVietnameseLabelsFile));
-  if (!vi) return Error(vi.error());
-  auto en = ReportLabels::Load(fmt::format("{}/{}", dir, kEnglishLabelsFile));
-  if (!en) return Error(en.error());
-  for (const auto& [one, other] : {std::pair{&*vi, &*en}, std::pair{&*en, &*vi}}) {
-    for (const auto& [key, text] : one->texts()) {
-      if (!other->Has(key)) {
-        return Error(InvalidArgument(fmt::format(
-            "{} has {} but {} does not: each word of the form is needed in both languages",
-            one->origin(), key, other->origin())));
-      }
-    }
-  }
+Status CheckTestReportForm(const ReportForm& form) {
   for (const std::string_view key : kCodeLabels) {
-    if (!vi->Has(key)) {
-      return Error(InvalidArgument(
-          fmt::format("{}: {} is missing; the report prints it", vi->origin(), key)));
+    if (!form.vi.Has(key)) {
+      return InvalidArgument(
+          fmt::format("{}: {} is missing; the report prints it", form.vi.origin(), key));
     }
   }
-  ReportForm form{std::move(*page), std::move(*vi), std::move(*en)};
   auto utc = FindZone("UTC");
-  if (!utc) return Error(utc.error());
+  if (!utc) return utc.error();
   auto specimen = ReportData(Specimen(), form, *utc);
-  if (!specimen) return Error(specimen.error());
-  if (Status s = form.page.Check(*specimen); !s.ok()) return Error(s);
-  return form;
+  if (!specimen) return specimen.error();
+  return form.page.Check(*specimen);
 }
 
 Result<std::string> ReportHtml(const TestReport& report, const ReportForm& form,

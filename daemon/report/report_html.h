@@ -9,7 +9,7 @@
 // decimal point for the English side, dates and signature times in the lab's time zone,
 // statements and decision rules in words, and the verification code's QR code.
 //
-// Pure apart from LoadTestReportForm's reading of files; safe on any thread.
+// Pure; safe on any thread.
 #pragma once
 
 #include <string>
@@ -17,28 +17,15 @@
 
 #include "labtrace/conformity.pb.h"
 #include "labtrace/status.h"
-#include "report/report_labels.h"
-#include "report/report_template.h"
+#include "report/report_form.h"
 
 namespace labtrace::report {
 
-// The file names of a test report form in its folder.
-inline constexpr std::string_view kTestReportTemplateFile = "test-report.html";
-inline constexpr std::string_view kVietnameseLabelsFile = "vi.labels";
-inline constexpr std::string_view kEnglishLabelsFile = "en.labels";
-
-// A document's printed form: its template and its words in both languages.
-struct ReportForm {
-  Template page;
-  ReportLabels vi;
-  ReportLabels en;
-};
-
-// Loads a test report form from `dir` (lab-config/report) and checks it whole, so that a
-// broken form stops the daemon at start, not the first report: both languages have the
-// same keys, the code's own keys (statements, rules, meanings) are there, and every name
-// in every branch of the template is one a report provides.
-Result<ReportForm> LoadTestReportForm(const std::string& dir);
+// Checks a loaded form against what this code prints: its own words (statements, rules,
+// meanings, limits) are in the language files, and every name in every branch of the
+// template is a value a report provides (rendered against a specimen report that has
+// every part). LoadTestReportForm calls it.
+Status CheckTestReportForm(const ReportForm& form);
 
 // `report` as HTML. `time_zone` is the lab's IANA zone ("Asia/Ho_Chi_Minh"), in which
 // signature times are shown. Fails on an unknown zone, a verification link too long for a

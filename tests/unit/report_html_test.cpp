@@ -290,14 +290,14 @@ TEST(ReportHtml, GuardedAcceptanceShowsTheAcceptanceLimit) {
   result->set_value(13.92);
   result->mutable_budget()->set_estimate_rounded(13.92);
   // w = U = 0.12 % (unrounded 0.1234): acceptance limit 14.0 − 0.1234 = 13.8766, shown
-  // to the result's two decimals.
+  // to the result's two decimals rounded inwards, 13.87: a value printed as 13.88 is
+  // above 13.8766 and must not read as inside the acceptance limit.
   result->mutable_decision()->set_guard_band(0.1234);
   result->mutable_decision()->set_upper_acceptance_limit(13.8766);
   result->mutable_decision()->set_statement(metrology::CONDITIONAL_PASS);
   const std::string html = Html(report);
-  EXPECT_NE(html.find("Giới hạn chấp nhận: không lớn hơn 13,88<span class=\"en\">Acceptance "
-                      "limits: not more than "
-                      "13.88</span>"),
+  EXPECT_NE(html.find("Giới hạn chấp nhận: không lớn hơn 13,87<span class=\"en\">Acceptance "
+                      "limits: not more than 13.87</span>"),
             std::string::npos);
   EXPECT_NE(html.find("Đạt có điều kiện<span class=\"en\">Conditional pass</span>"),
             std::string::npos);
