@@ -18,6 +18,7 @@ PACKAGES=(
   libsodium-dev libexpected-dev libcli11-dev libspdlog-dev libfmt-dev
   libssl-dev libhowardhinnant-date-dev tzdata libgtest-dev libgmock-dev sqlite3 mbpoll curl
   python3-pymodbus python3-serial python3-serial-asyncio
+  chromium fonts-noto-core fontconfig libqrencode-dev poppler-utils zbar-tools
 )
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
