@@ -72,6 +72,11 @@ void RecordStore::SaveConformity(ConformityChange change, ConformityDone done) {
   if (KeyOf(change.record).empty() && change.year.size() != 4) {
     return done(Error(InvalidArgument("a new conformity record needs the lab's year for its number")));
   }
+  if (!change.issued_pdf.empty()) {
+    if (Status document = CheckIssuedDocument(change.record, change.issued_pdf); !document.ok()) {
+      return done(Error(document));
+    }
+  }
   {
     std::lock_guard lock(mutex_);
     pending_conformity_.push_back({std::move(change), std::move(done)});
@@ -143,8 +148,16 @@ Status RecordStore::CommitConformity(Batch& batch, LedgerWriter& ledger, Compact
       }
       version = latest + 1;
     }
-    versions[kind + " " + key] = version;
     SetKeyAndVersion(record, key, version);
+    if (!change.issued_pdf.empty()) {
+      auto conflict = IssuedDocumentConflict(db_, record.test_report());
+      if (!conflict) return conflict.error();
+      if (!conflict->empty()) {
+        outcome.conformity.push_back(Error(Status(StatusCode::kAlreadyExists, *conflict)));
+        continue;
+      }
+    }
+    versions[kind + " " + key] = version;
     const std::string bytes = ConformityRecordBytes(record);
     Statement& row = **insert;
     row.BindInt64(1, record_id++);
@@ -157,6 +170,9 @@ Status RecordStore::CommitConformity(Batch& batch, LedgerWriter& ledger, Compact
     row.BindInt64(8, NowNs());
     row.BindBlob(9, {reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
     if (Status s = row.Run(); !s.ok()) return s;
+    if (!change.issued_pdf.empty()) {
+      if (Status s = InsertIssuedDocument(db_, record.test_report(), change.issued_pdf, NowNs()); !s.ok()) return s;
+    }
     const Hash leaf = LeafHash({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
     tree.Append(leaf);
     leaves.push_back(leaf);

@@ -18,7 +18,8 @@
 // their commit), ledger_writer.cpp (batch rows, chain, checkpoints), reading_writer.cpp
 // (readings and runs), uploads.cpp (uploads and idempotency), corrections.cpp,
 // calibration_rows.cpp, accounts.cpp (users and tokens), conformity_rows.cpp (samples,
-// runs, reports, dossiers, certificates), reading_queries.cpp and
+// runs, reports, dossiers, certificates), issued_documents.cpp (issued reports' PDFs),
+// reading_queries.cpp and
 // record_queries.cpp (what the API and CLI ask).
 #pragma once
 
@@ -120,6 +121,20 @@ struct ConformityChange {
   std::string change_key;
   // Committed with the record; an event with no entity gets "<kind>:<key>".
   std::vector<AuditEvent> events;
+  // An issued test report's PDF, kept in the same commit beside the record and never
+  // changed (issued_documents.cpp). Its SHA-256 must be the report's pdf_sha256. Empty
+  // for any other change.
+  std::string issued_pdf;
+};
+
+// The PDF of an issued test report as it was handed out.
+struct IssuedDocument {
+  std::string number;             // the report's: "PKQ-2026-00005"
+  uint64_t version = 0;           // the report's version issued with it
+  std::string verification_code;  // printed on it
+  std::string sha256;             // of `pdf`, 32 bytes
+  std::string pdf;
+  int64_t stored_at_ns = 0;
 };
 using ConformityDone = std::function<void(Result<ConformityRecord>)>;
 
@@ -216,6 +231,12 @@ class RecordStore {
                                                        const std::string& state) const;
   // Every version of one record, oldest first.
   Result<std::vector<ConformityRecord>> ConformityVersions(std::string_view kind, const std::string& key) const;
+  // issued_documents.cpp. The PDF kept when report `number` was issued; nullopt when it
+  // was never issued.
+  Result<std::optional<IssuedDocument>> FindIssuedDocument(const std::string& number) const;
+  // The number of the issued report that printed verification code `code`; nullopt when
+  // none did (a draft's code was never handed out).
+  Result<std::optional<std::string>> FindIssuedReportByCode(const std::string& code) const;
 
   // accounts.cpp. The latest version of an account, by login name.
   Result<std::optional<UserAccount>> FindAccount(const std::string& name) const;

@@ -247,6 +247,21 @@ CREATE TABLE conformity_records (
 CREATE INDEX conformity_records_by_parent ON conformity_records (kind, parent, key);
 )sql",
      {"conformity_records"}},
+    // 10: the PDF of each issued test report, kept as it was handed out (ISO/IEC 17025
+    // §7.8, docs/DECISIONS.md "Issued reports"). A report is issued once, so its number is
+    // the key; the report's version that was issued carries the same SHA-256 in the log,
+    // and verify checks the two agree. The verification code printed on it resolves here.
+    {R"sql(
+CREATE TABLE issued_documents (
+  number TEXT PRIMARY KEY,
+  version INTEGER NOT NULL CHECK (version > 0),
+  verification_code TEXT NOT NULL UNIQUE,
+  sha256 BLOB NOT NULL CHECK (length(sha256) = 32),
+  pdf BLOB NOT NULL,
+  stored_at_ns INTEGER NOT NULL
+);
+)sql",
+     {"issued_documents"}},
 };
 
 }  // namespace

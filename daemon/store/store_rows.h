@@ -10,6 +10,7 @@
 
 #include "labtrace/api.pb.h"
 #include "labtrace/calibration.pb.h"
+#include "labtrace/conformity.pb.h"
 #include "labtrace/reading.pb.h"
 #include "labtrace/status.h"
 #include "store/sqlite.h"
@@ -39,6 +40,19 @@ Result<std::vector<T>> CollectRows(Statement& select, Parse parse) {
     rows.push_back(std::move(*value));
   }
 }
+
+// issued_documents.cpp. Ok when `pdf` may be kept as the document of `record`: an issued
+// test report whose pdf_sha256 is the PDF's SHA-256.
+Status CheckIssuedDocument(const ConformityRecord& record, const std::string& pdf);
+// Why `report` cannot have its document kept (its number or code has one already), or "".
+Result<std::string> IssuedDocumentConflict(Database& db, const TestReport& report);
+// Keeps `pdf` as the document of `report` (checked by CheckIssuedDocument), in the
+// writer's open transaction.
+Status InsertIssuedDocument(Database& db, const TestReport& report, const std::string& pdf, int64_t stored_at_ns);
+
+// Verify's check of the kept PDFs, once the walk has checked the records: "" when each
+// PDF still has the SHA-256 that its report's issued version carries in the log.
+Result<std::string> IssuedDocumentsProblem(Database& db);
 
 // The reading with this sequence number, if there is one.
 Result<std::optional<Reading>> FindReading(Database& db, uint64_t sequence);

@@ -12,6 +12,7 @@
 #include "store/log_check.h"
 #include "store/record_cursor.h"
 #include "store/sqlite.h"
+#include "store/store_rows.h"
 
 namespace labtrace::store {
 
@@ -306,6 +307,10 @@ Result<VerifyReport> VerifyStore(const std::string& db_path, const VerifyOptions
   auto rest = walk.Rest();
   if (!rest) return Error(rest.error());
   if (!rest->empty()) return verdict(*rest);
+  // The reports are checked now; the PDFs kept beside them must match what they carry.
+  auto documents = IssuedDocumentsProblem(*db);
+  if (!documents) return Error(documents.error());
+  if (!documents->empty()) return verdict(*documents);
   report.records = walk.tree().size();
   report.root = walk.tree().Root();
   return verdict(checkpoints->AfterWalk(report.records));

@@ -176,5 +176,84 @@ TEST_F(StoreConformityTest, LookupColumnsThatDisagreeWithTheRecordAreNamed) {
       << altered->problem;
 }
 
+// SHA-256("%PDF-1.4\n%%EOF\n"), from Python's hashlib (an implementation the store does not use).
+constexpr char kTinyPdf[] = "%PDF-1.4\n%%EOF\n";
+constexpr unsigned char kTinyPdfSha256[32] = {
+    0x14, 0xbc, 0xd0, 0x90, 0xba, 0xf3, 0x1e, 0xdb, 0xa6, 0x4e, 0x9c, 0xbd, 0x8c, 0xdf, 0xc1, 0x5f,
+    0x94, 0x33, 0x44, 0xaa, 0x72, 0xcb, 0x36, 0x75, 0xad, 0x8e, 0x91, 0xbf, 0xcb, 0xce, 0x03, 0xad};
+
+TEST_F(StoreConformityTest, AnIssuedReportsPdfIsKeptOnceBesideItUnchangedAndResolvesItsCode) {
+  ConformityChange draft;
+  TestReport& report = *draft.record.mutable_test_report();
+  report.set_state(REPORT_STATE_DRAFT);
+  report.mutable_sample()->set_code("M-2026-00001");
+  report.set_verification_code("7KQ2M4XW9TNA");
+  draft.year = "2026";
+  draft.change_key = "draft";
+  auto drafted = Save(draft);
+  ASSERT_TRUE(drafted) << drafted.error().message();
+  ASSERT_EQ(drafted->test_report().number(), "PKQ-2026-00001");
+
+  ConformityChange issue;
+  issue.record = *drafted;
+  issue.record.mutable_test_report()->set_state(REPORT_STATE_ISSUED);
+  issue.based_on = 1;
+  issue.change_key = "issue";
+  issue.issued_pdf = kTinyPdf;
+  issue.record.mutable_test_report()->set_pdf_sha256(std::string(32, '\0'));
+  auto wrong_hash = Save(issue);
+  ASSERT_FALSE(wrong_hash) << "the report must carry its PDF's hash";
+  EXPECT_EQ(wrong_hash.error().code(), StatusCode::kInvalidArgument);
+
+  issue.record.mutable_test_report()->set_pdf_sha256(
+      std::string(reinterpret_cast<const char*>(kTinyPdfSha256), sizeof kTinyPdfSha256));
+  auto issued = Save(issue);
+  ASSERT_TRUE(issued) << issued.error().message();
+  EXPECT_EQ(issued->test_report().version(), 2u);
+  auto kept = store_->FindIssuedDocument("PKQ-2026-00001");
+  ASSERT_TRUE(kept && *kept);
+  EXPECT_EQ((*kept)->pdf, kTinyPdf);
+  EXPECT_EQ((*kept)->version, 2u);
+  EXPECT_EQ((*kept)->sha256, issued->test_report().pdf_sha256());
+  auto by_code = store_->FindIssuedReportByCode("7KQ2M4XW9TNA");
+  ASSERT_TRUE(by_code && *by_code);
+  EXPECT_EQ(**by_code, "PKQ-2026-00001");
+  auto unknown = store_->FindIssuedReportByCode("7KQ2M4XW9TNB");
+  ASSERT_TRUE(unknown);
+  EXPECT_FALSE(*unknown);
+
+  // Issued once: another PDF for the same report is refused, and the record not stored.
+  ConformityChange again = issue;
+  again.record = *issued;
+  again.based_on = 2;
+  again.change_key = "issue-again";
+  auto twice = Save(again);
+  ASSERT_FALSE(twice);
+  EXPECT_EQ(twice.error().code(), StatusCode::kAlreadyExists);
+  EXPECT_NE(twice.error().message().find("PKQ-2026-00001 was issued already"), std::string::npos)
+      << twice.error().message();
+  EXPECT_EQ(CountIn("SELECT COUNT(*) FROM conformity_records WHERE kind = 'test_report'"), 2);
+
+  store_.reset();
+  auto intact = VerifyStore(db(), {});
+  ASSERT_TRUE(intact) << intact.error().message();
+  EXPECT_TRUE(intact->intact) << intact->problem;
+
+  // The engine refuses to change a kept PDF; with its trigger dropped, verify names it.
+  sqlite3* file = nullptr;
+  ASSERT_EQ(sqlite3_open(db().c_str(), &file), SQLITE_OK);
+  EXPECT_NE(sqlite3_exec(file, "UPDATE issued_documents SET pdf = CAST('%PDF-1.4 forged' AS BLOB)", nullptr, nullptr,
+                         nullptr),
+            SQLITE_OK);
+  EXPECT_NE(std::string(sqlite3_errmsg(file)).find("append-only"), std::string::npos) << sqlite3_errmsg(file);
+  sqlite3_close(file);
+  Alter("DROP TRIGGER issued_documents_append_only_update; "
+        "UPDATE issued_documents SET pdf = CAST('%PDF-1.4 forged' AS BLOB)");
+  auto forged = VerifyStore(db(), {});
+  ASSERT_TRUE(forged) << forged.error().message();
+  EXPECT_FALSE(forged->intact);
+  EXPECT_NE(forged->problem.find("the issued PDF of PKQ-2026-00001"), std::string::npos) << forged->problem;
+}
+
 }  // namespace
 }  // namespace labtrace::store
