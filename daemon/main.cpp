@@ -11,6 +11,8 @@
 #include <map>
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
+#include <memory>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -26,6 +28,8 @@
 #include "config/lab_calendar.h"
 #include "config/lab_config.h"
 #include "labtrace/clock.h"
+#include "report/pdf_printer.h"
+#include "report/report_form.h"
 #include "result_files/result_folders.h"
 #include "store/record_store.h"
 #include "store/signing_key.h"
@@ -64,10 +68,13 @@ Status CheckSigningKeyIsPinned(const config::Lab& lab, const std::string& config
 
 int main(int argc, char** argv) {
   CLI::App app{"labtraced: reads the lab's instruments and keeps every reading with its evidence"};
-  std::string config_path, data_dir, listen, log_level = "info";
+  std::string config_path, data_dir, listen, report_form_dir, log_level = "info";
   app.add_option("--config", config_path, "lab-config file (protobuf text format)")->required();
   app.add_option("--data", data_dir, "directory of the SQLite store (created if missing)")->required();
   app.add_option("--listen", listen, "host:port for the HTTP API; overrides api.listen of the config");
+  app.add_option("--report-form", report_form_dir,
+                 "folder of the test report form (template, language files, fonts.conf); default: report/ beside "
+                 "the lab-config file");
   app.add_option("--log-level", log_level, "trace, debug, info, warn or error")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
@@ -112,6 +119,29 @@ int main(int argc, char** argv) {
       return 2;
     }
     lab->mutable_api()->set_listen(listen);
+  }
+  // The test report form is the lab's controlled document: a broken one stops the daemon
+  // here, not at the first report. Without one (none beside the lab-config, none named),
+  // reports are drafted but not issued or printed.
+  std::shared_ptr<const report::ReportForm> report_form;
+  report::PdfPrinterOptions printer;
+  {
+    const bool named = !report_form_dir.empty();
+    if (!named) report_form_dir = (std::filesystem::path(config_path).parent_path() / "report").string();
+    if (named || std::filesystem::exists(report_form_dir)) {
+      auto form = report::LoadTestReportForm(report_form_dir);
+      printer.fontconfig_file = (std::filesystem::path(report_form_dir) / "fonts.conf").string();
+      if (form && !std::filesystem::exists(printer.fontconfig_file)) {
+        form = Error(NotFound(fmt::format("{} is missing: the report printer's only fonts are listed there",
+                                          printer.fontconfig_file)));
+      }
+      if (!form) {
+        std::fprintf(stderr, "%s\nlabtraced: the test report form in %s is refused; nothing was started\n",
+                     form.error().message().c_str(), report_form_dir.c_str());
+        return 2;
+      }
+      report_form = std::make_shared<const report::ReportForm>(std::move(*form));
+    }
   }
   spdlog::info("lab \"{}\": {} bus(es), {} instrument(s) from {}", lab->name(), lab->buses_size(),
                lab->instruments_size(), config_path);
@@ -193,6 +223,17 @@ int main(int argc, char** argv) {
   if (!api) {
     spdlog::critical("{}", api.error().message());
     return 1;
+  }
+  if (report_form) {
+    (*api)->SetReportForm(report_form, printer);
+    spdlog::info("reports: the form in {}, printed by {}", report_form_dir, printer.chromium);
+    if (!std::filesystem::exists(printer.chromium)) {
+      spdlog::warn("{} is missing: reports cannot be issued until it is installed (apt-get install chromium)",
+                   printer.chromium);
+    }
+  } else {
+    spdlog::warn("no test report form in {}: reports are drafted but not issued or printed; give --report-form DIR",
+                 report_form_dir);
   }
   const auto endpoint = (*api)->endpoint();
   spdlog::info("api: listening on http://{}:{}", endpoint.address().to_string(), endpoint.port());

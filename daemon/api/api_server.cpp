@@ -55,6 +55,7 @@ Result<std::unique_ptr<ApiServer>> ApiServer::Create(asio::io_context& io, const
 ApiServer::~ApiServer() {
   queries_.join();
   accounts_.join();
+  printer_.join();
 }
 
 void ApiServer::Start() {
@@ -252,6 +253,12 @@ asio::awaitable<Response> ApiServer::Route(const Request& request, const auth::C
   }
   if (route.find(" /v1/runs") != std::string::npos) {
     co_return co_await AnswerRuns(request, caller, route, RouteParameter(endpoint.route, target, "id"));
+  }
+  if (route.find(" /v1/reports") != std::string::npos) {
+    co_return co_await AnswerReports(request, caller, route, RouteParameter(endpoint.route, target, "number"));
+  }
+  if (route == "GET /v1/verify/{code}") {
+    co_return co_await AnswerVerification(request, RouteParameter(endpoint.route, target, "code"));
   }
   // The table lists a route served today that no branch above answers: a bug, caught by
   // the test that calls every endpoint.

@@ -32,6 +32,8 @@
 #include "labtrace/api.pb.h"
 #include "labtrace/config.pb.h"
 #include "labtrace/status.h"
+#include "report/pdf_printer.h"
+#include "report/report_form.h"
 #include "store/record_store.h"
 
 namespace labtrace::api {
@@ -57,6 +59,9 @@ class ApiServer {
   void SetModbusWriter(ModbusWriter writer) { modbus_writer_ = std::move(writer); }
   // Where GET /v1/readings/stream gets committed readings; none: the stream is refused.
   void SetLiveReadings(std::shared_ptr<LiveReadings> live) { live_ = std::move(live); }
+  // The lab's test report form (lab-config/report) and how its reports are printed; none:
+  // reports are drafted and shown as JSON, but not issued, shown as HTML or printed.
+  void SetReportForm(std::shared_ptr<const report::ReportForm> form, report::PdfPrinterOptions printer);
 
  private:
   ApiServer(boost::asio::io_context& io, store::RecordStore& store, const config::Lab& lab)
@@ -147,6 +152,25 @@ class ApiServer {
   boost::asio::awaitable<Response> StoreRun(const Request& request, const auth::Caller& caller, TestRun run,
                                             uint64_t based_on, std::string change_key, std::string action,
                                             std::string what);
+  // report_routes.cpp: test reports, from draft to issue and amendment, and the public
+  // verification of a report's code.
+  boost::asio::awaitable<Response> AnswerReports(const Request& request, const auth::Caller& caller,
+                                                 std::string_view route, std::string number);
+  boost::asio::awaitable<Response> AnswerReportDocument(const Request& request, std::string number);
+  boost::asio::awaitable<Response> AnswerVerification(const Request& request, std::string code);
+  // The latest version of a report; refused when `based_on` is given and is not it.
+  boost::asio::awaitable<Result<TestReport>> LatestReport(const std::string& number, uint64_t based_on);
+  // A draft on the latest versions of the sample, its enterprise and product, and the runs.
+  boost::asio::awaitable<Result<TestReport>> DraftFromRecords(const std::string& sample_code,
+                                                              std::vector<std::string> run_ids,
+                                                              const std::string& user);
+  // The report as HTML printed to PDF, on `printer_`.
+  boost::asio::awaitable<Result<std::string>> PrintReport(TestReport report);
+  // The report an issued amendment replaces, marked superseded by it.
+  boost::asio::awaitable<Status> Supersede(const auth::Caller& caller, TestReport replacement);
+  Status ReportFormLoaded() const;
+  std::string LabTimeZone() const { return lab_.time_zone().empty() ? "UTC" : lab_.time_zone(); }
+
   // A conformity record's next version stored with its audit events (the lab's year
   // filled in for a new record's number); the latest version of one, found on the worker.
   boost::asio::awaitable<Result<ConformityRecord>> SaveRecord(store::ConformityChange change);
@@ -169,8 +193,12 @@ class ApiServer {
   int64_t session_lifetime_ns_ = auth::kDefaultSessionLifetimeNs;
   auth::LockoutPolicy lockout_;
   std::shared_ptr<LiveReadings> live_;
+  std::shared_ptr<const report::ReportForm> report_form_;
+  report::PdfPrinterOptions printer_options_;
   boost::asio::thread_pool queries_{1};
   boost::asio::thread_pool accounts_{1};
+  // Prints reports to PDF: chromium takes seconds, so not on the query worker.
+  boost::asio::thread_pool printer_{1};
 };
 
 }  // namespace labtrace::api

@@ -245,6 +245,26 @@ TEST_F(Access, EveryRoleOnEveryEndpointInEveryRecordStateGetsWhatTheTableSays) {
       {"GET /v1/uploads", [](const Caller&, size_t) { return std::vector<Probe>{{{"GET", "/v1/uploads", ""}, 200}}; }},
       {"GET /v1/calibrations",
        [](const Caller&, size_t) { return std::vector<Probe>{{{"GET", "/v1/calibrations", ""}, 200}}; }},
+      // Test reports: none in this store, so each allowed call is told so.
+      {"POST /v1/reports",
+       [](const Caller&, size_t) {
+         return std::vector<Probe>{
+             {{"POST", "/v1/reports", R"({"sample": "M-2026-99999", "runs": ["TN-2026-99999"]})"}, 404}};
+       }},
+      {"GET /v1/reports/{number}",
+       [](const Caller&, size_t) { return std::vector<Probe>{{{"GET", "/v1/reports/PKQ-2026-99999", ""}, 404}}; }},
+      {"POST /v1/reports/{number}/signatures",
+       [](const Caller&, size_t) {
+         return std::vector<Probe>{
+             {{"POST", "/v1/reports/PKQ-2026-99999/signatures", R"({"password": "not the password"})"}, 404}};
+       }},
+      {"POST /v1/reports/{number}/amendments",
+       [](const Caller&, size_t) {
+         return std::vector<Probe>{
+             {{"POST", "/v1/reports/PKQ-2026-99999/amendments", R"({"reason": "matrix"})"}, 404}};
+       }},
+      {"GET /v1/verify/{code}",
+       [](const Caller&, size_t) { return std::vector<Probe>{{{"GET", "/v1/verify/7KQ2M4XW9TNA", ""}, 404}}; }},
       // An allowed stream never ends: only its refusals are called here (stream_test reads one).
       {"GET /v1/readings/stream",
        [](const Caller&, size_t) { return std::vector<Probe>{{{"GET", "/v1/readings/stream", ""}, kNotCalledWhenAllowed}}; }},
