@@ -2,7 +2,12 @@
 // or binary protobuf when the client sends `Accept: application/x-protobuf`.
 //
 // Runs on the daemon's io_context; each connection is a coroutine. Store queries run on
-// a worker thread so a slow query never stalls acquisition or other clients.
+// a worker thread so a slow query never stalls acquisition or other clients. Work handed
+// to a worker as a lambda is a named local moved into co_spawn, never a temporary inside
+// the co_await: with GCC 12.2 such a temporary closure's std::string captures pointed
+// into the calling coroutine's frame, and freeing them crashed the daemon (valgrind:
+// "invalid free" in the lambda's destructor, reproduced outside the project with a
+// lambda capturing one string); a named closure moved in does not.
 //
 // Every request names its caller with a bearer token (or none), and the one role ×
 // endpoint table (auth/endpoint_table.h) decides before any route runs; a refusal is an
