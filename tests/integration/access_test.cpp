@@ -245,6 +245,54 @@ TEST_F(Access, EveryRoleOnEveryEndpointInEveryRecordStateGetsWhatTheTableSays) {
       {"GET /v1/uploads", [](const Caller&, size_t) { return std::vector<Probe>{{{"GET", "/v1/uploads", ""}, 200}}; }},
       {"GET /v1/calibrations",
        [](const Caller&, size_t) { return std::vector<Probe>{{{"GET", "/v1/calibrations", ""}, 200}}; }},
+      // Conformity records: none in this store, so each allowed change names what is missing.
+      {"POST /v1/enterprises",
+       [](const Caller&, size_t) {
+         return std::vector<Probe>{
+             {{"POST", "/v1/enterprises", R"({"enterprise": {"name": "Matrix", "tax_code": "123"}})"}, 400}};
+       }},
+      {"GET /v1/enterprises",
+       [](const Caller&, size_t) { return std::vector<Probe>{{{"GET", "/v1/enterprises", ""}, 200}}; }},
+      {"POST /v1/products",
+       [](const Caller&, size_t) {
+         return std::vector<Probe>{
+             {{"POST", "/v1/products", R"({"product": {"enterprise": "DN-2026-9999", "name": "Matrix"}})"}, 404}};
+       }},
+      {"GET /v1/products", [](const Caller&, size_t) { return std::vector<Probe>{{{"GET", "/v1/products", ""}, 200}}; }},
+      {"POST /v1/samples",
+       [](const Caller&, size_t) {
+         return std::vector<Probe>{{{"POST", "/v1/samples",
+                                     R"({"sample": {"enterprise": "DN-2026-9999", "product": "SP-2026-9999",
+                                         "description": "x", "quantity": "1", "condition": "ok"}})"},
+                                    404}};
+       }},
+      {"GET /v1/samples", [](const Caller&, size_t) { return std::vector<Probe>{{{"GET", "/v1/samples", ""}, 200}}; }},
+      {"GET /v1/samples/{code}",
+       [](const Caller&, size_t) { return std::vector<Probe>{{{"GET", "/v1/samples/M-2026-99999", ""}, 404}}; }},
+      {"POST /v1/runs",
+       [](const Caller&, size_t) {
+         return std::vector<Probe>{{{"POST", "/v1/runs", R"({"sample": "M-2026-99999", "method": "PP-DA-GAO"})"}, 404}};
+       }},
+      {"GET /v1/runs", [](const Caller&, size_t) { return std::vector<Probe>{{{"GET", "/v1/runs", ""}, 200}}; }},
+      {"GET /v1/runs/{id}",
+       [](const Caller&, size_t) { return std::vector<Probe>{{{"GET", "/v1/runs/TN-2026-99999", ""}, 404}}; }},
+      {"POST /v1/runs/{id}/captures",
+       [](const Caller&, size_t) {
+         return std::vector<Probe>{{{"POST", "/v1/runs/TN-2026-99999/captures", R"({"step": "dish"})"}, 404}};
+       }},
+      {"POST /v1/runs/{id}/submission",
+       [](const Caller&, size_t) {
+         return std::vector<Probe>{{{"POST", "/v1/runs/TN-2026-99999/submission", "{}"}, 404}};
+       }},
+      {"POST /v1/runs/{id}/reviews",
+       [](const Caller&, size_t) {
+         return std::vector<Probe>{
+             {{"POST", "/v1/runs/TN-2026-99999/reviews", R"({"password": "not the password"})"}, 404}};
+       }},
+      {"POST /v1/runs/{id}/amendments",
+       [](const Caller&, size_t) {
+         return std::vector<Probe>{{{"POST", "/v1/runs/TN-2026-99999/amendments", R"({"reason": "matrix"})"}, 404}};
+       }},
       // Test reports: none in this store, so each allowed call is told so.
       {"POST /v1/reports",
        [](const Caller&, size_t) {
