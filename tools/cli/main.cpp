@@ -50,6 +50,7 @@
 #include "cli/metrology_commands.h"
 #include "cli/readings_commands.h"
 #include "cli/record_commands.h"
+#include "cli/report_commands.h"
 #include "cli/time_text.h"
 #include "config/lab_config.h"
 #include "labtrace/clock.h"
@@ -329,9 +330,11 @@ int main(int argc, char** argv) {
   }
 
   const auto run_conformity_command = cli::AddConformityCommands(app);
+  const auto run_report_command = cli::AddReportCommands(app);
 
   CLI11_PARSE(app, argc, argv);
   if (auto code = run_conformity_command()) return *code;
+  if (auto code = run_report_command()) return *code;
   if (health->parsed()) return Health(server, health_json);
   if (user_add_cmd->parsed()) return cli::UserAddCommand(user_add);
   if (login_cmd->parsed()) return cli::LoginCommand(server, login_user, login_password_stdin);
