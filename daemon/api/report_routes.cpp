@@ -7,11 +7,11 @@
 // The rules live in workflow/test_reports.h. A report is printed once, when it is issued,
 // on the printing worker (chromium takes seconds); that PDF is stored beside the issued
 // version in the same commit and is what every later request for the PDF gets.
+#include <fmt/format.h>
 #include <sodium.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <fmt/format.h>
 
 #include "api/api_server.h"
 #include "api/http_util.h"
@@ -28,8 +28,8 @@ namespace {
 
 std::string Sha256(const std::string& bytes) {
   std::string hash(crypto_hash_sha256_BYTES, '\0');
-  crypto_hash_sha256(reinterpret_cast<unsigned char*>(hash.data()), reinterpret_cast<const unsigned char*>(bytes.data()),
-                     bytes.size());
+  crypto_hash_sha256(reinterpret_cast<unsigned char*>(hash.data()),
+                     reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
   return hash;
 }
 
@@ -39,7 +39,8 @@ std::string Hex(std::string_view bytes) {
   return hex;
 }
 
-Response Document(const Request& request, std::string_view content_type, std::string body, const std::string& name) {
+Response Document(const Request& request, std::string_view content_type, std::string body,
+                  const std::string& name) {
   Response response(http::status::ok, request.version());
   response.set(http::field::server, "labtraced");
   response.set(http::field::content_type, content_type);
@@ -60,7 +61,8 @@ AuditEvent Event(const auth::Caller& caller, std::string action, std::string wha
 
 }  // namespace
 
-void ApiServer::SetReportForm(std::shared_ptr<const report::ReportForm> form, report::PdfPrinterOptions printer) {
+void ApiServer::SetReportForm(std::shared_ptr<const report::ReportForm> form,
+                              report::PdfPrinterOptions printer) {
   report_form_ = std::move(form);
   printer_options_ = std::move(printer);
 }
@@ -68,17 +70,20 @@ void ApiServer::SetReportForm(std::shared_ptr<const report::ReportForm> form, re
 Status ApiServer::ReportFormLoaded() const {
   if (report_form_) return OkStatus();
   return Unavailable(
-      "this daemon has no report form: start it with lab-config/report beside its lab-config file, or with "
+      "this daemon has no report form: start it with lab-config/report beside its lab-config file, "
+      "or with "
       "--report-form DIR");
 }
 
-asio::awaitable<Result<TestReport>> ApiServer::LatestReport(const std::string& number, uint64_t based_on) {
+asio::awaitable<Result<TestReport>> ApiServer::LatestReport(const std::string& number,
+                                                            uint64_t based_on) {
   auto record = co_await LatestRecord(std::string(workflow::kReportKind), number);
   if (!record) co_return Error(record.error());
   if (based_on != 0 && based_on != record->test_report().version()) {
-    co_return Error(FailedPrecondition(fmt::format("{} is at version {}, the change was made from version {}; look "
-                                                   "at it again and redo the change",
-                                                   number, record->test_report().version(), based_on)));
+    co_return Error(FailedPrecondition(
+        fmt::format("{} is at version {}, the change was made from version {}; look "
+                    "at it again and redo the change",
+                    number, record->test_report().version(), based_on)));
   }
   co_return std::move(*record->mutable_test_report());
 }
@@ -98,8 +103,9 @@ asio::awaitable<Result<TestReport>> ApiServer::DraftFromRecords(const std::strin
     if (!run) co_return Error(run.error().Annotate("runs"));
     runs.push_back(std::move(*run));
   }
-  co_return workflow::DraftReport(lab_, sample->sample(), customer->enterprise(), product->product(), runs,
-                                  workflow::NewVerificationCode(), user, NowNs());
+  co_return workflow::DraftReport(lab_, sample->sample(), customer->enterprise(),
+                                  product->product(), runs, workflow::NewVerificationCode(), user,
+                                  NowNs());
 }
 
 asio::awaitable<Result<std::string>> ApiServer::PrintReport(TestReport report) {
@@ -107,27 +113,33 @@ asio::awaitable<Result<std::string>> ApiServer::PrintReport(TestReport report) {
     auto html = report::ReportHtml(report, *report_form_, LabTimeZone());
     if (!html) co_return Error(html.error().Annotate(fmt::format("{} as HTML", report.number())));
     auto printed = report::PrintPdf(*html, printer_options_);
-    if (!printed) co_return Error(printed.error().Annotate(fmt::format("printing {}", report.number())));
+    if (!printed)
+      co_return Error(printed.error().Annotate(fmt::format("printing {}", report.number())));
     co_return std::move(printed->pdf);
   };
   co_return co_await asio::co_spawn(printer_, std::move(work), asio::use_awaitable);
 }
 
-asio::awaitable<Response> ApiServer::AnswerReports(const Request& request, const auth::Caller& caller,
+asio::awaitable<Response> ApiServer::AnswerReports(const Request& request,
+                                                   const auth::Caller& caller,
                                                    std::string_view route, std::string number) {
   if (route == "GET /v1/reports/{number}") co_return co_await AnswerReportDocument(request, number);
 
   if (route == "POST /v1/reports") {
     ReportDraft body;
-    if (Status parsed = ParseBody(request, body); !parsed.ok()) co_return ErrorReply(request, parsed);
-    auto draft = co_await DraftFromRecords(body.sample(), {body.runs().begin(), body.runs().end()}, caller.user);
+    if (Status parsed = ParseBody(request, body); !parsed.ok())
+      co_return ErrorReply(request, parsed);
+    auto draft = co_await DraftFromRecords(body.sample(), {body.runs().begin(), body.runs().end()},
+                                           caller.user);
     if (!draft) co_return ErrorReply(request, draft.error());
     std::string runs;
-    for (const ReportedRun& run : draft->runs()) runs += fmt::format(" {} v{}", run.run(), run.run_version());
+    for (const ReportedRun& run : draft->runs())
+      runs += fmt::format(" {} v{}", run.run(), run.run_version());
     store::ConformityChange change;
     *change.record.mutable_test_report() = std::move(*draft);
     change.change_key = ChangeKeyOr(body.change_key());
-    change.events.push_back(Event(caller, "create", fmt::format("draft on sample {}, runs{}", body.sample(), runs)));
+    change.events.push_back(
+        Event(caller, "create", fmt::format("draft on sample {}, runs{}", body.sample(), runs)));
     auto saved = co_await SaveRecord(std::move(change));
     if (!saved) co_return ErrorReply(request, saved.error());
     co_return Reply(request, http::status::ok, saved->test_report());
@@ -135,7 +147,8 @@ asio::awaitable<Response> ApiServer::AnswerReports(const Request& request, const
 
   if (route == "POST /v1/reports/{number}/amendments") {
     ReportAmendment body;
-    if (Status parsed = ParseBody(request, body); !parsed.ok()) co_return ErrorReply(request, parsed);
+    if (Status parsed = ParseBody(request, body); !parsed.ok())
+      co_return ErrorReply(request, parsed);
     auto old = co_await LatestReport(number, 0);
     if (!old) co_return ErrorReply(request, old.error());
     std::vector<std::string> run_ids(body.runs().begin(), body.runs().end());
@@ -143,14 +156,16 @@ asio::awaitable<Response> ApiServer::AnswerReports(const Request& request, const
       for (const ReportedRun& run : old->runs()) run_ids.push_back(run.run());
     }
     auto draft = co_await DraftFromRecords(old->sample().code(), std::move(run_ids), caller.user);
-    if (!draft) co_return ErrorReply(request, draft.error().Annotate(fmt::format("amending {}", number)));
+    if (!draft)
+      co_return ErrorReply(request, draft.error().Annotate(fmt::format("amending {}", number)));
     auto amendment = workflow::AmendReport(*old, std::move(*draft), body.reason());
     if (!amendment) co_return ErrorReply(request, amendment.error());
     store::ConformityChange change;
     *change.record.mutable_test_report() = std::move(*amendment);
     change.change_key = ChangeKeyOr(body.change_key());
-    change.events.push_back(
-        Event(caller, "create", fmt::format("draft amendment of {} version {}: {}", number, old->version(), body.reason())));
+    change.events.push_back(Event(caller, "create",
+                                  fmt::format("draft amendment of {} version {}: {}", number,
+                                              old->version(), body.reason())));
     auto saved = co_await SaveRecord(std::move(change));
     if (!saved) co_return ErrorReply(request, saved.error());
     co_return Reply(request, http::status::ok, saved->test_report());
@@ -166,10 +181,11 @@ asio::awaitable<Response> ApiServer::AnswerReports(const Request& request, const
     auto old = co_await LatestReport(report->replaces(), 0);
     if (!old) co_return ErrorReply(request, old.error().Annotate("the report it replaces"));
     if (old->state() != REPORT_STATE_ISSUED) {
-      co_return ErrorReply(request, FailedPrecondition(fmt::format(
-                                        "{} replaces {}, which is {}{}: nothing was signed", number, old->number(),
-                                        ReportState_Name(old->state()),
-                                        old->superseded_by().empty() ? "" : " by " + old->superseded_by())));
+      co_return ErrorReply(
+          request, FailedPrecondition(fmt::format(
+                       "{} replaces {}, which is {}{}: nothing was signed", number, old->number(),
+                       ReportState_Name(old->state()),
+                       old->superseded_by().empty() ? "" : " by " + old->superseded_by())));
     }
   }
   // Opening the signing key is Argon2id's work: on the accounts thread, one at a time.
@@ -177,11 +193,14 @@ asio::awaitable<Response> ApiServer::AnswerReports(const Request& request, const
                       password = body.password()]() -> asio::awaitable<Result<TestReport>> {
     auto account = store_.FindAccount(user);
     if (!account) co_return Error(account.error());
-    if (!*account) co_return Error(PermissionDenied(fmt::format("{} is no user of this lab", user)));
+    if (!*account)
+      co_return Error(PermissionDenied(fmt::format("{} is no user of this lab", user)));
     auto signer = auth::Signatory::Unseal(**account, password);
     if (!signer) {
-      co_return Error(PermissionDenied(fmt::format(
-          "the password given does not open {}'s signing key: nothing was signed; type the password again", user)));
+      co_return Error(
+          PermissionDenied(fmt::format("the password given does not open {}'s signing key: nothing "
+                                       "was signed; type the password again",
+                                       user)));
     }
     co_return workflow::SignReport(lab_, report, *signer, NowNs());
   };
@@ -199,16 +218,19 @@ asio::awaitable<Response> ApiServer::AnswerReports(const Request& request, const
   // nothing is issued without its document.
   issued->set_version(report->version() + 1);
   auto pdf = co_await PrintReport(*issued);
-  if (!pdf) co_return ErrorReply(request, pdf.error().Annotate("nothing was issued; sign again once this is fixed"));
+  if (!pdf)
+    co_return ErrorReply(request,
+                         pdf.error().Annotate("nothing was issued; sign again once this is fixed"));
   issued->set_pdf_sha256(Sha256(*pdf));
   const ElectronicSignature& signature = issued->signatures(issued->signatures_size() - 1);
   store::ConformityChange change;
-  change.events.push_back(Event(
-      caller, "sign",
-      fmt::format("issued on {}, {} by {} ({}): version {}, sha256 {}; PDF sha256 {}", issued->issued_on(),
-                  auth::MeaningWord(signature.statement().meaning()), signature.statement().signer_full_name(),
-                  signature.statement().signer_user(), signature.statement().record_version(),
-                  Hex(signature.statement().record_sha256()), Hex(issued->pdf_sha256()))));
+  change.events.push_back(
+      Event(caller, "sign",
+            fmt::format("issued on {}, {} by {} ({}): version {}, sha256 {}; PDF sha256 {}",
+                        issued->issued_on(), auth::MeaningWord(signature.statement().meaning()),
+                        signature.statement().signer_full_name(),
+                        signature.statement().signer_user(), signature.statement().record_version(),
+                        Hex(signature.statement().record_sha256()), Hex(issued->pdf_sha256()))));
   *change.record.mutable_test_report() = std::move(*issued);
   change.based_on = report->version();
   change.change_key = ChangeKeyOr(body.change_key());
@@ -225,7 +247,8 @@ asio::awaitable<Response> ApiServer::AnswerReports(const Request& request, const
 
 asio::awaitable<Status> ApiServer::Supersede(const auth::Caller& caller, TestReport replacement) {
   // Keyed by the two numbers: a report is superseded once, and a retry stores nothing twice.
-  const std::string change_key = fmt::format("supersede {} by {}", replacement.replaces(), replacement.number());
+  const std::string change_key =
+      fmt::format("supersede {} by {}", replacement.replaces(), replacement.number());
   auto old = co_await LatestReport(replacement.replaces(), 0);
   if (!old) co_return old.error();
   auto next = workflow::SupersedeReport(*old, replacement);
@@ -233,23 +256,27 @@ asio::awaitable<Status> ApiServer::Supersede(const auth::Caller& caller, TestRep
   store::ConformityChange change;
   change.based_on = old->version();
   change.change_key = change_key;
-  change.events.push_back(Event(caller, "supersede",
-                                fmt::format("superseded by {}: {}", replacement.number(), replacement.amendment_reason())));
+  change.events.push_back(Event(
+      caller, "supersede",
+      fmt::format("superseded by {}: {}", replacement.number(), replacement.amendment_reason())));
   *change.record.mutable_test_report() = std::move(*next);
   auto saved = co_await SaveRecord(std::move(change));
   co_return saved ? OkStatus() : saved.error();
 }
 
-asio::awaitable<Response> ApiServer::AnswerReportDocument(const Request& request, std::string number) {
+asio::awaitable<Response> ApiServer::AnswerReportDocument(const Request& request,
+                                                          std::string number) {
   const std::string_view target(request.target().data(), request.target().size());
   auto params = ParseQueryString(target);
   if (!params) co_return ErrorReply(request, params.error());
-  if (Status known = OnlyKnownParameters(*params, "version, format"); !known.ok()) co_return ErrorReply(request, known);
+  if (Status known = OnlyKnownParameters(*params, "version, format"); !known.ok())
+    co_return ErrorReply(request, known);
   auto version = ParseInteger<uint64_t>(*params, "version");
   if (!version) co_return ErrorReply(request, version.error());
   const std::string format = params->count("format") ? params->at("format") : "json";
   if (format != "json" && format != "html" && format != "pdf") {
-    co_return ErrorReply(request, InvalidArgument(fmt::format("format=\"{}\": json, html or pdf", format)));
+    co_return ErrorReply(request,
+                         InvalidArgument(fmt::format("format=\"{}\": json, html or pdf", format)));
   }
   if (format != "json") {
     if (Status loaded = ReportFormLoaded(); !loaded.ok()) co_return ErrorReply(request, loaded);
@@ -283,28 +310,33 @@ asio::awaitable<Response> ApiServer::AnswerReportDocument(const Request& request
   auto found = co_await asio::co_spawn(queries_, std::move(found_work), asio::use_awaitable);
   if (!found) co_return ErrorReply(request, found.error());
   if (!found->record) {
-    co_return ErrorReply(request, NotFound(fmt::format("there is no test report {}{}", number,
-                                                       *version ? fmt::format(" version {}", *version) : "")));
+    co_return ErrorReply(
+        request, NotFound(fmt::format("there is no test report {}{}", number,
+                                      *version ? fmt::format(" version {}", *version) : "")));
   }
   const TestReport& report = found->record->test_report();
   if (format == "json") co_return Reply(request, http::status::ok, report);
   if (format == "html") {
-    co_return Document(request, "text/html; charset=utf-8", std::move(found->html), number + ".html");
+    co_return Document(request, "text/html; charset=utf-8", std::move(found->html),
+                       number + ".html");
   }
   if (found->document) {
-    co_return Document(request, "application/pdf", std::move(found->document->pdf), number + ".pdf");
+    co_return Document(request, "application/pdf", std::move(found->document->pdf),
+                       number + ".pdf");
   }
   auto pdf = co_await PrintReport(report);
   if (!pdf) co_return ErrorReply(request, pdf.error());
-  co_return Document(request, "application/pdf", std::move(*pdf), fmt::format("{}-draft.pdf", number));
+  co_return Document(request, "application/pdf", std::move(*pdf),
+                     fmt::format("{}-draft.pdf", number));
 }
 
 asio::awaitable<Response> ApiServer::AnswerVerification(const Request& request, std::string typed) {
   const std::string code = workflow::NormaliseVerificationCode(typed);
-  const Status unknown = NotFound(
-      fmt::format("no issued report has the verification code {}: check it against the code printed under the QR "
-                  "code (12 letters and digits)",
-                  code.empty() ? typed.substr(0, 40) : code));
+  const Status unknown =
+      NotFound(fmt::format("no issued report has the verification code {}: check it against the "
+                           "code printed under the QR "
+                           "code (12 letters and digits)",
+                           code.empty() ? typed.substr(0, 40) : code));
   if (code.empty()) co_return ErrorReply(request, unknown);
   auto answer_work = [this, code, unknown]() -> asio::awaitable<Result<ReportVerification>> {
     auto number = store_.FindIssuedReportByCode(code);
@@ -312,7 +344,8 @@ asio::awaitable<Response> ApiServer::AnswerVerification(const Request& request, 
     if (!*number) co_return Error(unknown);
     auto latest = store_.FindConformity(workflow::kReportKind, **number);
     if (!latest) co_return Error(latest.error());
-    if (!*latest) co_return Error(Internal(fmt::format("{} has a document but no record", **number)));
+    if (!*latest)
+      co_return Error(Internal(fmt::format("{} has a document but no record", **number)));
     co_return workflow::VerificationOf((*latest)->test_report());
   };
   auto answer = co_await asio::co_spawn(queries_, std::move(answer_work), asio::use_awaitable);

@@ -1,11 +1,10 @@
 #include "workflow/test_reports.h"
 
+#include <fmt/format.h>
 #include <sodium.h>
 
 #include <algorithm>
 #include <set>
-
-#include <fmt/format.h>
 
 #include "auth/electronic_signature.h"
 #include "config/lab_calendar.h"
@@ -19,8 +18,8 @@ constexpr std::string_view kCodeAlphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 std::string Sha256(const std::string& bytes) {
   std::string hash(crypto_hash_sha256_BYTES, '\0');
-  crypto_hash_sha256(reinterpret_cast<unsigned char*>(hash.data()), reinterpret_cast<const unsigned char*>(bytes.data()),
-                     bytes.size());
+  crypto_hash_sha256(reinterpret_cast<unsigned char*>(hash.data()),
+                     reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
   return hash;
 }
 
@@ -53,21 +52,26 @@ std::string NormaliseVerificationCode(std::string_view typed) {
   return code.size() == kVerificationCodeLength ? code : "";
 }
 
-Result<TestReport> DraftReport(const config::Lab& lab, const Sample& sample, const Enterprise& customer,
-                               const Product& product, const std::vector<TestRun>& runs,
-                               std::string verification_code, std::string_view user, int64_t now_ns) {
+Result<TestReport> DraftReport(const config::Lab& lab, const Sample& sample,
+                               const Enterprise& customer, const Product& product,
+                               const std::vector<TestRun>& runs, std::string verification_code,
+                               std::string_view user, int64_t now_ns) {
   if (lab.identity().name_vi().empty()) {
-    return Error(FailedPrecondition(
-        "the lab-config has no identity { name_vi: … } to print at the head of a report (ISO/IEC 17025 §7.8.2.1 a)"));
+    return Error(
+        FailedPrecondition("the lab-config has no identity { name_vi: … } to print at the head of "
+                           "a report (ISO/IEC 17025 §7.8.2.1 a)"));
   }
   if (sample.enterprise() != customer.id() || sample.product() != product.id()) {
-    return Error(InvalidArgument(fmt::format("sample {} is of {}'s product {}, not of {}'s product {}", sample.code(),
-                                             sample.enterprise(), sample.product(), customer.id(), product.id())));
+    return Error(InvalidArgument(
+        fmt::format("sample {} is of {}'s product {}, not of {}'s product {}", sample.code(),
+                    sample.enterprise(), sample.product(), customer.id(), product.id())));
   }
-  if (runs.empty()) return Error(InvalidArgument("runs: a report carries at least one approved run of the sample"));
+  if (runs.empty())
+    return Error(InvalidArgument("runs: a report carries at least one approved run of the sample"));
   if (NormaliseVerificationCode(verification_code) != verification_code) {
-    return Error(InvalidArgument(fmt::format("\"{}\" is not a verification code (12 characters of Crockford's base32)",
-                                             verification_code)));
+    return Error(InvalidArgument(
+        fmt::format("\"{}\" is not a verification code (12 characters of Crockford's base32)",
+                    verification_code)));
   }
   TestReport report;
   report.set_state(REPORT_STATE_DRAFT);
@@ -82,13 +86,14 @@ Result<TestReport> DraftReport(const config::Lab& lab, const Sample& sample, con
   for (const TestRun& run : runs) {
     if (run.sample() != sample.code()) {
       return Error(InvalidArgument(
-          fmt::format("{} is a run on sample {}; a report on {} carries only that sample's runs", run.id(), run.sample(),
-                      sample.code())));
+          fmt::format("{} is a run on sample {}; a report on {} carries only that sample's runs",
+                      run.id(), run.sample(), sample.code())));
     }
     if (run.state() != RUN_STATE_APPROVED) {
-      return Error(FailedPrecondition(fmt::format(
-          "{} is {} at version {}: only an approved run goes on a report (it needs its review and approval first)",
-          run.id(), RunState_Name(run.state()), run.version())));
+      return Error(
+          FailedPrecondition(fmt::format("{} is {} at version {}: only an approved run goes on a "
+                                         "report (it needs its review and approval first)",
+                                         run.id(), RunState_Name(run.state()), run.version())));
     }
     if (!carried.insert(run.id()).second) {
       return Error(InvalidArgument(fmt::format("runs: {} is named twice", run.id())));
@@ -121,54 +126,61 @@ std::string SignedReportBytes(const TestReport& report) {
 
 std::string SignedReportHash(const TestReport& report) { return Sha256(SignedReportBytes(report)); }
 
-Result<TestReport> SignReport(const config::Lab& lab, const TestReport& report, const auth::Signatory& signer,
-                              int64_t now_ns) {
+Result<TestReport> SignReport(const config::Lab& lab, const TestReport& report,
+                              const auth::Signatory& signer, int64_t now_ns) {
   if (report.state() != REPORT_STATE_DRAFT) {
-    return Error(FailedPrecondition(fmt::format(
-        "{} is {}: only a draft is signed and issued; an issued report is changed by amending it (a new report that "
-        "replaces it)",
-        report.number(), StateWord(report.state()))));
+    return Error(
+        FailedPrecondition(fmt::format("{} is {}: only a draft is signed and issued; an issued "
+                                       "report is changed by amending it (a new report that "
+                                       "replaces it)",
+                                       report.number(), StateWord(report.state()))));
   }
-  if (report.number().empty()) return Error(InvalidArgument("a report is signed once the store has numbered it"));
+  if (report.number().empty())
+    return Error(InvalidArgument("a report is signed once the store has numbered it"));
   const config::Signatory* scope = nullptr;
   for (const config::Signatory& signatory : lab.signatories()) {
     if (signatory.user() == signer.user()) scope = &signatory;
   }
   if (scope == nullptr) {
-    return Error(PermissionDenied(fmt::format(
-        "{} is not one of the lab's report signatories (lab-config signatories): nothing was signed", signer.user())));
+    return Error(
+        PermissionDenied(fmt::format("{} is not one of the lab's report signatories (lab-config "
+                                     "signatories): nothing was signed",
+                                     signer.user())));
   }
   for (const ReportedRun& run : report.runs()) {
     const auto& methods = scope->methods();
     if (std::find(methods.begin(), methods.end(), run.method().id()) == methods.end()) {
-      return Error(PermissionDenied(fmt::format(
-          "{} may not sign reports for method {} ({}), which {} carries: it is outside their approved scope "
-          "(lab-config signatories); nothing was signed",
-          signer.user(), run.method().id(), run.method().standard(), report.number())));
+      return Error(PermissionDenied(
+          fmt::format("{} may not sign reports for method {} ({}), which {} carries: it is outside "
+                      "their approved scope "
+                      "(lab-config signatories); nothing was signed",
+                      signer.user(), run.method().id(), run.method().standard(), report.number())));
     }
   }
   TestReport next = report;
   next.set_issued_on(config::LabCalendar::Of(lab).DateOf(now_ns));
   next.set_signed_version(report.version() + 1);  // the version the store gives it
-  auto signature = signer.Sign(RecordOf(next, SignedReportHash(next)), SIGNATURE_MEANING_APPROVED, now_ns);
+  auto signature =
+      signer.Sign(RecordOf(next, SignedReportHash(next)), SIGNATURE_MEANING_APPROVED, now_ns);
   if (!signature) return Error(signature.error());
   *next.add_signatures() = std::move(*signature);
   next.set_state(REPORT_STATE_ISSUED);
   return next;
 }
 
-Status VerifyReportSignatures(const TestReport& report, const std::function<std::string(const std::string&)>& key_of) {
+Status VerifyReportSignatures(const TestReport& report,
+                              const std::function<std::string(const std::string&)>& key_of) {
   if (report.signatures().empty()) {
     if (report.state() == REPORT_STATE_DRAFT) return OkStatus();
-    return DataLoss(fmt::format("{} version {} is {} but shows no signature", report.number(), report.version(),
-                                StateWord(report.state())));
+    return DataLoss(fmt::format("{} version {} is {} but shows no signature", report.number(),
+                                report.version(), StateWord(report.state())));
   }
   const std::string hash = SignedReportHash(report);
   for (const ElectronicSignature& signature : report.signatures()) {
     const std::string key = key_of(signature.statement().signer_user());
     if (key.empty()) {
-      return PermissionDenied(fmt::format("{} shows a signature by {}, who is no user of this lab", report.number(),
-                                          signature.statement().signer_user()));
+      return PermissionDenied(fmt::format("{} shows a signature by {}, who is no user of this lab",
+                                          report.number(), signature.statement().signer_user()));
     }
     if (Status s = auth::VerifySignature(signature, RecordOf(report, hash), key); !s.ok()) return s;
   }
@@ -177,25 +189,28 @@ Status VerifyReportSignatures(const TestReport& report, const std::function<std:
 
 Result<TestReport> AmendReport(const TestReport& old, TestReport draft, std::string_view reason) {
   if (old.state() == REPORT_STATE_DRAFT) {
-    return Error(FailedPrecondition(
-        fmt::format("{} is a draft, never issued: draft a new report instead of amending it", old.number())));
+    return Error(FailedPrecondition(fmt::format(
+        "{} is a draft, never issued: draft a new report instead of amending it", old.number())));
   }
   if (old.state() == REPORT_STATE_SUPERSEDED) {
-    return Error(FailedPrecondition(fmt::format("{} was replaced already, by {}: amend that one", old.number(),
-                                                old.superseded_by())));
+    return Error(FailedPrecondition(fmt::format("{} was replaced already, by {}: amend that one",
+                                                old.number(), old.superseded_by())));
   }
   if (old.state() != REPORT_STATE_ISSUED) {
-    return Error(FailedPrecondition(fmt::format("{} is {} and cannot be amended", old.number(), StateWord(old.state()))));
+    return Error(FailedPrecondition(
+        fmt::format("{} is {} and cannot be amended", old.number(), StateWord(old.state()))));
   }
   if (reason.empty()) {
-    return Error(InvalidArgument("reason: an amended report says why it replaces the earlier one (ISO/IEC 17025 §7.8.8)"));
+    return Error(InvalidArgument(
+        "reason: an amended report says why it replaces the earlier one (ISO/IEC 17025 §7.8.8)"));
   }
   if (draft.state() != REPORT_STATE_DRAFT || !draft.number().empty()) {
     return Error(InvalidArgument("the amendment is a new draft report, not yet numbered"));
   }
   if (draft.sample().code() != old.sample().code()) {
-    return Error(InvalidArgument(fmt::format("{} reports on sample {}; its amendment must too, not on {}",
-                                             old.number(), old.sample().code(), draft.sample().code())));
+    return Error(
+        InvalidArgument(fmt::format("{} reports on sample {}; its amendment must too, not on {}",
+                                    old.number(), old.sample().code(), draft.sample().code())));
   }
   draft.set_replaces(old.number());
   draft.set_amendment_reason(std::string(reason));
@@ -204,16 +219,16 @@ Result<TestReport> AmendReport(const TestReport& old, TestReport draft, std::str
 
 Result<TestReport> SupersedeReport(const TestReport& old, const TestReport& replacement) {
   if (replacement.state() != REPORT_STATE_ISSUED || replacement.replaces() != old.number()) {
-    return Error(FailedPrecondition(fmt::format("{} is superseded only by an issued report that replaces it; {} is {}{}",
-                                                old.number(), replacement.number(),
-                                                StateWord(replacement.state()),
-                                                replacement.replaces().empty()
-                                                    ? " and replaces none"
-                                                    : fmt::format(" and replaces {}", replacement.replaces()))));
+    return Error(FailedPrecondition(fmt::format(
+        "{} is superseded only by an issued report that replaces it; {} is {}{}", old.number(),
+        replacement.number(), StateWord(replacement.state()),
+        replacement.replaces().empty() ? " and replaces none"
+                                       : fmt::format(" and replaces {}", replacement.replaces()))));
   }
   if (old.state() != REPORT_STATE_ISSUED) {
-    return Error(FailedPrecondition(fmt::format("{} is {}, not an issued report that {} may supersede", old.number(),
-                                                StateWord(old.state()), replacement.number())));
+    return Error(FailedPrecondition(
+        fmt::format("{} is {}, not an issued report that {} may supersede", old.number(),
+                    StateWord(old.state()), replacement.number())));
   }
   TestReport next = old;
   next.set_state(REPORT_STATE_SUPERSEDED);

@@ -42,9 +42,10 @@ std::string NormaliseVerificationCode(std::string_view typed);
 // A new report (no number yet: the store numbers it) on `sample` of `customer`'s
 // `product`, carrying `runs`, drafted by `user` at `now_ns`. Each run must be APPROVED and
 // of this sample, and none twice; the lab must have an identity to print.
-Result<TestReport> DraftReport(const config::Lab& lab, const Sample& sample, const Enterprise& customer,
-                               const Product& product, const std::vector<TestRun>& runs,
-                               std::string verification_code, std::string_view user, int64_t now_ns);
+Result<TestReport> DraftReport(const config::Lab& lab, const Sample& sample,
+                               const Enterprise& customer, const Product& product,
+                               const std::vector<TestRun>& runs, std::string verification_code,
+                               std::string_view user, int64_t now_ns);
 
 // What a signature on a report binds: the report without its version, state, signatures,
 // the PDF's hash and superseded_by, so that issuing, printing and superseding change
@@ -57,14 +58,15 @@ std::string SignedReportHash(const TestReport& report);
 // will give it, issued on the lab's date of `now_ns`. Refused unless `signer` is one of
 // the lab's signatories with every method of the report's runs in their scope; the
 // refusal names the method.
-Result<TestReport> SignReport(const config::Lab& lab, const TestReport& report, const auth::Signatory& signer,
-                              int64_t now_ns);
+Result<TestReport> SignReport(const config::Lab& lab, const TestReport& report,
+                              const auth::Signatory& signer, int64_t now_ns);
 
 // Checks every signature shown on `report` against the report's own content and the
 // public key the store holds for its signer (`key_of(user)`, "" when unknown); names the
 // first that fails, such as a signature copied from another report. An issued report
 // with no signature fails too.
-Status VerifyReportSignatures(const TestReport& report, const std::function<std::string(const std::string&)>& key_of);
+Status VerifyReportSignatures(const TestReport& report,
+                              const std::function<std::string(const std::string&)>& key_of);
 
 // `draft` (a DraftReport of the same sample, from the records as they are now) made the
 // amendment of the issued report `old`: it cites the number it replaces and why (§7.8.8).

@@ -1,13 +1,12 @@
 // The daemon and its test report form: a broken form (here a template naming a value no
 // report has) stops the start with exit code 2 and the problem, before the store is
 // opened; so does a form folder named with --report-form that is not there.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
-
-#include <fmt/format.h>
-#include <gtest/gtest.h>
 
 #include "support/child_process.h"
 
@@ -30,8 +29,9 @@ class ReportFormStart : public ::testing::Test {
 
   // Runs the daemon on the demo lab with `form`; its exit code and output.
   std::pair<int, std::string> Start(const fs::path& form) {
-    ChildProcess daemon({LABTRACED_PATH, "--config", LABTRACE_DEMO_LAB, "--data", (dir_ / "data").string(),
-                         "--listen", "127.0.0.1:0", "--report-form", form.string()});
+    ChildProcess daemon({LABTRACED_PATH, "--config", LABTRACE_DEMO_LAB, "--data",
+                         (dir_ / "data").string(), "--listen", "127.0.0.1:0", "--report-form",
+                         form.string()});
     const int code = daemon.WaitForExit(kDeadline);
     return {code, daemon.output()};
   }
@@ -46,7 +46,9 @@ TEST_F(ReportFormStart, ABrokenFormStopsTheStartBeforeTheStoreOpens) {
   const auto [code, output] = Start(form);
   EXPECT_EQ(code, 2) << output;
   EXPECT_NE(output.find("no_such_value"), std::string::npos) << output;
-  EXPECT_NE(output.find("the test report form in " + form.string() + " is refused"), std::string::npos) << output;
+  EXPECT_NE(output.find("the test report form in " + form.string() + " is refused"),
+            std::string::npos)
+      << output;
   EXPECT_FALSE(fs::exists(dir_ / "data")) << "nothing was started";
 }
 

@@ -2,6 +2,8 @@
 // issue it (the signatory scopes of the lab's accreditation), signatures that stay with
 // the report they signed (one copied onto another report is named), and an amendment
 // that supersedes the report it replaces.
+#include "workflow/test_reports.h"
+
 #include <gtest/gtest.h>
 
 #include <set>
@@ -9,7 +11,6 @@
 #include "auth/password.h"
 #include "auth/sealed_key.h"
 #include "auth/user_account.h"
-#include "workflow/test_reports.h"
 
 namespace labtrace::workflow {
 namespace {
@@ -65,7 +66,8 @@ Sample TheSample(const std::string& code = "M-2031-00001") {
 }
 
 // An approved run of `method` on the sample, as the run workflow leaves it.
-TestRun Approved(const std::string& id, const std::string& method, double value, RunState state = RUN_STATE_APPROVED) {
+TestRun Approved(const std::string& id, const std::string& method, double value,
+                 RunState state = RUN_STATE_APPROVED) {
   TestRun run;
   run.set_id(id);
   run.set_version(10);
@@ -85,7 +87,8 @@ TestRun Approved(const std::string& id, const std::string& method, double value,
 }
 
 UserAccount Person(const std::string& name) {
-  auto account = auth::Enrol({name, "Người " + name, ROLE_REVIEWER, kPassword}, kNow, auth::kTestOnlyCost);
+  auto account =
+      auth::Enrol({name, "Người " + name, ROLE_REVIEWER, kPassword}, kNow, auth::kTestOnlyCost);
   EXPECT_TRUE(account.has_value());
   return account ? *account : UserAccount();
 }
@@ -110,8 +113,9 @@ TestReport Sign(const TestReport& report, const UserAccount& person, int64_t at 
 }
 
 TEST(TestReports, ADraftCarriesFrozenCopiesOfApprovedRunsOfItsSampleOnly) {
-  auto draft = DraftReport(Lab(), TheSample(), Customer(), Rice(), {Approved("TN-2031-00001", "PP-DA-GAO", 13.46)},
-                           kCode, "lan.nguyen", kNow);
+  auto draft =
+      DraftReport(Lab(), TheSample(), Customer(), Rice(),
+                  {Approved("TN-2031-00001", "PP-DA-GAO", 13.46)}, kCode, "lan.nguyen", kNow);
   ASSERT_TRUE(draft) << draft.error().message();
   EXPECT_EQ(draft->state(), REPORT_STATE_DRAFT);
   EXPECT_EQ(draft->lab().name_vi(), "Chi cục Tiêu chuẩn Đo lường Chất lượng tỉnh An Giang");
@@ -125,24 +129,29 @@ TEST(TestReports, ADraftCarriesFrozenCopiesOfApprovedRunsOfItsSampleOnly) {
   EXPECT_EQ(draft->runs(0).signatures_size(), 1) << "the run's own signatures go with it";
 
   auto submitted = DraftReport(Lab(), TheSample(), Customer(), Rice(),
-                               {Approved("TN-2031-00002", "PP-DA-GAO", 13.46, RUN_STATE_REVIEWED)}, kCode, "lan.nguyen",
-                               kNow);
+                               {Approved("TN-2031-00002", "PP-DA-GAO", 13.46, RUN_STATE_REVIEWED)},
+                               kCode, "lan.nguyen", kNow);
   ASSERT_FALSE(submitted);
-  EXPECT_NE(submitted.error().message().find("TN-2031-00002 is RUN_STATE_REVIEWED"), std::string::npos)
+  EXPECT_NE(submitted.error().message().find("TN-2031-00002 is RUN_STATE_REVIEWED"),
+            std::string::npos)
       << submitted.error().message();
 
   TestRun elsewhere = Approved("TN-2031-00003", "PP-DA-GAO", 13.46);
   elsewhere.set_sample("M-2031-00009");
-  auto other_sample = DraftReport(Lab(), TheSample(), Customer(), Rice(), {elsewhere}, kCode, "lan.nguyen", kNow);
+  auto other_sample =
+      DraftReport(Lab(), TheSample(), Customer(), Rice(), {elsewhere}, kCode, "lan.nguyen", kNow);
   ASSERT_FALSE(other_sample);
   EXPECT_NE(other_sample.error().message().find("sample M-2031-00009"), std::string::npos);
 
   const TestRun run = Approved("TN-2031-00001", "PP-DA-GAO", 13.46);
-  EXPECT_FALSE(DraftReport(Lab(), TheSample(), Customer(), Rice(), {run, run}, kCode, "lan.nguyen", kNow));
+  EXPECT_FALSE(
+      DraftReport(Lab(), TheSample(), Customer(), Rice(), {run, run}, kCode, "lan.nguyen", kNow));
   EXPECT_FALSE(DraftReport(Lab(), TheSample(), Customer(), Rice(), {}, kCode, "lan.nguyen", kNow));
-  EXPECT_FALSE(DraftReport(Lab(), TheSample(), Customer(), Rice(), {run}, "7KQ2M4XW9TN", "lan.nguyen", kNow))
+  EXPECT_FALSE(
+      DraftReport(Lab(), TheSample(), Customer(), Rice(), {run}, "7KQ2M4XW9TN", "lan.nguyen", kNow))
       << "11 characters are no code";
-  EXPECT_FALSE(DraftReport(config::Lab(), TheSample(), Customer(), Rice(), {run}, kCode, "lan.nguyen", kNow))
+  EXPECT_FALSE(
+      DraftReport(config::Lab(), TheSample(), Customer(), Rice(), {run}, kCode, "lan.nguyen", kNow))
       << "a lab without an identity has nothing to print at the head";
 }
 
@@ -155,7 +164,8 @@ TEST(TestReports, OnlyASignatoryWithEveryMethodInScopeIssuesTheReport) {
   auto refused = SignReport(Lab(), draft, *stranger, kNow);
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().code(), StatusCode::kPermissionDenied);
-  EXPECT_NE(refused.error().message().find("an.pham is not one of the lab's report signatories"), std::string::npos)
+  EXPECT_NE(refused.error().message().find("an.pham is not one of the lab's report signatories"),
+            std::string::npos)
       << refused.error().message();
 
   auto minh = auth::Signatory::Unseal(Person("minh.le"), kPassword);
@@ -163,7 +173,8 @@ TEST(TestReports, OnlyASignatoryWithEveryMethodInScopeIssuesTheReport) {
   auto out_of_scope = SignReport(Lab(), draft, *minh, kNow);
   ASSERT_FALSE(out_of_scope);
   EXPECT_EQ(out_of_scope.error().code(), StatusCode::kPermissionDenied);
-  EXPECT_NE(out_of_scope.error().message().find("method PP-DA-GAO (TCVN 9706:2013)"), std::string::npos)
+  EXPECT_NE(out_of_scope.error().message().find("method PP-DA-GAO (TCVN 9706:2013)"),
+            std::string::npos)
       << out_of_scope.error().message();
 
   const UserAccount hoa = Person("hoa.tran");
@@ -204,7 +215,8 @@ TEST(TestReports, ASignatureVerifiesOnItsReportAndIsNamedWhenCopiedOrTheContentA
   EXPECT_TRUE(verified.ok()) << verified.message();
 
   // A second report, issued without its own signature, shows the first one's.
-  TestReport second = Draft({Approved("TN-2031-00002", "PP-DA-GAO", 13.46)}, "PKQ-2031-00002", "A1B2C3D4E5F6");
+  TestReport second =
+      Draft({Approved("TN-2031-00002", "PP-DA-GAO", 13.46)}, "PKQ-2031-00002", "A1B2C3D4E5F6");
   second.set_version(2);
   second.set_state(REPORT_STATE_ISSUED);
   second.set_issued_on(first.issued_on());
@@ -212,14 +224,16 @@ TEST(TestReports, ASignatureVerifiesOnItsReportAndIsNamedWhenCopiedOrTheContentA
   *second.add_signatures() = first.signatures(0);
   const Status copied = VerifyReportSignatures(second, key_of);
   ASSERT_FALSE(copied.ok());
-  EXPECT_NE(copied.message().find("made for test_report PKQ-2031-00001"), std::string::npos) << copied.message();
+  EXPECT_NE(copied.message().find("made for test_report PKQ-2031-00001"), std::string::npos)
+      << copied.message();
   EXPECT_NE(copied.message().find("PKQ-2031-00002"), std::string::npos) << copied.message();
 
   TestReport altered = first;
   altered.mutable_runs(0)->mutable_results(0)->set_value(13.06);
   const Status changed = VerifyReportSignatures(altered, key_of);
   ASSERT_FALSE(changed.ok());
-  EXPECT_NE(changed.message().find("altered after it was signed"), std::string::npos) << changed.message();
+  EXPECT_NE(changed.message().find("altered after it was signed"), std::string::npos)
+      << changed.message();
 
   TestReport unsigned_issue = second;
   unsigned_issue.clear_signatures();
@@ -236,7 +250,8 @@ TEST(TestReports, AnAmendedReportCitesTheOneItReplacesWhichIsThenSuperseded) {
   redraft.clear_version();
   EXPECT_FALSE(AmendReport(old, redraft, "")) << "an amendment says why";
   TestReport draft_only = Draft({Approved("TN-2031-00001", "PP-DA-GAO", 13.46)});
-  EXPECT_FALSE(AmendReport(draft_only, redraft, "tên khách hàng viết sai")) << "a draft was never issued";
+  EXPECT_FALSE(AmendReport(draft_only, redraft, "tên khách hàng viết sai"))
+      << "a draft was never issued";
   TestReport other_sample = redraft;
   other_sample.mutable_sample()->set_code("M-2031-00002");
   EXPECT_FALSE(AmendReport(old, other_sample, "tên khách hàng viết sai"));
@@ -260,7 +275,8 @@ TEST(TestReports, AnAmendedReportCitesTheOneItReplacesWhichIsThenSuperseded) {
   EXPECT_EQ(superseded->signatures_size(), 1) << "the old signature stays with the old report";
   superseded->set_version(3);
   EXPECT_FALSE(SupersedeReport(*superseded, issued)) << "superseded once";
-  EXPECT_FALSE(AmendReport(*superseded, redraft, "again")) << "the replacement is what is amended next";
+  EXPECT_FALSE(AmendReport(*superseded, redraft, "again"))
+      << "the replacement is what is amended next";
 
   auto old_answer = VerificationOf(*superseded);
   ASSERT_TRUE(old_answer);
@@ -279,7 +295,8 @@ TEST(TestReports, VerificationCodesAreTwelveCharactersOfCrockfordBase32) {
   for (int i = 0; i < 100; ++i) {
     const std::string code = NewVerificationCode();
     ASSERT_EQ(code.size(), 12u);
-    EXPECT_EQ(code.find_first_not_of("0123456789ABCDEFGHJKMNPQRSTVWXYZ"), std::string::npos) << code;
+    EXPECT_EQ(code.find_first_not_of("0123456789ABCDEFGHJKMNPQRSTVWXYZ"), std::string::npos)
+        << code;
     EXPECT_EQ(NormaliseVerificationCode(code), code);
     codes.insert(code);
   }

@@ -7,10 +7,9 @@
 //   labtrace report verify CODE                      needs no login
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <functional>
 #include <optional>
-
-#include <CLI/CLI.hpp>
 
 namespace labtrace::cli {
 
