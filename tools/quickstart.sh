@@ -130,7 +130,8 @@ demo() {
   build/tools/labtrace-sim lab --config lab-config/demo-lab.textproto --out "$DEMO/demo-lab.textproto" >/dev/null
   enrol_demo_users
   say "starting labtraced on lab-config/demo-lab.textproto, dated today ($DEMO/demo-lab.textproto)"
-  start labtraced build/daemon/labtraced --config "$DEMO/demo-lab.textproto" --data "$ROOT/data"
+  start labtraced build/daemon/labtraced --config "$DEMO/demo-lab.textproto" --data "$ROOT/data" \
+    --report-form lab-config/report
   wait_for_line "$DEMO/labtraced.log" "api: listening on"
   say "logging the CLI in as demo.technician"
   demo_password demo.technician | build/tools/labtrace login demo.technician --password-stdin
