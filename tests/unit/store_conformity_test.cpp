@@ -84,10 +84,10 @@ TEST_F(StoreConformityTest, AChangeIsANewVersionAndTheOldOneStays) {
   disposal.record.mutable_sample()->set_disposal("trả lại khách hàng");
   disposal.based_on = 1;
   disposal.change_key = "k2";
-  AuditEvent disposed;
-  disposed.set_actor("test.technician");
-  disposed.set_action("amend");
-  disposal.events.push_back(disposed);
+  AuditEvent disposal_event;
+  disposal_event.set_actor("test.technician");
+  disposal_event.set_action("amend");
+  disposal.events.push_back(disposal_event);
   auto disposed = Save(std::move(disposal));
   ASSERT_TRUE(disposed) << disposed.error().message();
   EXPECT_EQ(disposed->sample().version(), 2u);
