@@ -1,11 +1,11 @@
 #include "conformity/net_quantity.h"
 
-#include <fmt/format.h>
-
 #include <array>
 #include <cmath>
 #include <numeric>
 #include <string>
+
+#include <fmt/format.h>
 
 #include "conformity/note_text.h"
 #include "metrology/uncertainty.h"

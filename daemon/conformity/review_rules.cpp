@@ -1,11 +1,11 @@
 #include "conformity/review_rules.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <cmath>
 #include <set>
 #include <string>
+
+#include <fmt/format.h>
 
 #include "conformity/formula.h"
 #include "conformity/net_quantity.h"

@@ -1,11 +1,11 @@
 #include "conformity/run_results.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <cmath>
 #include <numeric>
 #include <string>
+
+#include <fmt/format.h>
 
 #include "conformity/formula.h"
 #include "conformity/net_quantity.h"
