@@ -156,6 +156,18 @@ TEST(NetQuantity, ASmallSampleWithAT2DefectiveFails) {
   EXPECT_NE(r.note_vi().find("trung bình 491,8 g"), std::string::npos) << r.note_vi();
 }
 
+TEST(NetQuantity, ShortByExactlyTIsNotADefective) {
+  // R87: a T1 error is a deficiency greater than T. 485.0 g is 15.0 g short of 500 g:
+  // not a T1 defective; 470.0 g is 2T short: a T1, not a T2 defective.
+  config::TestMethod method = RiceBags();
+  method.set_replicates(2);
+  auto results = EvaluateRun(method, Packages({485.0, 470.0}));
+  ASSERT_TRUE(results.has_value()) << results.error().message();
+  EXPECT_FALSE(results->front().packages(0).t1_defective());
+  EXPECT_TRUE(results->front().packages(1).t1_defective());
+  EXPECT_FALSE(results->front().packages(1).t2_defective());
+}
+
 // 50 packages, R87's plan for a lot of 100–500: c = 3, λ = 0.379.
 //   47 at 501.0 g and 3 at 484.5 g (error −15.5 g: T1, not T2).
 //   mean = (47 × 501 + 3 × 484.5)/50 = 25000.5/50 = 500.01 g
