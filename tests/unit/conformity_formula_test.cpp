@@ -95,8 +95,7 @@ TEST(ConformityFormula, ParseErrorsGiveTheColumnAndWhatWasExpected) {
   // The mistakes a Vietnamese user makes first: a decimal comma, a leading point.
   EXPECT_EQ(ParseError("x * 0,5"),
             "column 6: expected an operator (+ - * /) or the end of the formula, found \",\" (a "
-            "formula writes "
-            "decimals with \".\": 0.5)");
+            "formula writes decimals with \".\": 0.5)");
   EXPECT_EQ(ParseError("x * .5"),
             "column 5: expected a number, a step name or \"(\" (a number starts with a digit: 0.5, "
             "not .5), found \".\"");

@@ -178,12 +178,10 @@ TEST(ConformityRun, DeterminationsBeyondTheRepeatabilityLimitCannotPass) {
   EXPECT_EQ(r.decision().statement(), metrology::FAIL);
   EXPECT_EQ(r.note_en(),
             "The determinations differ by 0.182 %, more than the method's repeatability limit r = "
-            "0.150 %: the "
-            "sample cannot be judged from them. Repeat the determinations.");
+            "0.150 %: the sample cannot be judged from them. Repeat the determinations.");
   EXPECT_EQ(r.note_vi(),
             "Chênh lệch giữa các lần xác định là 0,182 %, lớn hơn giới hạn lặp lại r = 0,150 % của "
-            "phương pháp: "
-            "không thể kết luận về mẫu. Cần xác định lại.");
+            "phương pháp: không thể kết luận về mẫu. Cần xác định lại.");
 }
 
 TEST(ConformityRun, MoistureAboveTheLimitFails) {

@@ -46,8 +46,7 @@ TEST(ReviewRules, W5_TheSubmitterMayNotSignUnlessSelfVerificationIsAllowed) {
   EXPECT_EQ(refused.code(), StatusCode::kPermissionDenied);
   EXPECT_EQ(refused.message(),
             "lan.nguyen submitted TN-2026-00017 and may not also review it: the lab's review "
-            "policy does not allow "
-            "self-verification");
+            "policy does not allow self-verification");
   EXPECT_TRUE(MaySign(Policy(2, true), Submitted(), "lan.nguyen", kReviewed).ok());
   EXPECT_TRUE(MaySign(Policy(2), Submitted(), "minh.tran", kReviewed).ok());
   // Nor approve it, after someone else's review.
@@ -61,8 +60,7 @@ TEST(ReviewRules, W5_TheSamePersonMayNotGiveBothSignatures) {
   EXPECT_EQ(refused.code(), StatusCode::kPermissionDenied);
   EXPECT_EQ(refused.message(),
             "minh.tran reviewed TN-2026-00017 already and may not also approve it: two signatures "
-            "must come from two "
-            "people");
+            "must come from two people");
   // Not even when self-verification is allowed: that concerns the submitter only.
   EXPECT_EQ(MaySign(Policy(2, true), ReviewedBy("minh.tran"), "minh.tran", kApproved).code(),
             StatusCode::kPermissionDenied);
@@ -74,8 +72,7 @@ TEST(ReviewRules, W5_ReviewedComesBeforeApproved) {
   EXPECT_EQ(early.code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(early.message(),
             "TN-2026-00017 must be reviewed before it is approved: the lab's review policy asks "
-            "for two signatures, "
-            "review first");
+            "for two signatures, review first");
   const Status twice = MaySign(Policy(2), ReviewedBy("minh.tran"), "hoa.le", kReviewed);
   EXPECT_EQ(twice.code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(twice.message(),
@@ -169,15 +166,13 @@ TEST(CheckTestMethod, ErrorsNameTheMethodVersionAndField) {
   EXPECT_EQ(Refusal(R"pb(steps { name: "lid" unit: "g" })pb"),
             prefix +
                 "steps[3].instrument_kind is empty: say which kind of instrument takes \"lid\" "
-                "(\"balance\", "
-                "\"thermometer\", …)");
+                "(\"balance\", \"thermometer\", …)");
   EXPECT_EQ(Refusal(R"pb(steps { name: "dish" unit: "g" instrument_kind: "balance" })pb"),
             prefix + "steps[3].name \"dish\" is used by an earlier step");
   EXPECT_EQ(Refusal(R"pb(steps { name: "2nd dry" unit: "g" instrument_kind: "balance" })pb"),
             prefix +
                 "steps[3].name \"2nd dry\" is not a name a formula can use (letters, digits and _, "
-                "not starting "
-                "with a digit)");
+                "not starting with a digit)");
   EXPECT_EQ(
       Refusal(R"pb(steps {
                      name: "lid"
@@ -192,8 +187,7 @@ TEST(CheckTestMethod, ErrorsNameTheMethodVersionAndField) {
   EXPECT_EQ(Refusal(R"pb(decision_rule { kind: DECISION_RULE_UNSPECIFIED })pb"),
             prefix +
                 "decision_rule is missing: a method with limits needs one (SIMPLE_ACCEPTANCE, "
-                "GUARDED_ACCEPTANCE "
-                "or NON_BINARY)");
+                "GUARDED_ACCEPTANCE or NON_BINARY)");
   EXPECT_EQ(Refusal(R"pb(coverage_probability: 95)pb"),
             prefix + "coverage_probability 95 is not between 0 and 1 (0: the lab's 0.9545)");
   EXPECT_EQ(Refusal(R"pb(version: 0)pb"),
@@ -204,8 +198,7 @@ TEST(CheckTestMethod, ErrorsNameTheMethodVersionAndField) {
   EXPECT_EQ(Refusal(R"pb(net_quantity { nominal_quantity: 500 })pb"),
             prefix +
                 "lower_limit/upper_limit: a net-quantity method is judged by OIML R87's tolerable "
-                "negative error "
-                "at its nominal quantity, not by limits; remove them");
+                "negative error at its nominal quantity, not by limits; remove them");
   EXPECT_EQ(Refusal(R"pb(id: "")pb"), "test method (no id) version 1: id is empty");
 }
 
