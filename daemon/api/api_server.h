@@ -151,6 +151,18 @@ class ApiServer {
   // filled in for a new record's number); the latest version of one, found on the worker.
   boost::asio::awaitable<Result<ConformityRecord>> SaveRecord(store::ConformityChange change);
   boost::asio::awaitable<Result<ConformityRecord>> LatestRecord(std::string kind, std::string key);
+  // On the query worker (co_spawned there): plain member coroutines with their arguments
+  // copied into the frame. A coroutine lambda, or a lambda capturing a coroutine's
+  // parameters, miscopied its strings under GCC 12 (a double free, found by valgrind).
+  boost::asio::awaitable<Result<std::optional<ConformityRecord>>> FindRecord(std::string kind, std::string key,
+                                                                          uint64_t version);
+  boost::asio::awaitable<Result<std::vector<ConformityRecord>>> ListRecords(std::string kind, std::string parent,
+                                                                           std::string state);
+  boost::asio::awaitable<Result<std::vector<ConformityRecord>>> RecordVersions(std::string kind, std::string key);
+  boost::asio::awaitable<Result<std::map<uint64_t, Reading>>> ReadingsNamed(std::vector<uint64_t> sequences);
+  // On the accounts thread: opens the caller's signing key with the password (Argon2id)
+  // and signs the run.
+  boost::asio::awaitable<Result<TestRun>> SignRunAsCaller(TestRun run, std::string user, std::string password);
   // The client's change key, or a fresh one when it sent none.
   static std::string ChangeKeyOr(const std::string& sent);
 

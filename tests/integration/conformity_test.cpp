@@ -12,6 +12,10 @@
 //   determination 2: (29.88120 − 29.20750) / (29.88120 − 24.87650) = 0.67370 / 5.00470
 //                    = 13.46135 %
 //   mean 13.46065 %; the two differ by 0.0014 %, inside r = 0.15 %; at most 14.0 % → pass.
+// The simulated XS205 shows each load with its noise (σ = 0.02 mg), as a real one does:
+// each captured weighing is within 0.1 mg of its load, each determination is the formula
+// of the weighings captured, and the mean is within 0.002 % of the figure above (the
+// moisture moves by at most 20 %/g × 0.1 mg per weighing).
 #include <unistd.h>
 
 #include <chrono>
@@ -98,7 +102,7 @@ class ConformityRun : public ::testing::Test {
   // POSTs `body` as the holder of `token`; the reply's status and JSON.
   cli::HttpReply Post(const std::string& path, const google::protobuf::Message& body, const std::string& token) {
     auto reply = cli::HttpPostAs(server_, path, Json(body), token);
-    EXPECT_TRUE(reply.has_value()) << reply.error().message();
+    EXPECT_TRUE(reply.has_value()) << reply.error().message() << "\n" << daemon_->output();
     return reply ? *reply : cli::HttpReply{};
   }
 
@@ -184,7 +188,7 @@ TEST_F(ConformityRun, MoistureOfRiceFromReceiptToApprovalWithCapturedWeighings) 
       ASSERT_GT(run.captures_size(), 0);
       const Capture& made = run.captures(run.captures_size() - 1);
       EXPECT_EQ(made.step(), steps[step]);
-      EXPECT_NEAR(made.value(), masses[replicate - 1][step], 1e-9) << "the weighing shown after the load";
+      EXPECT_NEAR(made.value(), masses[replicate - 1][step], 0.0001) << "the weighing shown after the load";
       EXPECT_NE(made.reading_sequence(), 0u) << "bound to the stored reading";
       EXPECT_EQ(made.provenance().source(), Provenance::POLLED);
     }
@@ -200,9 +204,17 @@ TEST_F(ConformityRun, MoistureOfRiceFromReceiptToApprovalWithCapturedWeighings) 
   ASSERT_EQ(run.results_size(), 1);
   const TestResult& moisture = run.results(0);
   ASSERT_EQ(moisture.determinations_size(), 2);
-  EXPECT_NEAR(moisture.determinations(0), 0.67390 / 5.00670 * 100, 1e-9);
-  EXPECT_NEAR(moisture.determinations(1), 0.67370 / 5.00470 * 100, 1e-9);
-  EXPECT_NEAR(moisture.value(), 13.46065, 5e-6);
+  auto weighed = [&run](const char* step, uint32_t replicate) {
+    for (const Capture& capture : run.captures()) {
+      if (capture.step() == step && capture.replicate() == replicate) return capture.value();
+    }
+    return 0.0;
+  };
+  for (uint32_t replicate = 1; replicate <= 2; ++replicate) {
+    const double dish = weighed("dish", replicate), wet = weighed("wet", replicate), dry = weighed("dry", replicate);
+    EXPECT_NEAR(moisture.determinations(replicate - 1), (wet - dry) / (wet - dish) * 100, 1e-9);
+  }
+  EXPECT_NEAR(moisture.value(), 13.46065, 0.002);
   EXPECT_EQ(moisture.decision().statement(), metrology::PASS);
   EXPECT_GT(moisture.budget().expanded_uncertainty(), 0);
 

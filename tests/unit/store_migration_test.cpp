@@ -12,8 +12,10 @@
 
 namespace labtrace::store {
 namespace {
+// What schema 9 added (conformity records).
+#define LABTRACE_BEFORE_SCHEMA_9 "DROP TABLE conformity_records; "
 // What schema 8 added (the index of superseded versions).
-#define LABTRACE_BEFORE_SCHEMA_8 "DROP INDEX readings_superseded; "
+#define LABTRACE_BEFORE_SCHEMA_8 LABTRACE_BEFORE_SCHEMA_9 "DROP INDEX readings_superseded; "
 // What schema 7 added (provenances, and each reading's provenance and sample), which a
 // store written before it lacks.
 #define LABTRACE_BEFORE_SCHEMA_7                                                                   \
