@@ -168,7 +168,7 @@ test_all() {
   install_packages
   build build
   run_suite build
-  build build-asan -DLABTRACE_SANITIZE=ON
+  build build-asan -DLABTRACE_SANITIZE=ON -DLABTRACE_BENCH=OFF
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     run_suite build-asan
 }
