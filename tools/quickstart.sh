@@ -60,14 +60,14 @@ start() {  # start NAME COMMAND…: runs in the background, detached from this s
   echo $! >"$DEMO/$name.pid"
 }
 
-# The platform scale's simulator takes its load from a named pipe, so weights are "put
-# on the pan" with: echo "load 20.0002 kg" > .demo/platform-scale.in
-start_platform_scale() {
-  [ -p "$DEMO/platform-scale.in" ] || mkfifo "$DEMO/platform-scale.in"
+# The balances' simulators take their load from a named pipe, so weights are "put on
+# the pan" with: echo "load 20.0002 kg" > .demo/platform-scale.in
+start_piped() {  # start_piped NAME COMMAND…: like start, with stdin from .demo/NAME.in
+  local name=$1; shift
+  [ -p "$DEMO/$name.in" ] || mkfifo "$DEMO/$name.in"
   # Opened read-write, so the simulator neither blocks on open nor sees end-of-file.
-  setsid build/tools/labtrace-sim mt-sics --balance ind570-30kg --link /tmp/labtrace-demo/platform-scale \
-    >"$DEMO/sim-platform-scale.log" 2>&1 <>"$DEMO/platform-scale.in" &
-  echo $! >"$DEMO/sim-platform-scale.pid"
+  setsid "$@" >"$DEMO/sim-$name.log" 2>&1 <>"$DEMO/$name.in" &
+  echo $! >"$DEMO/sim-$name.pid"
 }
 
 stop_demo() {
@@ -86,7 +86,8 @@ stop_demo() {
 # .demo/passwords (mode 0600) so that a later demo can log the CLI in again. Nothing is
 # built in: another checkout gets other passwords.
 DEMO_USERS=("demo.technician:technician:Nguyễn Văn An" "demo.reviewer:reviewer:Trần Thị Bình"
-            "demo.auditor:auditor:Lê Văn Cường" "demo.admin:admin:Phạm Thị Dung")
+            "demo.approver:reviewer:Hoàng Văn Em" "demo.auditor:auditor:Lê Văn Cường"
+            "demo.admin:admin:Phạm Thị Dung")
 enrol_demo_users() {
   local passwords="$DEMO/passwords" entry name role full password made=""
   (umask 077; touch "$passwords")
@@ -116,12 +117,12 @@ demo() {
   mkdir -p "$DEMO" /tmp/labtrace-demo
   say "starting the simulated instruments"
   start sim-modbus-tcp build/tools/labtrace-sim modbus-tcp --port 15020
-  start sim-mt-sics build/tools/labtrace-sim mt-sics --link /tmp/labtrace-demo/balance-xs205
-  start_platform_scale
+  start_piped balance-xs205 build/tools/labtrace-sim mt-sics --link /tmp/labtrace-demo/balance-xs205
+  start_piped platform-scale build/tools/labtrace-sim mt-sics --balance ind570-30kg --link /tmp/labtrace-demo/platform-scale
   start sim-scpi build/tools/labtrace-sim scpi --tcp --port 15025
   start sim-printer build/tools/labtrace-sim printer --link /tmp/labtrace-demo/thermometer
   wait_for_line "$DEMO/sim-modbus-tcp.log" "listening on"
-  wait_for_line "$DEMO/sim-mt-sics.log" "linked at"
+  wait_for_line "$DEMO/sim-balance-xs205.log" "linked at"
   wait_for_line "$DEMO/sim-platform-scale.log" "linked at"
   wait_for_line "$DEMO/sim-scpi.log" "listening on"
   wait_for_line "$DEMO/sim-printer.log" "linked at"
@@ -151,7 +152,9 @@ are stored in $ROOT/data/labtrace.db.
   See the readings:       $cli readings --last 5      (logged in as demo.technician)
   Log in as another:      $cli login demo.reviewer    (passwords: .demo/passwords)
   Load the platform:      echo "load 20.0002 kg" > .demo/platform-scale.in
+  Load the balance:       echo "load 25.1234 g" > .demo/balance-xs205.in
   Verify it:              docs/CLI.md, "A verification from start to finish"
+  Test rice for moisture: docs/CLI.md, "A conformity test from start to finish"
   Follow the daemon:      tail -f .demo/labtraced.log
   Stop the demo:          tools/quickstart.sh stop
 EOT
@@ -166,7 +169,7 @@ test_all() {
   install_packages
   build build
   run_suite build
-  build build-asan -DLABTRACE_SANITIZE=ON
+  build build-asan -DLABTRACE_SANITIZE=ON -DLABTRACE_BENCH=OFF
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     run_suite build-asan
 }

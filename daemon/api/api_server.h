@@ -2,12 +2,7 @@
 // or binary protobuf when the client sends `Accept: application/x-protobuf`.
 //
 // Runs on the daemon's io_context; each connection is a coroutine. Store queries run on
-// a worker thread so a slow query never stalls acquisition or other clients. Work handed
-// to a worker as a lambda is a named local moved into co_spawn, never a temporary inside
-// the co_await: with GCC 12.2 such a temporary closure's std::string captures pointed
-// into the calling coroutine's frame, and freeing them crashed the daemon (valgrind:
-// "invalid free" in the lambda's destructor, reproduced outside the project with a
-// lambda capturing one string); a named closure moved in does not.
+// a worker thread so a slow query never stalls acquisition or other clients.
 //
 // Every request names its caller with a bearer token (or none), and the one role ×
 // endpoint table (auth/endpoint_table.h) decides before any route runs; a refusal is an
@@ -169,8 +164,23 @@ class ApiServer {
   boost::asio::awaitable<Result<TestReport>> DraftFromRecords(const std::string& sample_code,
                                                               std::vector<std::string> run_ids,
                                                               const std::string& user);
-  // The report as HTML printed to PDF, on `printer_`.
+  // On `printer_` (co_spawned there, like the query helpers below): the report as HTML
+  // printed to PDF, which takes chromium a few seconds.
   boost::asio::awaitable<Result<std::string>> PrintReport(TestReport report);
+  // On the accounts thread: opens the caller's signing key and issues the report.
+  boost::asio::awaitable<Result<TestReport>> SignReportAsCaller(TestReport report, std::string user,
+                                                                std::string password);
+  // On the query worker: a report's version (the latest when 0) and, for `format` "pdf",
+  // its issued PDF, or for "html", the page.
+  struct ReportDocument {
+    std::optional<ConformityRecord> record;
+    std::optional<store::IssuedDocument> document;
+    std::string html;
+  };
+  boost::asio::awaitable<Result<ReportDocument>> FindReportDocument(std::string number, uint64_t version,
+                                                                    std::string format);
+  // On the query worker: what an issued report's code answers; `unknown` when none has it.
+  boost::asio::awaitable<Result<ReportVerification>> ResolveCode(std::string code, Status unknown);
   // The report an issued amendment replaces, marked superseded by it.
   boost::asio::awaitable<Status> Supersede(const auth::Caller& caller, TestReport replacement);
   Status ReportFormLoaded() const;
@@ -180,6 +190,18 @@ class ApiServer {
   // filled in for a new record's number); the latest version of one, found on the worker.
   boost::asio::awaitable<Result<ConformityRecord>> SaveRecord(store::ConformityChange change);
   boost::asio::awaitable<Result<ConformityRecord>> LatestRecord(std::string kind, std::string key);
+  // On the query worker (co_spawned there): plain member coroutines with their arguments
+  // copied into the frame. A coroutine lambda, or a lambda capturing a coroutine's
+  // parameters, miscopied its strings under GCC 12 (a double free, found by valgrind).
+  boost::asio::awaitable<Result<std::optional<ConformityRecord>>> FindRecord(std::string kind, std::string key,
+                                                                          uint64_t version);
+  boost::asio::awaitable<Result<std::vector<ConformityRecord>>> ListRecords(std::string kind, std::string parent,
+                                                                           std::string state);
+  boost::asio::awaitable<Result<std::vector<ConformityRecord>>> RecordVersions(std::string kind, std::string key);
+  boost::asio::awaitable<Result<std::map<uint64_t, Reading>>> ReadingsNamed(std::vector<uint64_t> sequences);
+  // On the accounts thread: opens the caller's signing key with the password (Argon2id)
+  // and signs the run.
+  boost::asio::awaitable<Result<TestRun>> SignRunAsCaller(TestRun run, std::string user, std::string password);
   // The client's change key, or a fresh one when it sent none.
   static std::string ChangeKeyOr(const std::string& sent);
 

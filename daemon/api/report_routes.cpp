@@ -109,15 +109,65 @@ asio::awaitable<Result<TestReport>> ApiServer::DraftFromRecords(const std::strin
 }
 
 asio::awaitable<Result<std::string>> ApiServer::PrintReport(TestReport report) {
-  auto work = [this, report = std::move(report)]() -> asio::awaitable<Result<std::string>> {
-    auto html = report::ReportHtml(report, *report_form_, LabTimeZone());
-    if (!html) co_return Error(html.error().Annotate(fmt::format("{} as HTML", report.number())));
-    auto printed = report::PrintPdf(*html, printer_options_);
-    if (!printed)
-      co_return Error(printed.error().Annotate(fmt::format("printing {}", report.number())));
-    co_return std::move(printed->pdf);
-  };
-  co_return co_await asio::co_spawn(printer_, std::move(work), asio::use_awaitable);
+  auto html = report::ReportHtml(report, *report_form_, LabTimeZone());
+  if (!html) co_return Error(html.error().Annotate(fmt::format("{} as HTML", report.number())));
+  auto printed = report::PrintPdf(*html, printer_options_);
+  if (!printed) {
+    co_return Error(printed.error().Annotate(fmt::format("printing {}", report.number())));
+  }
+  co_return std::move(printed->pdf);
+}
+
+asio::awaitable<Result<TestReport>> ApiServer::SignReportAsCaller(TestReport report,
+                                                                  std::string user,
+                                                                  std::string password) {
+  auto account = store_.FindAccount(user);
+  if (!account) co_return Error(account.error());
+  if (!*account) co_return Error(PermissionDenied(fmt::format("{} is no user of this lab", user)));
+  auto signer = auth::Signatory::Unseal(**account, password);
+  if (!signer) {
+    co_return Error(PermissionDenied(fmt::format(
+        "the password given does not open {}'s signing key: nothing was signed; type the "
+        "password again",
+        user)));
+  }
+  co_return workflow::SignReport(lab_, report, *signer, NowNs());
+}
+
+asio::awaitable<Result<ApiServer::ReportDocument>> ApiServer::FindReportDocument(
+    std::string number, uint64_t version, std::string format) {
+  ReportDocument found;
+  auto record = store_.FindConformity(workflow::kReportKind, number, version);
+  if (!record) co_return Error(record.error());
+  found.record = std::move(*record);
+  if (!found.record) co_return found;
+  if (format == "pdf") {
+    auto document = store_.FindIssuedDocument(number);
+    if (!document) co_return Error(document.error());
+    // The PDF issued is the report's from its issue on: a superseded report is shown as
+    // it was handed out. An earlier version, a draft, is printed afresh.
+    if (*document && (*document)->version <= found.record->test_report().version()) {
+      found.document = std::move(**document);
+    }
+  } else if (format == "html") {
+    auto html = report::ReportHtml(found.record->test_report(), *report_form_, LabTimeZone());
+    if (!html) co_return Error(html.error());
+    found.html = std::move(*html);
+  }
+  co_return found;
+}
+
+asio::awaitable<Result<ReportVerification>> ApiServer::ResolveCode(std::string code,
+                                                                   Status unknown) {
+  auto number = store_.FindIssuedReportByCode(code);
+  if (!number) co_return Error(number.error());
+  if (!*number) co_return Error(unknown);
+  auto latest = store_.FindConformity(workflow::kReportKind, **number);
+  if (!latest) co_return Error(latest.error());
+  if (!*latest) {
+    co_return Error(Internal(fmt::format("{} has a document but no record", **number)));
+  }
+  co_return workflow::VerificationOf((*latest)->test_report());
 }
 
 asio::awaitable<Response> ApiServer::AnswerReports(const Request& request,
@@ -189,22 +239,8 @@ asio::awaitable<Response> ApiServer::AnswerReports(const Request& request,
     }
   }
   // Opening the signing key is Argon2id's work: on the accounts thread, one at a time.
-  auto issued_work = [this, report = *report, user = caller.user,
-                      password = body.password()]() -> asio::awaitable<Result<TestReport>> {
-    auto account = store_.FindAccount(user);
-    if (!account) co_return Error(account.error());
-    if (!*account)
-      co_return Error(PermissionDenied(fmt::format("{} is no user of this lab", user)));
-    auto signer = auth::Signatory::Unseal(**account, password);
-    if (!signer) {
-      co_return Error(
-          PermissionDenied(fmt::format("the password given does not open {}'s signing key: nothing "
-                                       "was signed; type the password again",
-                                       user)));
-    }
-    co_return workflow::SignReport(lab_, report, *signer, NowNs());
-  };
-  auto issued = co_await asio::co_spawn(accounts_, std::move(issued_work), asio::use_awaitable);
+  auto issued = co_await asio::co_spawn(
+      accounts_, SignReportAsCaller(*report, caller.user, body.password()), asio::use_awaitable);
   if (!issued) {
     if (issued.error().code() == StatusCode::kPermissionDenied) {
       AuditEvent refused = Event(caller, "refuse", "");
@@ -217,7 +253,7 @@ asio::awaitable<Response> ApiServer::AnswerReports(const Request& request,
   // Printed as the version the store gives it, signatures and all, before it is stored:
   // nothing is issued without its document.
   issued->set_version(report->version() + 1);
-  auto pdf = co_await PrintReport(*issued);
+  auto pdf = co_await asio::co_spawn(printer_, PrintReport(*issued), asio::use_awaitable);
   if (!pdf)
     co_return ErrorReply(request,
                          pdf.error().Annotate("nothing was issued; sign again once this is fixed"));
@@ -281,33 +317,8 @@ asio::awaitable<Response> ApiServer::AnswerReportDocument(const Request& request
   if (format != "json") {
     if (Status loaded = ReportFormLoaded(); !loaded.ok()) co_return ErrorReply(request, loaded);
   }
-  struct Found {
-    std::optional<ConformityRecord> record;
-    std::optional<store::IssuedDocument> document;
-    std::string html;
-  };
-  auto found_work = [this, number, version = *version, format]() -> asio::awaitable<Result<Found>> {
-    Found found;
-    auto record = store_.FindConformity(workflow::kReportKind, number, version);
-    if (!record) co_return Error(record.error());
-    found.record = std::move(*record);
-    if (!found.record) co_return found;
-    if (format == "pdf") {
-      auto document = store_.FindIssuedDocument(number);
-      if (!document) co_return Error(document.error());
-      // The PDF issued is the report's from its issue on: a superseded report is
-      // shown as it was handed out. An earlier version, a draft, is printed afresh.
-      if (*document && (*document)->version <= found.record->test_report().version()) {
-        found.document = std::move(**document);
-      }
-    } else if (format == "html") {
-      auto html = report::ReportHtml(found.record->test_report(), *report_form_, LabTimeZone());
-      if (!html) co_return Error(html.error());
-      found.html = std::move(*html);
-    }
-    co_return found;
-  };
-  auto found = co_await asio::co_spawn(queries_, std::move(found_work), asio::use_awaitable);
+  auto found = co_await asio::co_spawn(queries_, FindReportDocument(number, *version, format),
+                                       asio::use_awaitable);
   if (!found) co_return ErrorReply(request, found.error());
   if (!found->record) {
     co_return ErrorReply(
@@ -324,7 +335,7 @@ asio::awaitable<Response> ApiServer::AnswerReportDocument(const Request& request
     co_return Document(request, "application/pdf", std::move(found->document->pdf),
                        number + ".pdf");
   }
-  auto pdf = co_await PrintReport(report);
+  auto pdf = co_await asio::co_spawn(printer_, PrintReport(report), asio::use_awaitable);
   if (!pdf) co_return ErrorReply(request, pdf.error());
   co_return Document(request, "application/pdf", std::move(*pdf),
                      fmt::format("{}-draft.pdf", number));
@@ -338,17 +349,7 @@ asio::awaitable<Response> ApiServer::AnswerVerification(const Request& request, 
                            "code (12 letters and digits)",
                            code.empty() ? typed.substr(0, 40) : code));
   if (code.empty()) co_return ErrorReply(request, unknown);
-  auto answer_work = [this, code, unknown]() -> asio::awaitable<Result<ReportVerification>> {
-    auto number = store_.FindIssuedReportByCode(code);
-    if (!number) co_return Error(number.error());
-    if (!*number) co_return Error(unknown);
-    auto latest = store_.FindConformity(workflow::kReportKind, **number);
-    if (!latest) co_return Error(latest.error());
-    if (!*latest)
-      co_return Error(Internal(fmt::format("{} has a document but no record", **number)));
-    co_return workflow::VerificationOf((*latest)->test_report());
-  };
-  auto answer = co_await asio::co_spawn(queries_, std::move(answer_work), asio::use_awaitable);
+  auto answer = co_await asio::co_spawn(queries_, ResolveCode(code, unknown), asio::use_awaitable);
   if (!answer) co_return ErrorReply(request, answer.error());
   co_return Reply(request, http::status::ok, *answer);
 }

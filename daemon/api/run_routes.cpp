@@ -72,6 +72,22 @@ asio::awaitable<Result<Reading>> ApiServer::NextStableReading(std::string instru
   }
 }
 
+asio::awaitable<Result<std::map<uint64_t, Reading>>> ApiServer::ReadingsNamed(std::vector<uint64_t> sequences) {
+  co_return store_.ReadingsBySequence(sequences);
+}
+
+asio::awaitable<Result<TestRun>> ApiServer::SignRunAsCaller(TestRun run, std::string user, std::string password) {
+  auto account = store_.FindAccount(user);
+  if (!account) co_return Error(account.error());
+  if (!*account) co_return Error(PermissionDenied(fmt::format("{} is no user of this lab", user)));
+  auto signer = auth::Signatory::Unseal(**account, password);
+  if (!signer) {
+    co_return Error(PermissionDenied(fmt::format(
+        "the password given does not open {}'s signing key: nothing was signed; type the password again", user)));
+  }
+  co_return workflow::SignRun(lab_, run, *signer, NowNs());
+}
+
 asio::awaitable<Result<TestRun>> ApiServer::LatestRun(const std::string& id, uint64_t based_on) {
   auto record = co_await LatestRecord(std::string(workflow::kRunKind), id);
   if (!record) co_return Error(record.error());
@@ -108,10 +124,9 @@ asio::awaitable<Response> ApiServer::AnswerRuns(const Request& request, const au
   if (route == "GET /v1/runs") {
     RunsQuery query;
     if (Status parsed = ParseQueryInto(target, query); !parsed.ok()) co_return ErrorReply(request, parsed);
-    auto runs_work = [this, query]() -> asio::awaitable<Result<std::vector<ConformityRecord>>> {
-      co_return store_.ListConformity(workflow::kRunKind, query.sample(), query.state());
-    };
-    auto runs = co_await asio::co_spawn(queries_, std::move(runs_work), asio::use_awaitable);
+    auto runs = co_await asio::co_spawn(
+        queries_, ListRecords(std::string(workflow::kRunKind), query.sample(), query.state()),
+        asio::use_awaitable);
     if (!runs) co_return ErrorReply(request, runs.error());
     RunList list;
     for (ConformityRecord& record : *runs) *list.add_runs() = std::move(*record.mutable_test_run());
@@ -127,10 +142,9 @@ asio::awaitable<Response> ApiServer::AnswerRuns(const Request& request, const au
       if (!parsed) co_return ErrorReply(request, parsed.error());
       version = *parsed;
     }
-    auto found_work = [this, id, version]() -> asio::awaitable<Result<std::optional<ConformityRecord>>> {
-      co_return store_.FindConformity(workflow::kRunKind, id, version);
-    };
-    auto found = co_await asio::co_spawn(queries_, std::move(found_work), asio::use_awaitable);
+    auto found = co_await asio::co_spawn(
+        queries_, FindRecord(std::string(workflow::kRunKind), id, version),
+        asio::use_awaitable);
     if (!found) co_return ErrorReply(request, found.error());
     if (!*found) co_return ErrorReply(request, NotFound(fmt::format("there is no test run {}{}", id,
                                                                     version ? fmt::format(" version {}", version) : "")));
@@ -158,10 +172,9 @@ asio::awaitable<Response> ApiServer::AnswerRuns(const Request& request, const au
     std::optional<Reading> reading;
     if (capture.reading_sequence() != 0) {
       const uint64_t sequence = capture.reading_sequence();
-      auto readings_work = [this, sequence]() -> asio::awaitable<Result<std::map<uint64_t, Reading>>> {
-        co_return store_.ReadingsBySequence({sequence});
-      };
-      auto readings = co_await asio::co_spawn(queries_, std::move(readings_work), asio::use_awaitable);
+      auto readings = co_await asio::co_spawn(
+          queries_, ReadingsNamed(std::vector<uint64_t>(1, sequence)),
+          asio::use_awaitable);
       if (!readings) co_return ErrorReply(request, readings.error());
       if (readings->empty()) co_return ErrorReply(request, NotFound(fmt::format("no reading has sequence {}", sequence)));
       reading = std::move(readings->begin()->second);
@@ -211,19 +224,10 @@ asio::awaitable<Response> ApiServer::AnswerRuns(const Request& request, const au
     auto run = co_await LatestRun(id, review.based_on());
     if (!run) co_return ErrorReply(request, run.error());
     // Opening the signing key is Argon2id's work: on the accounts thread, one at a time.
-    auto signed_run_work = [this, run = *run, user = caller.user, password = review.password()]() -> asio::awaitable<Result<TestRun>> {
-      auto account = store_.FindAccount(user);
-      if (!account) co_return Error(account.error());
-      if (!*account) co_return Error(PermissionDenied(fmt::format("{} is no user of this lab", user)));
-      auto signer = auth::Signatory::Unseal(**account, password);
-      if (!signer) {
-        co_return Error(PermissionDenied(fmt::format(
-            "the password given does not open {}'s signing key: nothing was signed; type the password again",
-            user)));
-      }
-      co_return workflow::SignRun(lab_, run, *signer, NowNs());
-    };
-    auto signed_run = co_await asio::co_spawn(accounts_, std::move(signed_run_work), asio::use_awaitable);
+    auto signed_run = co_await asio::co_spawn(
+        accounts_,
+        SignRunAsCaller(*run, caller.user, review.password()),
+        asio::use_awaitable);
     if (!signed_run) {
       if (signed_run.error().code() == StatusCode::kPermissionDenied) {
         AuditEvent refused;

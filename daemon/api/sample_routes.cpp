@@ -67,11 +67,24 @@ asio::awaitable<Result<ConformityRecord>> ApiServer::SaveRecord(store::Conformit
       [this, &change](auto done) { store_.SaveConformity(std::move(change), std::move(done)); }, asio::use_awaitable);
 }
 
+asio::awaitable<Result<std::optional<ConformityRecord>>> ApiServer::FindRecord(std::string kind, std::string key,
+                                                                          uint64_t version) {
+  co_return store_.FindConformity(kind, key, version);
+}
+
+asio::awaitable<Result<std::vector<ConformityRecord>>> ApiServer::ListRecords(std::string kind, std::string parent,
+                                                                             std::string state) {
+  co_return store_.ListConformity(kind, parent, state);
+}
+
+asio::awaitable<Result<std::vector<ConformityRecord>>> ApiServer::RecordVersions(std::string kind, std::string key) {
+  co_return store_.ConformityVersions(kind, key);
+}
+
 asio::awaitable<Result<ConformityRecord>> ApiServer::LatestRecord(std::string kind, std::string key) {
-  auto found_work = [this, kind, key]() -> asio::awaitable<Result<std::optional<ConformityRecord>>> {
-    co_return store_.FindConformity(kind, key);
-  };
-  auto found = co_await asio::co_spawn(queries_, std::move(found_work), asio::use_awaitable);
+  auto found = co_await asio::co_spawn(
+      queries_, FindRecord(kind, key, 0),
+      asio::use_awaitable);
   if (!found) co_return Error(found.error());
   if (!*found) co_return Error(NotFound(fmt::format("there is no {} {}", kind, key)));
   co_return std::move(**found);
@@ -85,10 +98,9 @@ asio::awaitable<Response> ApiServer::AnswerReferenceData(const Request& request,
     auto params = ParseQueryString(target);
     if (!params) co_return ErrorReply(request, params.error());
     if (route == "GET /v1/samples/{code}") {
-      auto versions_work = [this, code]() -> asio::awaitable<Result<std::vector<ConformityRecord>>> {
-        co_return store_.ConformityVersions("sample", code);
-      };
-      auto versions = co_await asio::co_spawn(queries_, std::move(versions_work), asio::use_awaitable);
+      auto versions = co_await asio::co_spawn(
+          queries_, RecordVersions("sample", code),
+          asio::use_awaitable);
       if (!versions) co_return ErrorReply(request, versions.error());
       if (versions->empty()) co_return ErrorReply(request, NotFound(fmt::format("there is no sample {}", code)));
       SampleList list;
@@ -98,10 +110,9 @@ asio::awaitable<Response> ApiServer::AnswerReferenceData(const Request& request,
     if (Status known = OnlyKnownParameters(*params, "enterprise"); !known.ok()) co_return ErrorReply(request, known);
     const std::string kind = route == "GET /v1/enterprises" ? "enterprise" : route == "GET /v1/products" ? "product" : "sample";
     const std::string parent = params->count("enterprise") ? params->at("enterprise") : "";
-    auto records_work = [this, kind, parent]() -> asio::awaitable<Result<std::vector<ConformityRecord>>> {
-      co_return store_.ListConformity(kind, parent, "");
-    };
-    auto records = co_await asio::co_spawn(queries_, std::move(records_work), asio::use_awaitable);
+    auto records = co_await asio::co_spawn(
+        queries_, ListRecords(kind, parent, ""),
+        asio::use_awaitable);
     if (!records) co_return ErrorReply(request, records.error());
     ConformityRecords list;
     for (ConformityRecord& record : *records) *list.add_records() = std::move(record);

@@ -389,7 +389,7 @@ Result<Lab> ParseLab(std::string_view text, std::string_view file_name) {
     for (auto& table : *tables.mutable_tables()) *lab.add_mpe_tables() = std::move(table);
   }
   for (Status status : {ValidateBuses(lab, at), ValidateRegisterMaps(lab, at), ValidateInstruments(lab, at),
-                        ValidateMetrology(lab, at)}) {
+                        ValidateMetrology(lab, at), ValidateConformity(lab, at)}) {
     if (!status.ok()) return Error(status);
   }
   FillDefaults(lab);

@@ -87,6 +87,10 @@ inline Status Invalid(const std::string& where, std::string_view what) {
 // environment sensors (metrology_config.cpp).
 Status ValidateMetrology(const Lab& lab, const Locator& at);
 
+// Validation of conformity testing: test methods, signatories, review policy, support
+// lines (conformity_config.cpp).
+Status ValidateConformity(const Lab& lab, const Locator& at);
+
 // Validation and defaults of the text drivers' blocks (mt_sics, sbi, scpi, line) of one
 // instrument (text_driver_config.cpp). `here` turns a path below the instrument into
 // the "file:line:column: instruments[i].…" prefix.

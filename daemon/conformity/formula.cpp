@@ -1,11 +1,11 @@
 #include "conformity/formula.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <limits>
+
+#include <fmt/format.h>
 
 namespace labtrace::conformity {
 

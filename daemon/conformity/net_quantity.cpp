@@ -1,11 +1,11 @@
 #include "conformity/net_quantity.h"
 
-#include <fmt/format.h>
-
 #include <array>
 #include <cmath>
 #include <numeric>
 #include <string>
+
+#include <fmt/format.h>
 
 #include "conformity/note_text.h"
 #include "metrology/uncertainty.h"
@@ -158,13 +158,11 @@ Status JudgePackages(const config::TestMethod& method, const std::vector<double>
   } else {
     rule_en = fmt::format(
         "A sample of {} packages is not one of OIML R87's sampling plans (50, 80 or 125 packages), "
-        "so this "
-        "statement covers the packages tested, not their lot: none with a T1 error",
+        "so this statement covers the packages tested, not their lot: none with a T1 error",
         n);
     rule_vi = fmt::format(
         "Cỡ mẫu {} không thuộc các phương án lấy mẫu của OIML R87 (50, 80 hoặc 125), nên kết luận "
-        "chỉ áp dụng "
-        "cho các đơn vị đã thử, không cho cả lô: không đơn vị nào thiếu quá T",
+        "chỉ áp dụng cho các đơn vị đã thử, không cho cả lô: không đơn vị nào thiếu quá T",
         n);
   }
   std::string failures_en, failures_vi;
@@ -188,8 +186,7 @@ Status JudgePackages(const config::TestMethod& method, const std::vector<double>
   const std::string lambda_vi = NumberVi(plan->correction_factor, 3);
   result.set_note_en(fmt::format(
       "{} (content below Qn − T = {}), none with a T2 error (below Qn − 2T = {}), mean content at "
-      "least "
-      "Qn − {}·s = {}. Found {} with a T1 error, {} with a T2 error, mean {}: {}.",
+      "least Qn − {}·s = {}. Found {} with a T1 error, {} with a T2 error, mean {}: {}.",
       rule_en, en(qn - *t), en(qn - 2 * *t), lambda_en, en(mean_floor), t1, t2, en(mean),
       pass ? (plan->r87_table ? "the lot passes" : "the packages pass")
            : (plan->r87_table ? "the lot fails" : "the packages fail") + std::string(" (") +

@@ -3,10 +3,10 @@
 // labtrace_conformity.
 #pragma once
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <string>
+
+#include <fmt/format.h>
 
 namespace labtrace::conformity {
 

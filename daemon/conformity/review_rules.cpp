@@ -1,11 +1,11 @@
 #include "conformity/review_rules.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <cmath>
 #include <set>
 #include <string>
+
+#include <fmt/format.h>
 
 #include "conformity/formula.h"
 #include "conformity/net_quantity.h"
@@ -62,8 +62,7 @@ Status MaySign(const config::ReviewPolicy& policy, const TestRun& run, std::stri
     if (due == SIGNATURE_MEANING_REVIEWED) {
       return FailedPrecondition(
           fmt::format("{} must be reviewed before it is approved: the lab's review policy asks for "
-                      "two signatures, review "
-                      "first",
+                      "two signatures, review first",
                       id));
     }
     if (run.state() == RUN_STATE_REVIEWED) {

@@ -1,11 +1,11 @@
 #include "conformity/run_results.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <cmath>
 #include <numeric>
 #include <string>
+
+#include <fmt/format.h>
 
 #include "conformity/formula.h"
 #include "conformity/net_quantity.h"
@@ -162,14 +162,12 @@ void CheckRepeatability(const config::TestMethod& method, TestResult& result) {
   const std::string& unit = method.unit();
   result.set_note_en(
       fmt::format("The determinations differ by {}, more than the method's repeatability limit r = "
-                  "{}: the sample cannot be "
-                  "judged from them. Repeat the determinations.",
+                  "{}: the sample cannot be judged from them. Repeat the determinations.",
                   WithUnit(NumberEn(spread, d), unit),
                   WithUnit(NumberEn(method.repeatability_limit(), d), unit)));
   result.set_note_vi(
       fmt::format("Chênh lệch giữa các lần xác định là {}, lớn hơn giới hạn lặp lại r = {} của "
-                  "phương pháp: không thể kết luận "
-                  "về mẫu. Cần xác định lại.",
+                  "phương pháp: không thể kết luận về mẫu. Cần xác định lại.",
                   WithUnit(NumberVi(spread, d), unit),
                   WithUnit(NumberVi(method.repeatability_limit(), d), unit)));
 }

@@ -245,25 +245,24 @@ TEST_F(Access, EveryRoleOnEveryEndpointInEveryRecordStateGetsWhatTheTableSays) {
       {"GET /v1/uploads", [](const Caller&, size_t) { return std::vector<Probe>{{{"GET", "/v1/uploads", ""}, 200}}; }},
       {"GET /v1/calibrations",
        [](const Caller&, size_t) { return std::vector<Probe>{{{"GET", "/v1/calibrations", ""}, 200}}; }},
-      // Conformity records: none in this store, so each allowed change names what is missing.
+      // Conformity records: made (a new enterprise each time), or refused for naming a
+      // record that is not there.
       {"POST /v1/enterprises",
        [](const Caller&, size_t) {
          return std::vector<Probe>{
-             {{"POST", "/v1/enterprises", R"({"enterprise": {"name": "Matrix", "tax_code": "123"}})"}, 400}};
+             {{"POST", "/v1/enterprises", R"({"enterprise": {"name": "Cty A", "tax_code": "1600123456", "address": "An Giang"}})"}, 200},
+             {{"POST", "/v1/enterprises", R"({"enterprise": {"name": "Cty A", "tax_code": "16001", "address": "An Giang"}})"}, 400}};
        }},
-      {"GET /v1/enterprises",
-       [](const Caller&, size_t) { return std::vector<Probe>{{{"GET", "/v1/enterprises", ""}, 200}}; }},
+      {"GET /v1/enterprises", [](const Caller&, size_t) { return std::vector<Probe>{{{"GET", "/v1/enterprises", ""}, 200}}; }},
       {"POST /v1/products",
        [](const Caller&, size_t) {
-         return std::vector<Probe>{
-             {{"POST", "/v1/products", R"({"product": {"enterprise": "DN-2026-9999", "name": "Matrix"}})"}, 404}};
+         return std::vector<Probe>{{{"POST", "/v1/products", R"({"product": {"enterprise": "DN-2026-9999", "name": "Gạo"}})"}, 404}};
        }},
       {"GET /v1/products", [](const Caller&, size_t) { return std::vector<Probe>{{{"GET", "/v1/products", ""}, 200}}; }},
       {"POST /v1/samples",
        [](const Caller&, size_t) {
          return std::vector<Probe>{{{"POST", "/v1/samples",
-                                     R"({"sample": {"enterprise": "DN-2026-9999", "product": "SP-2026-9999",
-                                         "description": "x", "quantity": "1", "condition": "ok"}})"},
+                                     R"({"sample": {"enterprise": "DN-2026-9999", "product": "SP-2026-9999", "description": "gạo", "quantity": "2 kg", "condition": "sealed"}})"},
                                     404}};
        }},
       {"GET /v1/samples", [](const Caller&, size_t) { return std::vector<Probe>{{{"GET", "/v1/samples", ""}, 200}}; }},
@@ -281,17 +280,14 @@ TEST_F(Access, EveryRoleOnEveryEndpointInEveryRecordStateGetsWhatTheTableSays) {
          return std::vector<Probe>{{{"POST", "/v1/runs/TN-2026-99999/captures", R"({"step": "dish"})"}, 404}};
        }},
       {"POST /v1/runs/{id}/submission",
-       [](const Caller&, size_t) {
-         return std::vector<Probe>{{{"POST", "/v1/runs/TN-2026-99999/submission", "{}"}, 404}};
-       }},
+       [](const Caller&, size_t) { return std::vector<Probe>{{{"POST", "/v1/runs/TN-2026-99999/submission", "{}"}, 404}}; }},
       {"POST /v1/runs/{id}/reviews",
        [](const Caller&, size_t) {
-         return std::vector<Probe>{
-             {{"POST", "/v1/runs/TN-2026-99999/reviews", R"({"password": "not the password"})"}, 404}};
+         return std::vector<Probe>{{{"POST", "/v1/runs/TN-2026-99999/reviews", R"({"password": "x"})"}, 404}};
        }},
       {"POST /v1/runs/{id}/amendments",
        [](const Caller&, size_t) {
-         return std::vector<Probe>{{{"POST", "/v1/runs/TN-2026-99999/amendments", R"({"reason": "matrix"})"}, 404}};
+         return std::vector<Probe>{{{"POST", "/v1/runs/TN-2026-99999/amendments", R"({"reason": "retest"})"}, 404}};
        }},
       // Test reports: none in this store, so each allowed call is told so.
       {"POST /v1/reports",

@@ -28,6 +28,7 @@
 #include "store/record_store.h"
 #include "support/child_process.h"
 #include "support/daemon_process.h"
+#include "support/demo_lab.h"
 #include "support/labtrace_cli.h"
 
 namespace labtrace {
@@ -40,11 +41,6 @@ using testing::ParseJson;
 using namespace std::chrono_literals;
 
 constexpr auto kEventDeadline = 15s;
-
-std::string Replace(std::string text, const std::string& from, const std::string& to) {
-  for (size_t at = 0; (at = text.find(from, at)) != std::string::npos; at += to.size()) text.replace(at, from.size(), to);
-  return text;
-}
 
 // Today in the demo lab (Asia/Ho_Chi_Minh: UTC+7, no daylight saving) + 12 months − 1
 // day, with the standard library's calendar.
@@ -75,17 +71,9 @@ class PlatformScaleVerification : public ::testing::Test {
     ASSERT_TRUE(balance_->WaitForLine(std::regex("linked at"), kEventDeadline)) << balance_->output();
     ASSERT_TRUE(scale_->WaitForLine(std::regex("linked at"), kEventDeadline)) << scale_->output();
 
-    // The demo lab itself, dated today as the demo runs it, pointed at this test's simulators.
-    const std::string dated = (dir_ / "demo-lab-today.textproto").string();
-    ChildProcess as_of_today({LABTRACE_SIM_PATH, "lab", "--config", LABTRACE_DEMO_LAB, "--out", dated});
-    ASSERT_EQ(as_of_today.WaitForExit(kEventDeadline), 0) << as_of_today.output();
-    std::ifstream demo(dated);
-    std::stringstream text;
-    text << demo.rdbuf();
-    std::string config = Replace(text.str(), "port: 15020", "port: " + (*port)[1]);
-    config = Replace(config, "/tmp/labtrace-demo/", dir_.string() + "/");
-    config_path_ = (dir_ / "lab.textproto").string();
-    std::ofstream(config_path_) << config;
+    // The demo lab, dated today as the demo runs it, pointed at this test's simulators.
+    config_path_ = testing::DemoLabToday(dir_, (*port)[1]);
+    ASSERT_FALSE(config_path_.empty());
 
     auto daemon = testing::StartDaemon(config_path_, (dir_ / "data").string(), kEventDeadline);
     daemon_ = std::move(daemon.process);

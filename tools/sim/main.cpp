@@ -83,10 +83,6 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"xs205", "ind570-30kg"}))
       ->capture_default_str();
   mt_sics->add_option("--span-error-ppm", span_error_ppm, "the balance's span error, for training verifications");
-  double noise = -1;
-  mt_sics->add_option("--noise", noise,
-                      "standard deviation of the indication's wander, in the balance's unit (default: the model's; "
-                      "0 for a still balance whose weighings a test works out by hand)");
 
   auto* sbi = app.add_subcommand("sbi", "Sartorius SBI balance");
   add_text_options(sbi);
@@ -142,5 +138,5 @@ int main(int argc, char** argv) {
   if (sbi->parsed()) return RunSbiSimulator(text.Named("sbi"), anonymous);
   if (scpi->parsed()) return RunScpiSimulator(text.Named("scpi"));
   if (printer->parsed()) return RunPrinterSimulator(text.Named("printer"));
-  return RunMtSicsSimulator(text.Named("mt-sics"), balance, span_error_ppm, noise);
+  return RunMtSicsSimulator(text.Named("mt-sics"), balance, span_error_ppm);
 }

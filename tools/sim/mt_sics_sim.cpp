@@ -121,11 +121,9 @@ class MtSicsDevice : public TextDevice {
 
 }  // namespace
 
-int RunMtSicsSimulator(const TextSimOptions& options, const std::string& balance_kind, double span_error_ppm,
-                       double noise) {
+int RunMtSicsSimulator(const TextSimOptions& options, const std::string& balance_kind, double span_error_ppm) {
   BalanceModel balance = balance_kind == "ind570-30kg" ? Ind570Platform() : Xs205();
   balance.span_error_ppm = span_error_ppm;
-  if (noise >= 0) balance.noise = noise;
   MtSicsDevice device(std::move(balance));
   return ServeTextDevice(device, options);
 }

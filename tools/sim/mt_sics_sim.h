@@ -6,6 +6,4 @@
 // Serves a simulated MT-SICS balance (sim/text_sim.h says where and how).
 // `balance` is "xs205" (an analytical balance with 100 g on the pan) or "ind570-30kg" (a
 // class III platform, empty until a load is typed on standard input).
-// `noise` < 0 keeps the model's own wander.
-int RunMtSicsSimulator(const TextSimOptions& options, const std::string& balance, double span_error_ppm,
-                       double noise = -1);
+int RunMtSicsSimulator(const TextSimOptions& options, const std::string& balance, double span_error_ppm);
