@@ -180,7 +180,7 @@ TEST_F(VerificationRecord, PassingScaleGetsErrorsMpeUncertaintyStampAndDueDate) 
   ASSERT_EQ(record->standards_size(), 1);
   EXPECT_EQ(record->standards(0).certificate(), "HC-2026-00412");
   EXPECT_EQ(record->standards(0).issuer(), "Trung tâm Kỹ thuật TĐC (this lab)");
-  EXPECT_EQ(record->standards(0).valid_until(), "2027-06-14");
+  EXPECT_EQ(record->standards(0).valid_until(), "2032-06-14");
   // The certified values used, with U and k, as lab-config states them for M1-SET-01.
   ASSERT_EQ(record->standards(0).values_size(), 3);
   EXPECT_DOUBLE_EQ(record->standards(0).values(1).nominal(), 20);
@@ -287,25 +287,8 @@ TEST_F(VerificationRecord, ReadingsThatCannotBeUsedAreRefusedWithTheReason) {
   EXPECT_NE(missing.error().message().find("no reading has sequence 1000"), std::string::npos);
 }
 
-// The demo lab with every calibration date five years later (M1-SET-01 valid until
-// 2032-06-14 instead of 2027-06-14), for a test at a fixed instant years from when it was
-// written: the demo lab's own dates are kept valid for the demo, not for a test's calendar.
-config::Lab CalibrationsFiveYearsLater(config::Lab lab) {
-  auto later = [](std::string& date) {
-    if (date.size() >= 4) date.replace(0, 4, std::to_string(std::stoi(date.substr(0, 4)) + 5));
-  };
-  for (auto& standard : *lab.mutable_reference_standards()) {
-    later(*standard.mutable_calibration()->mutable_calibrated_on());
-    later(*standard.mutable_calibration()->mutable_valid_until());
-  }
-  for (auto& instrument : *lab.mutable_instruments()) {
-    if (instrument.has_calibration()) later(*instrument.mutable_calibration()->mutable_due_date());
-  }
-  return lab;
-}
-
 TEST_F(VerificationRecord, ExpiredStandardIsRefusedUnlessOverriddenAndTheOverrideIsKept) {
-  const config::Lab lab = CalibrationsFiveYearsLater(lab_);
+  const config::Lab& lab = lab_;
   AddPoint(20, 20.006);
   request_.set_stamp_number("TĐC-2032-0001");
   constexpr int64_t later = 1972267200 * kS;  // 2032-07-01T04:00:00Z: M1-SET-01 was valid until 2032-06-14
@@ -331,7 +314,7 @@ constexpr int64_t kNewYearMorning = 1956526200 * kS;  // 2031-12-31T23:30:00Z
 
 TEST_F(VerificationRecord, MadeAt0630OnNewYearsDayIsDatedAndNumberedInTheNewYear) {
   ASSERT_EQ(lab_.time_zone(), "Asia/Ho_Chi_Minh");
-  const config::Lab lab = CalibrationsFiveYearsLater(lab_);
+  const config::Lab& lab = lab_;
   AddPoint(20, 20.006);
   evidence_.readings[1000].set_requested_at_ns(kNewYearMorning - 60 * kS);
   for (Reading& r : evidence_.environment) r.set_requested_at_ns(kNewYearMorning - 5 * kS);
@@ -356,7 +339,7 @@ TEST_F(VerificationRecord, MadeAt0630OnNewYearsDayIsDatedAndNumberedInTheNewYear
 }
 
 TEST_F(VerificationRecord, StandardIsValidThroughItsLastDayInTheLabsTimeZone) {
-  const config::Lab lab = CalibrationsFiveYearsLater(lab_);
+  const config::Lab& lab = lab_;
   AddPoint(20, 20.006);
   request_.set_stamp_number("TĐC-2032-0002");
   // M1-SET-01 is valid until 2032-06-14: through 23:59:59 local (16:59:59Z), not at 00:00
